@@ -1,0 +1,125 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+/** A tool the project builds or finds itself: where it comes from and which versions will do. */
+export interface ToolSpec {
+  name: string;
+  version: string;
+  /** `go install` module path with version. */
+  goModule: string;
+  /** Binary name that `go install` produces. */
+  goBinary: string;
+  /** Prints the version; the returned text is matched by `accept`. */
+  versionArgs: string[];
+  accept: (versionText: string) => boolean;
+  /** Debian package to try last, if any. */
+  debianPackage?: string;
+  /** Environment variable that points at a binary to use as is. */
+  envVar: string;
+  /** What to tell the user when nothing works. */
+  help: string;
+}
+
+export const NATS_SERVER: ToolSpec = {
+  name: 'nats-server',
+  version: 'v2.14.5',
+  goModule: 'github.com/nats-io/nats-server/v2@v2.14.5',
+  goBinary: 'nats-server',
+  versionArgs: ['--version'],
+  // Batch direct get (used for catch-up reads) needs 2.11+; we test on 2.14.
+  accept: (v) => /v?2\.(1[1-9]|[2-9]\d)\./.test(v),
+  debianPackage: 'nats-server',
+  envVar: 'NATS_SERVER_BIN',
+  help: 'install Go >= 1.24 (https://go.dev/dl) so the project can build nats-server v2.14.5, or put nats-server >= 2.11 on PATH, or set NATS_SERVER_BIN',
+};
+
+export const K6: ToolSpec = {
+  name: 'k6',
+  version: 'v2.2.0',
+  goModule: 'go.k6.io/k6/v2@v2.2.0',
+  goBinary: 'k6',
+  versionArgs: ['version'],
+  accept: (v) => /v2\./.test(v),
+  envVar: 'K6_BIN',
+  help: 'install Go >= 1.25 so the project can build k6 v2.2.0, or put k6 v2 on PATH, or set K6_BIN',
+};
+
+/** The cache folder shared by every clone on this machine. */
+export function toolCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'streamfabric', 'bin');
+}
+
+function versionOf(bin: string, spec: ToolSpec): string | null {
+  const r = spawnSync(bin, spec.versionArgs, { encoding: 'utf8', timeout: 15_000 });
+  if (r.status !== 0 && !r.stdout) return null;
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+}
+
+function onPath(bin: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const p = join(dir, bin);
+    if (dir && existsSync(p)) return p;
+  }
+  return null;
+}
+
+function log(msg: string): void {
+  process.stderr.write(`[streamfabric] ${msg}\n`);
+}
+
+/**
+ * Returns the path of a usable binary for the tool: $ENV_VAR, then the cache, then PATH,
+ * then `go install` into the cache, then Debian's package. Throws with a message naming what
+ * to install when nothing works.
+ */
+export function ensureTool(spec: ToolSpec): string {
+  const fromEnv = process.env[spec.envVar];
+  if (fromEnv) {
+    const v = versionOf(fromEnv, spec);
+    if (v && spec.accept(v)) return fromEnv;
+    throw new Error(`${spec.envVar}=${fromEnv} is not a usable ${spec.name} (version: ${v ?? 'does not run'})`);
+  }
+  const cached = join(toolCacheDir(), `${spec.name}-${spec.version}`);
+  if (existsSync(cached)) return cached;
+
+  const pathBin = onPath(spec.name);
+  if (pathBin) {
+    const v = versionOf(pathBin, spec);
+    if (v && spec.accept(v)) return pathBin;
+    log(`${spec.name} on PATH (${pathBin}, ${v ?? '?'}) is too old; building ${spec.version}`);
+  }
+
+  if (onPath('go')) {
+    log(`building ${spec.name} ${spec.version} with go install (once; cached in ${toolCacheDir()})...`);
+    const gobin = mkdtempSync(join(tmpdir(), `sf-${spec.name}-`));
+    try {
+      execFileSync('go', ['install', spec.goModule], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, GOBIN: gobin, CGO_ENABLED: '0' },
+      });
+      mkdirSync(toolCacheDir(), { recursive: true });
+      const tmp = `${cached}.tmp-${process.pid}`;
+      copyFileSync(join(gobin, spec.goBinary), tmp);
+      chmodSync(tmp, 0o755);
+      renameSync(tmp, cached); // atomic: concurrent builders never see a half-written binary
+      return cached;
+    } catch (err) {
+      log(`go install ${spec.goModule} failed: ${(err as Error).message}`);
+    } finally {
+      rmSync(gobin, { recursive: true, force: true });
+    }
+  }
+
+  if (spec.debianPackage && onPath('apt-get')) {
+    log(`trying Debian's ${spec.debianPackage} package (last resort)...`);
+    spawnSync('apt-get', ['install', '-y', spec.debianPackage], { stdio: 'inherit' });
+    const p = onPath(spec.name);
+    const v = p ? versionOf(p, spec) : null;
+    if (p && v && spec.accept(v)) return p;
+    if (p) log(`Debian's ${spec.name} (${v}) is too old for StreamFabric`);
+  }
+  throw new Error(`cannot provide ${spec.name} ${spec.version}: ${spec.help}`);
+}

@@ -1,0 +1,150 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureTool, NATS_SERVER } from '../tools/ensure-tool.js';
+import { freePort } from './free-port.js';
+import { waitFor } from './wait.js';
+
+/** A nats-server process the project started itself (never a mock). */
+export interface NatsNode {
+  name: string;
+  url: string;
+  port: number;
+  monitorPort: number;
+  storeDir: string;
+  process: ChildProcess | null;
+  /** SIGKILL: the broker dies without a goodbye. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait for exit (lame-duck mode off: a plain clean shutdown). */
+  stop(): Promise<void>;
+  /** Starts the same node again on the same ports and store. */
+  restart(): Promise<void>;
+}
+
+export interface NatsOptions {
+  /** Base directory for store dirs (default: a new temp dir). */
+  dataDir?: string;
+  /** Number of nodes: 1 = standalone, 3 = a JetStream cluster. */
+  nodes?: number;
+  /** Print the server's log lines. */
+  verbose?: boolean;
+  host?: string;
+  /** Fixed client port for the first node (default: a free one). */
+  port?: number;
+}
+
+export interface NatsCluster {
+  nodes: NatsNode[];
+  /** Comma-separated client URLs of every node. */
+  urls: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+function tcpReady(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ port, host }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+async function exited(p: ChildProcess | null, signal: NodeJS.Signals): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    p.once('exit', () => resolve());
+    p.kill(signal);
+  });
+}
+
+/** Starts a standalone nats-server or a cluster, with JetStream, on free loopback ports. */
+export async function startNats(opts: NatsOptions = {}): Promise<NatsCluster> {
+  const bin = ensureTool(NATS_SERVER);
+  const host = opts.host ?? '127.0.0.1';
+  const count = opts.nodes ?? 1;
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'sf-nats-'));
+  const ownsDir = !opts.dataDir;
+  const ports = await Promise.all(
+    Array.from({ length: count }, async (_, i) => ({
+      client: i === 0 && opts.port ? opts.port : await freePort(host),
+      cluster: await freePort(host),
+      monitor: await freePort(host),
+    })),
+  );
+  const nodes: NatsNode[] = ports.map((p, i) => {
+    const name = `n${i + 1}`;
+    const storeDir = join(dataDir, name);
+    mkdirSync(storeDir, { recursive: true });
+    const conf = join(dataDir, `${name}.conf`);
+    const routes = ports.map((o) => `nats-route://${host}:${o.cluster}`).join(', ');
+    writeFileSync(
+      conf,
+      [
+        `server_name: ${name}`,
+        `host: ${host}`,
+        `port: ${p.client}`,
+        `http_port: ${p.monitor}`,
+        `max_payload: 8MB`,
+        `jetstream { store_dir: "${storeDir}", max_memory_store: 1GB, max_file_store: 20GB }`,
+        ...(count > 1 ? [`cluster { name: sf, host: ${host}, port: ${p.cluster}, routes: [${routes}] }`] : []),
+      ].join('\n'),
+    );
+    const node: NatsNode = {
+      name,
+      url: `nats://${host}:${p.client}`,
+      port: p.client,
+      monitorPort: p.monitor,
+      storeDir,
+      process: null,
+      async kill() {
+        await exited(node.process, 'SIGKILL');
+      },
+      async stop() {
+        await exited(node.process, 'SIGTERM');
+      },
+      async restart() {
+        await exited(node.process, 'SIGKILL');
+        launch();
+        await waitFor(() => tcpReady(p.client, host), { timeoutMs: 20_000, what: `nats ${name} restart` });
+      },
+    };
+    const launch = () => {
+      const child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const echo = (d: Buffer) => {
+        if (opts.verbose) process.stderr.write(`[nats ${name}] ${d}`);
+      };
+      child.stdout?.on('data', echo);
+      child.stderr?.on('data', echo);
+      node.process = child;
+    };
+    launch();
+    return node;
+  });
+  await Promise.all(
+    nodes.map((n) => waitFor(() => tcpReady(n.port, host), { timeoutMs: 20_000, what: `nats ${n.name} to listen` })),
+  );
+  if (count > 1) {
+    // JetStream needs a meta leader before streams can be created.
+    await waitFor(
+      async () => {
+        const r = await fetch(`http://${host}:${nodes[0]!.monitorPort}/jsz`).catch(() => null);
+        const j = r ? ((await r.json()) as { meta_cluster?: { leader?: string } }) : null;
+        return Boolean(j?.meta_cluster?.leader);
+      },
+      { timeoutMs: 30_000, what: 'JetStream meta leader' },
+    );
+  }
+  return {
+    nodes,
+    urls: nodes.map((n) => n.url).join(','),
+    dataDir,
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+      if (ownsDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

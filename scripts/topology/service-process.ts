@@ -1,0 +1,105 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repo root, from dist/scripts/topology or scripts/topology. */
+function repoRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return here.includes(`${'/dist/'}`) ? resolve(here, '..', '..', '..') : resolve(here, '..', '..');
+}
+
+export type ServiceKind = 'gateway' | 'worker';
+
+/** A gateway or worker started as its own Node process (exactly as in production). */
+export interface ServiceProcess {
+  kind: ServiceKind;
+  process: ChildProcess;
+  /** The gateway's bound port (0 for workers). */
+  port: number;
+  /** Log lines seen so far (parsed JSON where possible). */
+  logs: Record<string, unknown>[];
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+  exited: Promise<number | null>;
+}
+
+export interface SpawnOptions {
+  env: Record<string, string>;
+  /** Echo the service's output to this process's stderr. */
+  verbose?: boolean;
+  timeoutMs?: number;
+}
+
+/**
+ * Spawns `node dist/services/<kind>/main.js` and resolves once it logs readiness
+ * ("gateway listening" / "worker ready"); rejects with its output if it exits first.
+ */
+export function spawnService(kind: ServiceKind, opts: SpawnOptions): Promise<ServiceProcess> {
+  const main = resolve(repoRoot(), 'dist', 'services', kind, 'main.js');
+  const child = spawn(process.execPath, [main], {
+    env: { ...process.env, STREAM_LOG_LEVEL: 'info', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return new Promise((resolveP, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${kind} did not become ready in time; stderr: ${stderr.slice(-2000)}`));
+    }, opts.timeoutMs ?? 30_000);
+    let buf = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        let rec: Record<string, unknown>;
+        try {
+          rec = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          rec = { msg: line };
+        }
+        if (opts.verbose) process.stderr.write(`${formatLog(kind, rec)}\n`);
+        if (logs.length < 5000) logs.push(rec);
+        if (rec.msg === 'gateway listening' || rec.msg === 'worker ready') {
+          clearTimeout(timer);
+          resolveP(svc(Number(rec.port ?? 0)));
+        }
+      }
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (opts.verbose) process.stderr.write(`[${kind}!] ${d}`);
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${kind} exited with ${code} before it was ready: ${stderr.slice(-2000)}`));
+    });
+    const svc = (port: number): ServiceProcess => ({
+      kind,
+      process: child,
+      port,
+      logs,
+      exited,
+      async kill(signal: NodeJS.Signals = 'SIGTERM') {
+        if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+        child.kill(signal);
+        return exited;
+      },
+    });
+  });
+}
+
+const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const SKIP = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg']);
+
+/** One readable line from a JSON log record (for `npm start`'s console). */
+function formatLog(kind: string, rec: Record<string, unknown>): string {
+  const who = String(rec.gateway ?? rec.worker ?? kind);
+  const fields = Object.entries(rec)
+    .filter(([k]) => !SKIP.has(k) && k !== 'gateway' && k !== 'worker')
+    .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    .join(' ');
+  return `[${kind} ${who}] ${LEVELS[Number(rec.level)] ?? ''} ${String(rec.msg ?? '')} ${fields}`.trimEnd();
+}

@@ -1,0 +1,8 @@
+/** Where a session subscription delivers events: one client connection, seen through this port. */
+export interface EventSink {
+  readonly closed: boolean;
+  /** Sends an event's bytes; false means "buffer full: pause until `resume()` is called". */
+  send(data: Uint8Array): boolean;
+  /** A session could not be served (e.g. its events expired); the sink tells its client. */
+  fail(sid: string, code: 'expired' | 'unavailable' | 'internal', message: string): void;
+}

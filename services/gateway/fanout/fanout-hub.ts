@@ -1,0 +1,80 @@
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Logger } from '../../../shared/logging/logger.js';
+import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
+import { seqOfHeaders } from '../../../shared/nats/event-log.js';
+import { subjects, TS_HEADER } from '../../../shared/nats/subjects.js';
+import type { EventSink } from './event-sink.js';
+import { type DeliveryObserver, SessionSubscription } from './session-subscription.js';
+
+/** One upstream subscription per session per gateway, shared by every local client of it. */
+interface Feed {
+  upstream: Subscription;
+  subscribers: Set<SessionSubscription>;
+}
+
+/**
+ * Subscribes upstream once per session per node and fans events out locally (Centrifuge's
+ * hub pattern). Event bytes are forwarded as stored: never re-encoded, never JSON-parsed.
+ */
+export class FanoutHub {
+  private readonly feeds = new Map<string, Feed>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly eventLog: JetStreamEventLog,
+    private readonly observer: DeliveryObserver,
+    private readonly log: Logger,
+  ) {}
+
+  /** Number of sessions with at least one local subscriber. */
+  get sessionCount(): number {
+    return this.feeds.size;
+  }
+
+  /** Delivers a session's events after `after` to `sink`, then live ones, until `unsubscribe`. */
+  subscribe(tenant: string, sid: string, after: number, sink: EventSink): SessionSubscription {
+    const key = `${tenant}.${sid}`;
+    let feed = this.feeds.get(key);
+    if (!feed) {
+      const subs = new Set<SessionSubscription>();
+      // Subscribe live BEFORE reading the log, so nothing falls between the two.
+      const upstream = this.nc.subscribe(subjects.live(tenant, sid), {
+        callback: (_err, m) => this.dispatch(subs, m),
+      });
+      feed = { upstream, subscribers: subs };
+      this.feeds.set(key, feed);
+    }
+    const sub = new SessionSubscription(
+      sid,
+      after,
+      sink,
+      (a, hint) => this.eventLog.readAfter(tenant, sid, a, hint),
+      this.observer,
+      this.log,
+    );
+    feed.subscribers.add(sub);
+    sub.start();
+    return sub;
+  }
+
+  unsubscribe(tenant: string, sub: SessionSubscription): void {
+    sub.close();
+    const key = `${tenant}.${sub.sid}`;
+    const feed = this.feeds.get(key);
+    if (!feed) return;
+    feed.subscribers.delete(sub);
+    if (feed.subscribers.size === 0) {
+      feed.upstream.unsubscribe();
+      this.feeds.delete(key);
+    }
+  }
+
+  private dispatch(subs: Set<SessionSubscription>, m: Msg): void {
+    const seq = seqOfHeaders(m.headers);
+    if (seq === undefined) return;
+    const streamSeq = Number(m.headers?.get('Nats-Sequence') ?? 0);
+    const ts = Number(m.headers?.get(TS_HEADER));
+    const producedAt = Number.isFinite(ts) && ts > 0 ? ts : undefined;
+    for (const s of subs) s.onLive(seq, streamSeq, m.data, producedAt);
+  }
+}

@@ -1,0 +1,118 @@
+import type { Logger } from '../../../shared/logging/logger.js';
+import type { StoredEvent } from '../../../shared/nats/event-log.js';
+import type { EventSink } from './event-sink.js';
+
+/** Reads a session's stored events after a seq (the EVENTS stream through direct gets). */
+export type ReadAfter = (after: number, fromStreamSeq: number) => AsyncIterable<StoredEvent>;
+
+export interface DeliveryObserver {
+  delivered(count: number, producedAtMs: number | undefined): void;
+  paused(): void;
+}
+
+/**
+ * One client's view of one session: delivers every event after `cursor` exactly once, in
+ * order. Live events come from the node's shared upstream subscription; whatever the client
+ * has not seen (on resume, after a gap, after backpressure) is read back from the log, so a
+ * slow client costs no gateway memory: "the log is the buffer".
+ *
+ * States: `catchup` (reading the log; live events only raise `liveMax`), `live` (forwarding),
+ * `paused` (client buffer full; waits for `resume()`), `closed`.
+ */
+export class SessionSubscription {
+  private state: 'catchup' | 'live' | 'paused' | 'closed' = 'catchup';
+  private liveMax = 0;
+  private streamHint = 1;
+
+  constructor(
+    readonly sid: string,
+    private cursor: number,
+    private readonly sink: EventSink,
+    private readonly readAfter: ReadAfter,
+    private readonly observer: DeliveryObserver,
+    private readonly log: Logger,
+  ) {}
+
+  get position(): number {
+    return this.cursor;
+  }
+
+  /** Begins delivery: catch up from the log, then follow live events. */
+  start(): void {
+    void this.catchUp();
+  }
+
+  /** A live event from the upstream subscription (already stored: RePublish runs after storage). */
+  onLive(seq: number, streamSeq: number, data: Uint8Array, producedAt: number | undefined): void {
+    if (this.state !== 'live') {
+      if (seq > this.liveMax) this.liveMax = seq;
+      return;
+    }
+    if (seq <= this.cursor) return; // duplicate (already delivered from the log)
+    if (seq !== this.cursor + 1) {
+      // A gap: never silence, resync from the log.
+      this.liveMax = seq;
+      this.state = 'catchup';
+      void this.catchUp();
+      return;
+    }
+    this.deliver(seq, streamSeq, data, producedAt);
+  }
+
+  /** The client's buffer drained: continue from the log where delivery stopped. */
+  resume(): void {
+    if (this.state !== 'paused') return;
+    this.state = 'catchup';
+    void this.catchUp();
+  }
+
+  close(): void {
+    this.state = 'closed';
+  }
+
+  private deliver(seq: number, streamSeq: number, data: Uint8Array, producedAt: number | undefined): void {
+    this.cursor = seq;
+    this.streamHint = streamSeq + 1;
+    const ok = this.sink.send(data);
+    this.observer.delivered(1, producedAt);
+    if (!ok && !this.sink.closed) {
+      this.state = 'paused';
+      this.observer.paused();
+    }
+  }
+
+  private async catchUp(): Promise<void> {
+    try {
+      for (;;) {
+        this.liveMax = 0;
+        let first = true;
+        for await (const e of this.readAfter(this.cursor, this.streamHint)) {
+          if (this.state === 'closed' || this.sink.closed) return;
+          if (e.seq !== this.cursor + 1) {
+            if (first && e.seq > this.cursor + 1) {
+              this.sink.fail(this.sid, 'expired', `events ${this.cursor + 1}..${e.seq - 1} are past the retention window`);
+              this.state = 'closed';
+              return;
+            }
+            continue;
+          }
+          first = false;
+          this.deliver(e.seq, e.streamSeq, e.data, undefined);
+          if (this.state === 'paused') return;
+        }
+        if (this.state === 'closed' || this.sink.closed) return;
+        // Live events that arrived while we read are in the log too: read again until we meet them.
+        if (this.liveMax <= this.cursor) {
+          this.state = 'live';
+          return;
+        }
+      }
+    } catch (err) {
+      if (this.state === 'closed' || this.sink.closed) return;
+      this.log.warn({ sid: this.sid, err: String(err) }, 'catch-up read failed; retrying');
+      setTimeout(() => {
+        if (this.state === 'catchup') void this.catchUp();
+      }, 500);
+    }
+  }
+}

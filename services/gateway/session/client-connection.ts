@@ -1,0 +1,146 @@
+import type { Logger } from '../../../shared/logging/logger.js';
+import { CLIENT_FRAME_TYPES, ClientFrame, type ErrorBody, errorBody, type ReplyFrame } from '../../../shared/protocol/index.js';
+import type { EventSink } from '../fanout/event-sink.js';
+import type { FanoutHub } from '../fanout/fanout-hub.js';
+import type { SessionSubscription } from '../fanout/session-subscription.js';
+import type { Connection } from '../transport/connection.js';
+import type { Principal, SessionService } from './session-service.js';
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export interface ClientConnectionLimits {
+  maxSessionsPerConnection: number;
+}
+
+/**
+ * The protocol state of one WebSocket: parses every frame with zod, answers with typed
+ * replies, and owns the connection's session subscriptions. Bad input is answered, never
+ * thrown: the connection and its other sessions keep working.
+ */
+export class ClientConnection implements EventSink {
+  private readonly subs = new Map<string, SessionSubscription>();
+
+  constructor(
+    private readonly conn: Connection<Principal>,
+    private readonly hub: FanoutHub,
+    private readonly sessions: SessionService,
+    private readonly limits: ClientConnectionLimits,
+    private readonly log: Logger,
+    private readonly onFrameError: (code: string) => void,
+  ) {}
+
+  get closed(): boolean {
+    return this.conn.closed;
+  }
+
+  get sessionCount(): number {
+    return this.subs.size;
+  }
+
+  send(data: Uint8Array | string): boolean {
+    return this.conn.send(data);
+  }
+
+  fail(sid: string, code: 'expired' | 'unavailable' | 'internal', message: string): void {
+    this.subs.delete(sid);
+    this.reply({ type: 'reply', op: 'resume', ok: false, sid, error: errorBody(code, message) });
+  }
+
+  /** The socket drained: paused subscriptions continue from the log. */
+  drained(): void {
+    for (const s of this.subs.values()) s.resume();
+  }
+
+  /** Handles one raw frame from the socket. */
+  handle(data: ArrayBuffer, isBinary: boolean): void {
+    if (isBinary) return this.reject(undefined, undefined, errorBody('bad_frame', 'binary frames are not supported; send JSON text'));
+    let json: unknown;
+    try {
+      json = JSON.parse(decoder.decode(data));
+    } catch {
+      return this.reject(undefined, undefined, errorBody('bad_frame', 'frame is not valid UTF-8 JSON'));
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+      return this.reject(undefined, undefined, errorBody('bad_frame', 'frame must be a JSON object'));
+    }
+    const raw = json as { type?: unknown; id?: unknown };
+    const id = typeof raw.id === 'string' || typeof raw.id === 'number' ? raw.id : undefined;
+    const op = typeof raw.type === 'string' ? raw.type : 'unknown';
+    if (!CLIENT_FRAME_TYPES.includes(op as never)) {
+      return this.reject(id, op, errorBody('unknown_type', `unknown frame type "${op.slice(0, 40)}"; expected one of ${CLIENT_FRAME_TYPES.join(', ')}`));
+    }
+    const parsed = ClientFrame.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return this.reject(id, op, errorBody('invalid_argument', `${issue?.path.join('.') || op}: ${issue?.message ?? 'invalid'}`));
+    }
+    void this.dispatch(parsed.data).catch((err: unknown) => {
+      this.log.error({ err, op }, 'frame handler failed');
+      this.reject(id, op, errorBody('unavailable', 'the gateway could not complete the request; retry'));
+    });
+  }
+
+  private async dispatch(f: ClientFrame): Promise<void> {
+    const p = this.conn.ctx;
+    switch (f.type) {
+      case 'ping':
+        this.conn.send(JSON.stringify({ type: 'pong', id: f.id, ts: Date.now() }));
+        return;
+      case 'start': {
+        if (this.subs.size >= this.limits.maxSessionsPerConnection) {
+          return this.reject(f.id, 'start', errorBody('too_many_sessions', `at most ${this.limits.maxSessionsPerConnection} sessions per connection`));
+        }
+        const r = await this.sessions.start(p, f);
+        if (!r.ok) return this.reject(f.id, 'start', r.error);
+        this.reply({ type: 'reply', id: f.id, op: 'start', ok: true, sid: r.value.sid });
+        this.follow(r.value.sid, 0);
+        return;
+      }
+      case 'resume': {
+        if (!this.subs.has(f.sid) && this.subs.size >= this.limits.maxSessionsPerConnection) {
+          return this.reject(f.id, 'resume', errorBody('too_many_sessions', `at most ${this.limits.maxSessionsPerConnection} sessions per connection`), f.sid);
+        }
+        const r = await this.sessions.authorizeResume(p, f.sid, f.after);
+        if (!r.ok) return this.reject(f.id, 'resume', r.error, f.sid);
+        this.reply({ type: 'reply', id: f.id, op: 'resume', ok: true, sid: f.sid, lastSeq: r.value.lastSeq });
+        this.follow(f.sid, f.after);
+        return;
+      }
+      case 'cancel': {
+        const r = await this.sessions.cancel(p, f.sid);
+        if (!r.ok) return this.reject(f.id, 'cancel', r.error, f.sid);
+        this.reply({ type: 'reply', id: f.id, op: 'cancel', ok: true, sid: f.sid });
+        return;
+      }
+      case 'unsubscribe': {
+        const s = this.subs.get(f.sid);
+        if (s) this.hub.unsubscribe(p.tenant, s);
+        this.subs.delete(f.sid);
+        this.reply({ type: 'reply', id: f.id, op: 'unsubscribe', ok: true, sid: f.sid });
+        return;
+      }
+    }
+  }
+
+  private follow(sid: string, after: number): void {
+    if (this.conn.closed) return;
+    const existing = this.subs.get(sid);
+    if (existing) this.hub.unsubscribe(this.conn.ctx.tenant, existing);
+    this.subs.set(sid, this.hub.subscribe(this.conn.ctx.tenant, sid, after, this));
+  }
+
+  /** Releases every subscription when the socket closes. */
+  dispose(): void {
+    for (const s of this.subs.values()) this.hub.unsubscribe(this.conn.ctx.tenant, s);
+    this.subs.clear();
+  }
+
+  private reply(frame: ReplyFrame): void {
+    this.conn.send(JSON.stringify(frame));
+  }
+
+  private reject(id: ReplyFrame['id'], op: string | undefined, error: ErrorBody, sid?: string): void {
+    this.onFrameError(error.code);
+    this.reply({ type: 'reply', ...(id !== undefined ? { id } : {}), op: op ?? 'unknown', ok: false, ...(sid ? { sid } : {}), error });
+  }
+}

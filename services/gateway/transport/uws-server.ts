@@ -1,0 +1,217 @@
+import { App, type HttpResponse, type TemplatedApp, type us_listen_socket, us_listen_socket_close, us_socket_local_port, type WebSocket } from 'uWebSockets.js';
+import type { Connection, ConnectionHandlers, HttpRequestInfo, HttpResult, UpgradeDecision } from './connection.js';
+
+/** This file is the only place that imports uWebSockets.js. */
+
+export interface UwsServerOptions<Ctx> {
+  host: string;
+  port: number;
+  wsPath: string;
+  maxPayloadBytes: number;
+  /** Our high-water mark: above it `send` reports backpressure. */
+  highWaterBytes: number;
+  idleTimeoutSeconds: number;
+  upgrade: (req: HttpRequestInfo) => UpgradeDecision<Ctx> | Promise<UpgradeDecision<Ctx>>;
+  handlers: ConnectionHandlers<Ctx>;
+}
+
+export type HttpRoute = (req: HttpRequestInfo) => HttpResult | Promise<HttpResult>;
+
+interface UserData<Ctx> {
+  conn?: UwsConnection<Ctx>;
+  ctx: Ctx;
+  remoteAddress: string;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: '200 OK', 201: '201 Created', 202: '202 Accepted', 204: '204 No Content', 301: '301 Moved Permanently', 302: '302 Found',
+  304: '304 Not Modified', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found',
+  405: '405 Method Not Allowed', 409: '409 Conflict', 410: '410 Gone', 413: '413 Payload Too Large', 429: '429 Too Many Requests',
+  500: '500 Internal Server Error', 503: '503 Service Unavailable',
+};
+export function statusLine(status: number): string {
+  return STATUS_TEXT[status] ?? `${status} Status`;
+}
+
+let nextId = 1;
+
+/** A uWebSockets.js socket behind the neutral {@link Connection} interface. */
+class UwsConnection<Ctx> implements Connection<Ctx> {
+  readonly id = nextId++;
+  closed = false;
+  constructor(private readonly ws: WebSocket<UserData<Ctx>>, readonly ctx: Ctx, readonly remoteAddress: string, private readonly highWater: number) {}
+
+  send(data: string | Uint8Array): boolean {
+    if (this.closed) return false;
+    const r = this.ws.send(data, false);
+    return r !== 2 && this.ws.getBufferedAmount() < this.highWater;
+  }
+  bufferedAmount(): number {
+    return this.closed ? 0 : this.ws.getBufferedAmount();
+  }
+  cork(fn: () => void): void {
+    if (this.closed) return;
+    this.ws.cork(fn);
+  }
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.ws.end(code, reason.slice(0, 120));
+  }
+}
+
+/** Reads the whole request body (bounded), then calls back; uWS requires this dance. */
+function readBody(res: HttpResponse, limit: number, cb: (body: Buffer | null) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  res.onData((ab, isLast) => {
+    size += ab.byteLength;
+    if (size > limit) {
+      cb(null);
+      return;
+    }
+    chunks.push(Buffer.from(ab.slice(0)));
+    if (isLast) cb(Buffer.concat(chunks));
+  });
+}
+
+export class UwsServer<Ctx> {
+  private readonly app: TemplatedApp;
+  private listenSocket: us_listen_socket | null = null;
+  readonly connections = new Set<Connection<Ctx>>();
+  boundPort = 0;
+
+  constructor(private readonly opts: UwsServerOptions<Ctx>) {
+    this.app = App();
+    this.app.ws<UserData<Ctx>>(opts.wsPath, {
+      compression: 0,
+      maxPayloadLength: opts.maxPayloadBytes,
+      idleTimeout: opts.idleTimeoutSeconds,
+      sendPingsAutomatically: true,
+      // uWS drops frames above this; ours (highWaterBytes) pauses sessions well before.
+      maxBackpressure: opts.highWaterBytes * 4,
+      closeOnBackpressureLimit: false,
+      upgrade: (res, req, context) => {
+        const info = requestInfo(req, Buffer.alloc(0));
+        const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+        const secKey = req.getHeader('sec-websocket-key');
+        const secProtocol = req.getHeader('sec-websocket-protocol');
+        const secExt = req.getHeader('sec-websocket-extensions');
+        let aborted = false;
+        res.onAborted(() => {
+          aborted = true;
+        });
+        Promise.resolve(opts.upgrade(info))
+          .then((d) => {
+            if (aborted) return;
+            res.cork(() => {
+              if (!d.ok) {
+                res.writeStatus(statusLine(d.status)).writeHeader('content-type', 'application/json').end(d.body);
+                return;
+              }
+              res.upgrade<UserData<Ctx>>({ ctx: d.ctx, remoteAddress }, secKey, d.protocol ?? firstProtocol(secProtocol), secExt, context);
+            });
+          })
+          .catch(() => {
+            if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
+          });
+      },
+      open: (ws) => {
+        const ud = ws.getUserData();
+        const conn = new UwsConnection(ws, ud.ctx, ud.remoteAddress, opts.highWaterBytes);
+        ud.conn = conn;
+        this.connections.add(conn);
+        opts.handlers.onOpen(conn);
+      },
+      message: (ws, message, isBinary) => {
+        const conn = ws.getUserData().conn;
+        if (conn) opts.handlers.onMessage(conn, message, isBinary);
+      },
+      drain: (ws) => {
+        const conn = ws.getUserData().conn;
+        if (conn) opts.handlers.onDrain(conn);
+      },
+      close: (ws, code) => {
+        const conn = ws.getUserData().conn;
+        if (!conn) return;
+        conn.closed = true;
+        this.connections.delete(conn);
+        opts.handlers.onClose(conn, code);
+      },
+    });
+  }
+
+  /** Registers an HTTP route; `pattern` follows uWS (`/path`, `/files/*`). */
+  route(method: 'get' | 'post' | 'del' | 'options' | 'any', pattern: string, handler: HttpRoute, bodyLimit = 1024 * 1024): void {
+    this.app[method](pattern, (res, req) => {
+      const info = requestInfo(req, Buffer.alloc(0));
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      const respond = (result: HttpResult) => {
+        if (aborted) return;
+        res.cork(() => {
+          res.writeStatus(statusLine(result.status));
+          for (const [k, v] of Object.entries(result.headers ?? {})) res.writeHeader(k, v);
+          res.end(result.body ?? '');
+        });
+      };
+      const run = () =>
+        Promise.resolve()
+          .then(() => handler(info))
+          .then(respond)
+          .catch((err: unknown) => respond({ status: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'internal', message: String(err), retryable: true } }) }));
+      if (info.method === 'post' || info.method === 'put' || info.method === 'patch') {
+        readBody(res, bodyLimit, (body) => {
+          if (body === null) {
+            respond({ status: 413, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'frame_too_large', message: `body exceeds ${bodyLimit} bytes`, retryable: false } }) });
+            return;
+          }
+          info.body = body;
+          void run();
+        });
+      } else {
+        void run();
+      }
+    });
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(this.opts.host, this.opts.port, (socket) => {
+        if (!socket) {
+          reject(new Error(`cannot listen on ${this.opts.host}:${this.opts.port} (in use or not allowed)`));
+          return;
+        }
+        this.listenSocket = socket;
+        this.boundPort = us_socket_local_port(socket as never);
+        resolve(this.boundPort);
+      });
+    });
+  }
+
+  /** Stops accepting new connections (existing ones stay open). */
+  stopListening(): void {
+    if (this.listenSocket) us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
+  }
+
+  /** Closes the app and every socket at once. */
+  close(): void {
+    this.stopListening();
+    this.app.close();
+  }
+}
+
+function firstProtocol(header: string): string {
+  return header.split(',')[0]?.trim() ?? '';
+}
+
+function requestInfo(req: { getMethod(): string; getUrl(): string; getQuery(): string | undefined; forEach(cb: (k: string, v: string) => void): void }, body: Buffer): HttpRequestInfo {
+  const headers: Record<string, string> = {};
+  req.forEach((k, v) => {
+    headers[k] = v;
+  });
+  return { method: req.getMethod().toLowerCase(), path: req.getUrl(), query: new URLSearchParams(req.getQuery() ?? ''), headers, body };
+}

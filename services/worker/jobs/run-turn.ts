@@ -1,0 +1,242 @@
+import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../../../shared/logging/logger.js';
+import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
+import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
+import { subjects } from '../../../shared/nats/subjects.js';
+import { ControlMessage, type EventDraft, isTerminal, Job } from '../../../shared/protocol/index.js';
+import type { Agent, AgentOutput, ResumePoint } from '../agents/agent.js';
+import { TokenCoalescer } from '../publish/coalescer.js';
+import { FencedError, SessionWriter } from '../publish/session-writer.js';
+import { type AbortReason, timeoutError } from './turn-outcome.js';
+import type { WorkerMetrics } from '../worker-metrics.js';
+
+export interface TurnDeps {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  eventLog: JetStreamEventLog;
+  registry: SessionRegistry;
+  agents: ReadonlyMap<string, Agent>;
+  log: Logger;
+  metrics: WorkerMetrics;
+  workerId: string;
+  ackWaitMs: number;
+  maxDeliver: number;
+  timeoutMs: number;
+  coalesce: { bufferSize: number; flushIntervalMs: number };
+  /** Aborted when the worker shuts down: running turns stop without writing (another worker resumes them). */
+  shutdown: AbortSignal;
+}
+
+const decoder = new TextDecoder();
+/** Most appends allowed in flight before the agent is made to wait for the log. */
+const MAX_INFLIGHT_APPENDS = 64;
+
+/**
+ * Runs one delivery of a job: reads where the session's log stands, runs the agent, streams
+ * its output into the log through the single writer, and acknowledges the job only once the
+ * turn's terminal event is durable.
+ */
+export async function runTurn(msg: JsMsg, deps: TurnDeps): Promise<void> {
+  const parsed = Job.safeParse(safeJson(msg.data));
+  if (!parsed.success) {
+    deps.log.error({ issues: parsed.error.issues.slice(0, 5) }, 'invalid job payload: dead-lettered');
+    await deadLetter(deps, msg, 'invalid job payload');
+    msg.term('invalid job payload');
+    return;
+  }
+  const job = parsed.data;
+  const log = deps.log.child({ sid: job.sid, tenant: job.tenant, agent: job.agent, delivery: msg.info.deliveryCount });
+  const agent = deps.agents.get(job.agent);
+  if (!agent) {
+    // Another pool may serve it: never expected (consumers filter by agent), so hand it back.
+    log.error('no agent for job');
+    msg.nak(5_000);
+    return;
+  }
+
+  const keepAlive = setInterval(() => msg.working(), Math.max(500, Math.floor(deps.ackWaitMs / 3)));
+  try {
+    await runAgentTurn(msg, job, agent, deps, log);
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, log: Logger): Promise<void> {
+  const last = await deps.eventLog.last(job.tenant, job.sid);
+  if (last && isTerminal(last.event)) {
+    log.info({ lastSeq: last.event.seq }, 'turn already finished: acking redelivered job');
+    await ackDurably(msg, log);
+    return;
+  }
+  const delivery = msg.info.deliveryCount;
+  const attempt = Math.max(delivery, (last?.event.attempt ?? 0) + (last ? 1 : 0), 1);
+  const writer = new SessionWriter(deps.js, deps.eventLog, job.tenant, job.sid, `${deps.workerId}/${delivery}`, attempt, last?.event.seq ?? 0, last?.streamSeq ?? 0);
+
+  if (delivery > deps.maxDeliver) {
+    log.error({ delivery }, 'poison job: dead-lettered');
+    await writer.append({ type: 'error', error: { code: 'poison_job', message: `job failed ${delivery - 1} times; dead-lettered`, retryable: false } }).catch(() => undefined);
+    await deadLetter(deps, msg, 'max deliveries exceeded');
+    await deps.registry.setState(job.sid, 'idle', { lastOutcome: 'error' }).catch(() => undefined);
+    msg.term('poison');
+    return;
+  }
+
+  const record = await deps.registry.get(job.sid);
+  if (record?.cancelRequested) {
+    await writer.append({ type: 'cancelled', reason: 'cancelled before start' });
+    await finish(msg, deps, job, 'cancelled', log);
+    return;
+  }
+
+  let resumeFrom: ResumePoint | undefined;
+  if (last) {
+    resumeFrom = agent.canContinue ? await lastTokenIndex(deps, job) : undefined;
+    await writer.append({ type: 'restart', attempt, mode: agent.canContinue ? 'continue' : 'rerun', reason: 'worker lost; job redelivered' });
+    log.warn({ attempt, afterSeq: last.event.seq }, 'restarting interrupted turn');
+  }
+  await deps.registry.setState(job.sid, 'running').catch(() => undefined);
+
+  const controller = new AbortController();
+  let abortReason: AbortReason | null = null;
+  const abort = (r: AbortReason) => {
+    if (!abortReason) abortReason = r;
+    controller.abort();
+  };
+  const ctl = deps.nc.subscribe(subjects.control(job.sid), {
+    callback: (_err, m) => {
+      const c = ControlMessage.safeParse(safeJson(m.data));
+      if (c.success && c.data.type === 'cancel') abort({ kind: 'cancel', reason: c.data.reason });
+    },
+  });
+  const timer = setTimeout(() => abort({ kind: 'timeout' }), deps.timeoutMs);
+  const onShutdown = () => abort({ kind: 'shutdown' });
+  deps.shutdown.addEventListener('abort', onShutdown, { once: true });
+
+  const started = performance.now();
+  let tokens = 0;
+  let inflight = 0;
+  let writeError: unknown = null;
+  const append = (draft: EventDraft) => {
+    inflight++;
+    const p = writer.append(draft).finally(() => inflight--);
+    p.catch((err: unknown) => {
+      writeError ??= err;
+      abort({ kind: err instanceof FencedError ? 'fenced' : 'shutdown' });
+    });
+    return p;
+  };
+  const coalescer = new TokenCoalescer(
+    { bufferSize: job.options.bufferSize ?? deps.coalesce.bufferSize, flushIntervalMs: job.options.flushIntervalMs ?? deps.coalesce.flushIntervalMs },
+    (out) => void append({ type: 'token', text: out.text, ...(out.agent ? { agent: out.agent } : {}), ...(out.index !== undefined ? { index: out.index } : {}) }),
+  );
+
+  let finishReason = 'stop';
+  let agentError: Extract<AgentOutput, { kind: 'error' }> | null = null;
+  try {
+    for await (const out of agent.run({ job, signal: controller.signal, log, ...(resumeFrom ? { resumeFrom } : {}) })) {
+      if (controller.signal.aborted) break;
+      if (out.kind === 'token') {
+        tokens++;
+        deps.metrics.tokens.inc();
+        coalescer.push(out);
+        // Backpressure: a model faster than the log waits here instead of queueing without bound.
+        while (inflight >= MAX_INFLIGHT_APPENDS && !controller.signal.aborted) await new Promise((r) => setTimeout(r, 1));
+        continue;
+      }
+      coalescer.flush();
+      if (out.kind === 'finish') finishReason = out.reason;
+      else if (out.kind === 'error') agentError = out;
+      else void append(toDraft(out));
+    }
+  } catch (err) {
+    if (!controller.signal.aborted) {
+      log.error({ err }, 'agent failed');
+      agentError = { kind: 'error', error: { code: 'agent_error', message: (err as Error).message ?? String(err), retryable: false } };
+    }
+  } finally {
+    clearTimeout(timer);
+    ctl.unsubscribe();
+    deps.shutdown.removeEventListener('abort', onShutdown);
+  }
+
+  const reason = abortReason as AbortReason | null;
+  if (reason?.kind === 'fenced' || reason?.kind === 'shutdown') {
+    coalescer.dispose();
+    log.warn({ reason: reason.kind, err: writeError }, 'turn stopped without finishing: another worker will resume it');
+    if (reason.kind === 'shutdown' && !writeError) msg.nak(0);
+    return;
+  }
+  // Flush what the agent produced before the terminal event, so no text is lost on cancel.
+  coalescer.flush();
+  try {
+    if (reason?.kind === 'cancel') {
+      await append({ type: 'cancelled', ...(reason.reason ? { reason: reason.reason } : {}) });
+      await finish(msg, deps, job, 'cancelled', log);
+    } else if (reason?.kind === 'timeout') {
+      await append({ type: 'error', error: timeoutError(deps.timeoutMs) });
+      await finish(msg, deps, job, 'error', log);
+    } else if (agentError) {
+      await append({ type: 'error', error: agentError.error });
+      await finish(msg, deps, job, 'error', log);
+    } else {
+      await append({ type: 'done', finishReason, tokens, durationMs: Math.round(performance.now() - started) });
+      await finish(msg, deps, job, 'done', log);
+    }
+    deps.metrics.jobDuration.observe((performance.now() - started) / 1000);
+  } catch (err) {
+    log.warn({ err }, 'could not write the terminal event: leaving the job for redelivery');
+  }
+}
+
+function toDraft(out: Exclude<AgentOutput, { kind: 'token' | 'finish' | 'error' }>): EventDraft {
+  const { kind, ...rest } = out;
+  return { type: kind, ...rest } as EventDraft;
+}
+
+async function finish(msg: JsMsg, deps: TurnDeps, job: Job, outcome: 'done' | 'error' | 'cancelled', log: Logger): Promise<void> {
+  await deps.registry.setState(job.sid, 'idle', { lastOutcome: outcome, cancelRequested: false }).catch((err: unknown) => log.warn({ err }, 'registry update failed'));
+  await ackDurably(msg, log);
+  log.info({ outcome }, 'turn finished');
+}
+
+async function ackDurably(msg: JsMsg, log: Logger): Promise<void> {
+  try {
+    await msg.ackAck({ expect: 5_000 } as never);
+  } catch (err) {
+    // The terminal event is in the log, so a redelivery will just see it and ack.
+    log.warn({ err }, 'ack not confirmed');
+  }
+}
+
+async function lastTokenIndex(deps: TurnDeps, job: Job): Promise<ResumePoint> {
+  let idx: number | undefined;
+  for await (const e of deps.eventLog.readAfter(job.tenant, job.sid, 0)) {
+    const ev = JSON.parse(decoder.decode(e.data)) as { type: string; index?: number };
+    if (ev.type === 'token' && typeof ev.index === 'number') idx = ev.index;
+  }
+  return idx === undefined ? {} : { lastTokenIndex: idx };
+}
+
+async function deadLetter(deps: TurnDeps, msg: JsMsg, reason: string): Promise<void> {
+  const agent = msg.subject.split('.').pop() ?? 'unknown';
+  await deps.js
+    .publish(subjects.deadLetter(agent), msg.data, { headers: deadLetterHeaders(reason, msg.info.deliveryCount) })
+    .catch((err: unknown) => deps.log.error({ err }, 'dead-letter publish failed'));
+}
+
+function deadLetterHeaders(reason: string, deliveries: number) {
+  const h = headers();
+  h.set('Sf-Dead-Reason', reason);
+  h.set('Sf-Deliveries', String(deliveries));
+  return h;
+}
+
+function safeJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(data));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { jetstream } from '@nats-io/jetstream';
+import { loadConfig } from '../../shared/config/load-config.js';
+import { WorkerConfig } from '../../shared/config/worker-config.js';
+import { createLogger } from '../../shared/logging/logger.js';
+import { createRegistry, serveMetrics } from '../../shared/metrics/registry.js';
+import { connectNats } from '../../shared/nats/connect.js';
+import { JetStreamEventLog } from '../../shared/nats/event-log.js';
+import { provisionFabric, provisionWorkerConsumer } from '../../shared/nats/provision.js';
+import { SessionRegistry } from '../../shared/nats/session-registry.js';
+import { JOBS_STREAM } from '../../shared/nats/subjects.js';
+import { createAgents } from './agents/create-agents.js';
+import { JobConsumer } from './jobs/job-consumer.js';
+import { runTurn } from './jobs/run-turn.js';
+import { createWorkerMetrics } from './worker-metrics.js';
+
+/** Composition root of an agent worker: config, NATS, agents, one job consumer per agent pool. */
+async function main(): Promise<void> {
+  const config = loadConfig(WorkerConfig);
+  const workerId = config.WORKER_ID ?? `w-${randomBytes(3).toString('hex')}`;
+  const log = createLogger({ name: 'worker', level: config.STREAM_LOG_LEVEL, pretty: config.LOG_PRETTY, base: { worker: workerId } });
+  const registry = createRegistry('worker', workerId);
+  const metrics = createWorkerMetrics(registry);
+  if (config.PROMETHEUS_METRICS_PORT > 0) {
+    const { port } = await serveMetrics(registry, config.PROMETHEUS_METRICS_PORT);
+    log.info({ port }, 'metrics listening');
+  }
+
+  const nc = await connectNats(config, { name: `streamfabric-worker-${workerId}`, log });
+  await provisionFabric(nc, config);
+  const js = jetstream(nc);
+  const eventLog = await JetStreamEventLog.create(nc);
+  const sessions = await SessionRegistry.open(nc);
+  const agents = createAgents(config, log);
+  const shutdown = new AbortController();
+
+  const consumers: JobConsumer[] = [];
+  for (const agent of config.WORKER_AGENTS) {
+    if (!agents.has(agent)) throw new Error(`WORKER_AGENTS names an unknown agent "${agent}" (known: ${[...agents.keys()].join(', ')})`);
+    const name = await provisionWorkerConsumer(nc, {
+      agent,
+      ackWaitMs: config.WORKER_ACK_WAIT_MS,
+      maxDeliver: config.WORKER_MAX_DELIVER,
+      maxAckPending: 100_000,
+      replicas: config.NATS_REPLICAS,
+    });
+    const consumer = await js.consumers.get(JOBS_STREAM, name);
+    const deps = {
+      nc, js, eventLog, registry: sessions, agents, log, metrics, workerId,
+      ackWaitMs: config.WORKER_ACK_WAIT_MS,
+      maxDeliver: config.WORKER_MAX_DELIVER,
+      timeoutMs: config.STREAM_TIMEOUT,
+      coalesce: { bufferSize: config.STREAM_BUFFER_SIZE, flushIntervalMs: config.STREAM_FLUSH_INTERVAL },
+      shutdown: shutdown.signal,
+    };
+    const jc = new JobConsumer(consumer, config.WORKER_CONCURRENCY, async (msg) => {
+      metrics.jobsInFlight.inc();
+      try {
+        await runTurn(msg, deps);
+      } finally {
+        metrics.jobsInFlight.dec();
+      }
+    }, log.child({ pool: agent }));
+    consumers.push(jc);
+    void jc.run();
+  }
+  log.info({ agents: config.WORKER_AGENTS, concurrency: config.WORKER_CONCURRENCY }, 'worker ready');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'worker stopping: running turns are handed back for redelivery');
+    shutdown.abort();
+    await Promise.allSettled(consumers.map((c) => c.stop()));
+    await nc.drain().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`worker failed to start: ${(err as Error).message ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,114 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
+import type { EventDraft, SessionEvent } from '../../../shared/protocol/index.js';
+import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
+import { eventMsgId, SEQ_HEADER, subjects, TS_HEADER, WRITER_HEADER } from '../../../shared/nats/subjects.js';
+
+/** Another writer took the session over: this writer must stop (it is a zombie). */
+export class FencedError extends Error {
+  override readonly name = 'FencedError';
+  constructor(readonly sid: string, readonly seq: number, cause?: unknown) {
+    super(`session ${sid}: another writer owns the log (write of seq ${seq} refused)`, { cause });
+  }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The single writer of a session's log. It stamps events with the next contiguous `seq` and
+ * publishes them with `Nats-Msg-Id = <sid>:<seq>` (a retried publish is stored once) and
+ * `Nats-Expected-Last-Subject-Sequence` (optimistic concurrency): if anyone else wrote to the
+ * subject since our last write, the server refuses and we are fenced.
+ */
+export class SessionWriter {
+  private chain: Promise<unknown> = Promise.resolve();
+  private fenced: FencedError | null = null;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly log: JetStreamEventLog,
+    private readonly tenant: string,
+    readonly sid: string,
+    /** Identifies this attempt's writes (worker id + delivery), checked when a retry looks refused. */
+    private readonly writerId: string,
+    readonly attempt: number,
+    private seq: number,
+    private lastStreamSeq: number,
+    private readonly retryForMs = 60_000,
+  ) {}
+
+  /** The seq of the last event written (or found in the log when the writer was created). */
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  get isFenced(): boolean {
+    return this.fenced !== null;
+  }
+
+  /**
+   * Appends an event; resolves with the stored event once JetStream acknowledged it. Calls are
+   * serialised: each publish names the previous one's stream sequence.
+   */
+  append(draft: EventDraft): Promise<SessionEvent> {
+    const next = this.chain.then(() => this.write(draft));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async write(draft: EventDraft): Promise<SessionEvent> {
+    if (this.fenced) throw this.fenced;
+    const seq = this.seq + 1;
+    const event = { ...draft, sid: this.sid, seq, ts: Date.now(), attempt: this.attempt } as SessionEvent;
+    const h = headers();
+    h.set(SEQ_HEADER, String(seq));
+    h.set(WRITER_HEADER, this.writerId);
+    h.set(TS_HEADER, String(event.ts));
+    const subject = subjects.events(this.tenant, this.sid);
+    try {
+      const ack = await this.publishWithRetry(subject, encoder.encode(JSON.stringify(event)), seq, h);
+      this.seq = seq;
+      this.lastStreamSeq = ack.seq;
+      return event;
+    } catch (err) {
+      if (String(err).includes('wrong last sequence')) {
+        // Either our own earlier try of this very publish was stored (its ack got lost), or
+        // another writer moved the log on. Only the first is ours to accept: `attempt` is the
+        // job's delivery count, which JetStream gives to exactly one worker.
+        const last = await this.log.last(this.tenant, this.sid);
+        if (last && last.event.seq === seq && last.event.attempt === this.attempt) {
+          this.seq = seq;
+          this.lastStreamSeq = last.streamSeq;
+          return last.event;
+        }
+        this.fenced = new FencedError(this.sid, seq, err);
+        throw this.fenced;
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Publishes, retrying through broker outages (timeouts, no responders, reconnects) until
+   * `retryForMs` passes. Retries are safe: the msg id and the expected sequence make a retry
+   * either store the event once or be refused.
+   */
+  private async publishWithRetry(subject: string, data: Uint8Array, seq: number, h: ReturnType<typeof headers>) {
+    const deadline = Date.now() + this.retryForMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.js.publish(subject, data, {
+          msgID: eventMsgId(this.sid, seq),
+          headers: h,
+          expect: { lastSubjectSequence: this.lastStreamSeq },
+          timeout: 5_000,
+        });
+      } catch (err) {
+        const text = String(err);
+        const transient = /timeout|no responders|503|disconnect|connection|closed|TIMEOUT/i.test(text) && !text.includes('wrong last sequence');
+        if (!transient || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
+      }
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { boolean, csv, logLevel, nonNegativeInt, port, positiveInt } from './fields.js';
+
+/**
+ * Settings every process shares: how to reach NATS, how the streams are provisioned, logging
+ * and metrics. Each key is the environment variable's name; README's configuration table
+ * documents the same defaults.
+ */
+export const CommonConfigShape = {
+  /** NATS server URL(s), comma separated. */
+  NATS_URL: csv('nats://127.0.0.1:4222'),
+  /** Optional NATS credentials file (JWT + nkey seed). */
+  NATS_CREDS: z.string().optional(),
+  /** Optional NATS user/password or token. */
+  NATS_USER: z.string().optional(),
+  NATS_PASSWORD: z.string().optional(),
+  NATS_TOKEN: z.string().optional(),
+  /** Replicas for the EVENTS and JOBS streams and the session bucket (3 on a cluster). */
+  NATS_REPLICAS: positiveInt(1, 5),
+  /** Stream storage: file (durable, default) or memory. */
+  NATS_STORAGE: z.enum(['file', 'memory']).default('file'),
+  /** How long a session's events stay resumable (seconds). After that, resume answers `expired`. */
+  EVENTS_MAX_AGE_SECONDS: positiveInt(24 * 3600),
+  /** Upper bound on the EVENTS stream size (bytes, 0 = unlimited); oldest events go first. */
+  EVENTS_MAX_BYTES: nonNegativeInt(0),
+  /** Dedupe window for `Nats-Msg-Id` (ms): retried publishes inside it are stored once. */
+  NATS_DUPLICATE_WINDOW_MS: positiveInt(120_000),
+  /** Log level: fatal, error, warn, info, debug, trace, silent. */
+  STREAM_LOG_LEVEL: logLevel,
+  /** Human-readable logs (development only; JSON otherwise). */
+  LOG_PRETTY: boolean(false),
+  /** Port of a separate metrics HTTP listener (0 = none; the gateway also serves /metrics itself). */
+  PROMETHEUS_METRICS_PORT: port(0),
+} as const;
+
+export const CommonConfig = z.object(CommonConfigShape);
+export type CommonConfig = z.infer<typeof CommonConfig>;

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { CommonConfigShape } from './common-config.js';
+import { csv, nonNegativeInt, port, positiveInt } from './fields.js';
+
+/** Gateway settings (environment variable names, with the seed's names kept). */
+export const GatewayConfig = z.object({
+  ...CommonConfigShape,
+  /** Address the gateway listens on. */
+  WEBSOCKET_HOST: z.string().default('127.0.0.1'),
+  /** Port the gateway listens on (0 = pick a free port and log it). */
+  WEBSOCKET_PORT: port(8080),
+  /** Stable id of this gateway in logs and metrics; random when unset. */
+  GATEWAY_ID: z.string().optional(),
+  /** Allowed browser origins for the WebSocket upgrade and HTTP ("*" = any). */
+  CORS_ORIGINS: csv('*'),
+  /** Maximum concurrent WebSocket connections on this gateway. */
+  STREAM_MAX_CONNECTIONS: positiveInt(20_000),
+  /** Server heartbeat interval (ms); clients treat 2.5x of silence as a dead link. */
+  STREAM_HEARTBEAT_INTERVAL: positiveInt(15_000),
+  /** How long a dead client's session subscriptions linger before release (ms). */
+  STREAM_RECONNECTION_TIMEOUT: nonNegativeInt(30_000),
+  /** Largest client frame accepted (bytes); larger frames close the connection with 1009. */
+  MAX_FRAME_BYTES: positiveInt(256 * 1024),
+  /** Sessions one connection may follow at once. */
+  MAX_SESSIONS_PER_CONNECTION: positiveInt(100),
+  /** Bytes buffered for a slow client before the gateway stops pulling its sessions. */
+  MAX_BACKPRESSURE_BYTES: positiveInt(256 * 1024),
+  /** Drain time on SIGTERM: clients get `goaway` and this long to move (ms). */
+  DRAIN_TIMEOUT_MS: nonNegativeInt(5_000),
+  /** Directory served as static files (examples and the client bundle). */
+  STATIC_DIR: z.string().optional(),
+});
+export type GatewayConfig = z.infer<typeof GatewayConfig>;

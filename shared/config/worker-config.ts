@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { CommonConfigShape } from './common-config.js';
+import { csv, nonNegativeInt, nonNegativeNumber, positiveInt } from './fields.js';
+
+/** Worker settings. */
+export const WorkerConfig = z.object({
+  ...CommonConfigShape,
+  /** Stable id of this worker in logs; random when unset. */
+  WORKER_ID: z.string().optional(),
+  /** Agents this worker serves, comma separated (builtin, openai). */
+  WORKER_AGENTS: csv('builtin'),
+  /** Jobs one worker runs at once. */
+  WORKER_CONCURRENCY: positiveInt(256, 100_000),
+  /** A job not acknowledged (or marked in progress) within this many ms is redelivered to another worker. */
+  WORKER_ACK_WAIT_MS: positiveInt(10_000),
+  /** Deliveries before a job is declared poison and dead-lettered. */
+  WORKER_MAX_DELIVER: positiveInt(5, 100),
+  /** A turn running longer than this (ms) is ended with a `timeout` error. */
+  STREAM_TIMEOUT: positiveInt(600_000),
+  /** Coalescing: tokens buffered before a flush. */
+  STREAM_BUFFER_SIZE: positiveInt(32),
+  /** Coalescing: longest a token waits in the buffer (ms); 0 = publish each token at once. */
+  STREAM_FLUSH_INTERVAL: nonNegativeInt(50),
+  /** Pacing: cap on tokens per second per session (0 = no cap). */
+  STREAM_MAX_TOKENS_PER_SECOND: nonNegativeNumber(0),
+  /** Built-in model: default tokens per second (0 = as fast as possible). */
+  BUILTIN_TOKENS_PER_SECOND: nonNegativeNumber(50),
+  /** Built-in model: default answer length in tokens. */
+  BUILTIN_LENGTH: positiveInt(120, 100_000),
+  /** Built-in model: default delay before the first token (ms). */
+  BUILTIN_THINK_MS: nonNegativeInt(0),
+});
+export type WorkerConfig = z.infer<typeof WorkerConfig>;

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../logging/logger.js';
+import type { CommonConfig } from '../config/common-config.js';
+
+/**
+ * Connects to NATS and keeps reconnecting forever: a broker outage must never kill a
+ * gateway or a worker, they wait and carry on. Status changes are logged with the reason.
+ */
+export async function connectNats(
+  config: Pick<CommonConfig, 'NATS_URL' | 'NATS_CREDS' | 'NATS_USER' | 'NATS_PASSWORD' | 'NATS_TOKEN'>,
+  opts: { name: string; log: Logger; onStatus?: (type: string) => void },
+): Promise<NatsConnection> {
+  const nc = await connect({
+    servers: config.NATS_URL,
+    name: opts.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    reconnectJitter: 100,
+    waitOnFirstConnect: true,
+    pingInterval: 10_000,
+    ...(config.NATS_CREDS
+      ? { authenticator: credsAuthenticator(new TextEncoder().encode(readFileSync(config.NATS_CREDS, 'utf8'))) }
+      : {}),
+    ...(config.NATS_USER ? { user: config.NATS_USER, pass: config.NATS_PASSWORD } : {}),
+    ...(config.NATS_TOKEN ? { token: config.NATS_TOKEN } : {}),
+  });
+  opts.log.info({ server: nc.getServer() }, 'nats connected');
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'ping' || s.type === 'staleConnection') continue;
+      opts.onStatus?.(s.type);
+      const level = s.type === 'disconnect' || s.type === 'error' ? 'warn' : 'info';
+      opts.log[level]({ status: s.type, data: 'server' in s ? s.server : undefined }, 'nats status');
+    }
+  })();
+  return nc;
+}

@@ -1,0 +1,59 @@
+/**
+ * Every NATS subject, stream and bucket name of the fabric. Subjects are built only here,
+ * never by string concatenation elsewhere, so the namespace can be read in one place:
+ *
+ *   fabric.ev.<tenant>.<sid>     session events (EVENTS stream)
+ *   fabric.live.<tenant>.<sid>   the same events, republished by the server after they are stored
+ *   fabric.jobs.<agent>          jobs (JOBS work-queue stream, one consumer per agent pool)
+ *   fabric.ctl.<sid>             control messages to the worker running a session (core NATS)
+ */
+export const EVENTS_STREAM = 'FABRIC_EVENTS';
+export const JOBS_STREAM = 'FABRIC_JOBS';
+export const DEADLETTER_STREAM = 'FABRIC_DEADLETTER';
+export const SESSIONS_BUCKET = 'fabric_sessions';
+
+export const subjects = {
+  events: (tenant: string, sid: string) => `fabric.ev.${tenant}.${sid}`,
+  live: (tenant: string, sid: string) => `fabric.live.${tenant}.${sid}`,
+  job: (agent: string) => `fabric.jobs.${agent}`,
+  control: (sid: string) => `fabric.ctl.${sid}`,
+  deadLetter: (agent: string) => `fabric.dead.${agent}`,
+  allEvents: 'fabric.ev.>',
+  allLive: 'fabric.live.>',
+  allJobs: 'fabric.jobs.>',
+  allDead: 'fabric.dead.>',
+  /** RePublish destination pattern matching `allEvents` (tokens mapped one to one). */
+  liveRepublishDest: 'fabric.live.{{wildcard(1)}}.{{wildcard(2)}}',
+  eventsRepublishSrc: 'fabric.ev.*.*',
+} as const;
+
+/** Durable consumer name of the worker pool serving an agent. */
+export function workerConsumerName(agent: string): string {
+  return `workers-${agent}`;
+}
+
+/** `Nats-Msg-Id` of a session event: retried publishes of the same event are stored once. */
+export function eventMsgId(sid: string, seq: number): string {
+  return `${sid}:${seq}`;
+}
+
+/** Reads the event seq back from a `Nats-Msg-Id` (the gateway avoids parsing event JSON). */
+export function seqFromMsgId(msgId: string | undefined): number | undefined {
+  if (!msgId) return undefined;
+  const i = msgId.lastIndexOf(':');
+  if (i < 0) return undefined;
+  const n = Number(msgId.slice(i + 1));
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+/** `Nats-Msg-Id` of a job: a retried `start` queues the turn once. */
+export function jobMsgId(sid: string, turn: number): string {
+  return `job:${sid}:${turn}`;
+}
+
+/** Header carrying the event's seq so that consumers need not parse JSON. */
+export const SEQ_HEADER = 'Sf-Seq';
+/** Header naming the writer (job attempt) of an event, to tell our own retried publish from another writer's. */
+export const WRITER_HEADER = 'Sf-Writer';
+/** Header carrying the producer's timestamp (ms), so gateways measure latency without parsing JSON. */
+export const TS_HEADER = 'Sf-Ts';

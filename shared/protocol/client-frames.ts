@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { AgentName, SessionId } from './ids.js';
+import { SessionOptions } from './options.js';
+
+/** Correlates a request with its `reply`. Chosen by the client. */
+const RequestId = z.union([z.string().max(64), z.number().int()]);
+
+/** Maximum prompt length accepted by default (characters); gateways may lower it. */
+export const MAX_INPUT_CHARS = 100_000;
+
+/**
+ * Start a new session: the gateway records it and queues a job for the agent's worker pool.
+ * A client may choose the session id itself (idempotent start: retrying with the same id never
+ * creates a second session).
+ */
+export const StartFrame = z
+  .object({
+    type: z.literal('start'),
+    id: RequestId.optional(),
+    sid: SessionId.optional(),
+    agent: AgentName.default('builtin'),
+    input: z.string().max(MAX_INPUT_CHARS),
+    options: SessionOptions.optional(),
+  })
+  .strict();
+export type StartFrame = z.infer<typeof StartFrame>;
+
+/** Receive events of a session after `after` (0 = from the beginning), then live ones. */
+export const ResumeFrame = z
+  .object({
+    type: z.literal('resume'),
+    id: RequestId.optional(),
+    sid: SessionId,
+    after: z.number().int().nonnegative(),
+  })
+  .strict();
+export type ResumeFrame = z.infer<typeof ResumeFrame>;
+
+/** Stop the running turn of a session; it ends with a `cancelled` event. */
+export const CancelFrame = z
+  .object({ type: z.literal('cancel'), id: RequestId.optional(), sid: SessionId })
+  .strict();
+export type CancelFrame = z.infer<typeof CancelFrame>;
+
+/** Stop receiving a session's events on this connection (the session goes on). */
+export const UnsubscribeFrame = z
+  .object({ type: z.literal('unsubscribe'), id: RequestId.optional(), sid: SessionId })
+  .strict();
+export type UnsubscribeFrame = z.infer<typeof UnsubscribeFrame>;
+
+/** Application-level ping; answered with `pong`. */
+export const PingFrame = z.object({ type: z.literal('ping'), id: RequestId.optional() }).strict();
+export type PingFrame = z.infer<typeof PingFrame>;
+
+/** Every frame a client may send. */
+export const ClientFrame = z.discriminatedUnion('type', [
+  StartFrame,
+  ResumeFrame,
+  CancelFrame,
+  UnsubscribeFrame,
+  PingFrame,
+]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+export type ClientFrameType = ClientFrame['type'];
+/** The frame types a gateway understands, for `unknown_type` errors. */
+export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = ['start', 'resume', 'cancel', 'unsubscribe', 'ping'];
+export { RequestId };

@@ -1,0 +1,14 @@
+/**
+ * The StreamFabric wire protocol: the single source of truth for every message that crosses
+ * a process boundary. Only zod is imported here, so this module ships to browsers and is
+ * exported as JSON Schema for the Python bridge and other clients.
+ */
+export * from './ids.js';
+export * from './errors.js';
+export * from './options.js';
+export * from './events.js';
+export * from './client-frames.js';
+export * from './server-frames.js';
+export * from './jobs.js';
+export * from './session-record.js';
+export * from './json-schema.js';
