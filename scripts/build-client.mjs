@@ -1,8 +1,8 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 // Builds the browser bundle of the client (one ESM file the gateway serves at /client/) and
 // prints its minified + gzipped size.
 import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const outfile = 'client/dist/streamfabric.js';
@@ -19,4 +19,6 @@ await build({
 });
 const bytes = readFileSync(outfile);
 const gz = gzipSync(bytes).length;
-console.error(`[streamfabric] client bundle ${outfile}: ${(bytes.length / 1024).toFixed(1)} KB minified, ${(gz / 1024).toFixed(1)} KB gzipped`);
+console.error(
+  `[streamfabric] client bundle ${outfile}: ${(bytes.length / 1024).toFixed(1)} KB minified, ${(gz / 1024).toFixed(1)} KB gzipped`,
+);

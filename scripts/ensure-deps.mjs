@@ -5,9 +5,14 @@ import { execSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 
 const marker = 'node_modules/.package-lock.json';
-const stale = !existsSync(marker) || (existsSync('package-lock.json') && statSync('package-lock.json').mtimeMs > statSync(marker).mtimeMs + 1000);
+const stale =
+  !existsSync(marker) ||
+  (existsSync('package-lock.json') &&
+    statSync('package-lock.json').mtimeMs > statSync(marker).mtimeMs + 1000);
 if (stale) {
-  const cmd = existsSync('package-lock.json') ? 'npm ci --no-audit --no-fund' : 'npm install --no-audit --no-fund';
+  const cmd = existsSync('package-lock.json')
+    ? 'npm ci --no-audit --no-fund'
+    : 'npm install --no-audit --no-fund';
   console.error(`[streamfabric] installing npm dependencies (${cmd})...`);
   try {
     execSync(cmd, { stdio: 'inherit' });

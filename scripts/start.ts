@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { freePort } from './topology/free-port.js';
 import { startNats } from './topology/nats-process.js';
-import { type ServiceProcess, spawnService } from './topology/service-process.js';
+import { killAllServices, type ServiceProcess, spawnService } from './topology/service-process.js';
 
 /**
  * `npm start`: a whole local fabric with embedded defaults: nats-server (JetStream, file
@@ -27,13 +27,23 @@ async function main(): Promise<void> {
     stopping = true;
     log('stopping...');
     await Promise.allSettled(children.map((c) => c.kill('SIGTERM')));
+    killAllServices(); // any child still starting up
     await nats.stop();
     process.exit(code);
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
   try {
-    children.push(await spawnService('gateway', { env: { ...env, WEBSOCKET_PORT: String(port), WEBSOCKET_HOST: process.env.WEBSOCKET_HOST ?? '127.0.0.1' }, verbose: true }));
+    children.push(
+      await spawnService('gateway', {
+        env: {
+          ...env,
+          WEBSOCKET_PORT: String(port),
+          WEBSOCKET_HOST: process.env.WEBSOCKET_HOST ?? '127.0.0.1',
+        },
+        verbose: true,
+      }),
+    );
     children.push(await spawnService('worker', { env: { ...env, WORKER_ID: 'worker-1' }, verbose: true }));
     children.push(await spawnService('worker', { env: { ...env, WORKER_ID: 'worker-2' }, verbose: true }));
   } catch (err) {
@@ -41,11 +51,14 @@ async function main(): Promise<void> {
     await stop(1);
     return;
   }
-  for (const c of children) void c.exited.then((code) => !stopping && log(`${c.kind} exited (${code}); stopping`) && void stop(1));
+  for (const c of children)
+    void c.exited.then((code) => !stopping && log(`${c.kind} exited (${code}); stopping`) && void stop(1));
   const base = `http://${process.env.WEBSOCKET_HOST ?? '127.0.0.1'}:${port}`;
   log('');
   log(`StreamFabric is running.  Open ${base}/examples/basic.html`);
-  log(`  advanced example: ${base}/examples/advanced.html   metrics: ${base}/metrics   WebSocket: ws://127.0.0.1:${port}/v1/ws`);
+  log(
+    `  advanced example: ${base}/examples/advanced.html   metrics: ${base}/metrics   WebSocket: ws://127.0.0.1:${port}/v1/ws`,
+  );
   log('Press Ctrl-C to stop.');
 }
 

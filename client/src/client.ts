@@ -1,5 +1,11 @@
 import {
-  ControlFrame, type ClientFrame, isSessionEvent, SessionEvent, type SessionOptions, shouldReconnect, WS_SUBPROTOCOL,
+  type ClientFrame,
+  ControlFrame,
+  isSessionEvent,
+  SessionEvent,
+  type SessionOptions,
+  shouldReconnect,
+  WS_SUBPROTOCOL,
 } from '../../shared/protocol/index.js';
 import { backoffDelay } from './backoff.js';
 import { StreamFabricError } from './errors.js';
@@ -76,7 +82,10 @@ export class StreamFabricClient {
   constructor(private readonly opts: ClientOptions) {
     this.urls = Array.isArray(opts.url) ? opts.url : [opts.url];
     const ctor = opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
-    if (!ctor) throw new Error('no WebSocket implementation: pass { WebSocket } (in Node: import { WebSocket } from "ws")');
+    if (!ctor)
+      throw new Error(
+        'no WebSocket implementation: pass { WebSocket } (in Node: import { WebSocket } from "ws")',
+      );
     this.Ctor = ctor;
   }
 
@@ -86,7 +95,10 @@ export class StreamFabricClient {
   on(event: 'error', cb: (err: StreamFabricError) => void): () => void;
   on(event: string, cb: Handler): () => void {
     let set = this.handlers.get(event);
-    if (!set) this.handlers.set(event, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.handlers.set(event, set);
+    }
     set.add(cb);
     return () => set.delete(cb);
   }
@@ -148,7 +160,13 @@ export class StreamFabricClient {
   private sendStart(sid: string): void {
     const s = this.pendingStarts.get(sid);
     if (!s) return;
-    this.send({ type: 'start', sid, agent: s.agent ?? 'builtin', input: s.input, ...(s.options ? { options: s.options } : {}) } as ClientFrame);
+    this.send({
+      type: 'start',
+      sid,
+      agent: s.agent ?? 'builtin',
+      input: s.input,
+      ...(s.options ? { options: s.options } : {}),
+    } as ClientFrame);
   }
 
   private send(frame: ClientFrame): void {
@@ -187,7 +205,11 @@ export class StreamFabricClient {
       if (this.state === 'closed') return;
       if (!shouldReconnect(ev.code)) {
         this.setState('closed');
-        const err = new StreamFabricError({ code: 'forbidden', message: `closed by server: ${ev.code} ${ev.reason}`, retryable: false });
+        const err = new StreamFabricError({
+          code: 'forbidden',
+          message: `closed by server: ${ev.code} ${ev.reason}`,
+          retryable: false,
+        });
         this.emit('error', err);
         for (const w of this.openWaiters.splice(0)) w.reject(err);
         return;
@@ -199,18 +221,26 @@ export class StreamFabricClient {
   private scheduleReconnect(delayMs?: number): void {
     this.setState('reconnecting');
     this.urlIndex++;
-    const delay = delayMs ?? backoffDelay(this.attempt++, { baseMs: this.opts.backoff?.baseMs ?? 250, maxMs: this.opts.backoff?.maxMs ?? 10_000 });
+    const delay =
+      delayMs ??
+      backoffDelay(this.attempt++, {
+        baseMs: this.opts.backoff?.baseMs ?? 250,
+        maxMs: this.opts.backoff?.maxMs ?? 10_000,
+      });
     this.reconnectTimer = setTimeout(() => this.open(), delay);
   }
 
   private startWatchdog(): void {
     if (this.watchdog) clearInterval(this.watchdog);
-    this.watchdog = setInterval(() => {
-      if (Date.now() - this.lastFrameAt > this.heartbeatMs * 2.5) {
-        // Silence past the heartbeat: the link is dead even if TCP has not noticed.
-        this.ws?.close(4101, 'heartbeat timeout');
-      }
-    }, Math.min(1_000, this.heartbeatMs));
+    this.watchdog = setInterval(
+      () => {
+        if (Date.now() - this.lastFrameAt > this.heartbeatMs * 2.5) {
+          // Silence past the heartbeat: the link is dead even if TCP has not noticed.
+          this.ws?.close(4101, 'heartbeat timeout');
+        }
+      },
+      Math.min(1_000, this.heartbeatMs),
+    );
   }
 
   private onFrame(text: string): void {

@@ -2,8 +2,16 @@
  * StreamFabric client: durable, resumable token streams over WebSocket, for browsers and Node.
  * @packageDocumentation
  */
-export { StreamFabricClient, type ClientOptions, type ConnectionState, type StartOptions, type WebSocketCtor, type WebSocketLike } from './client.js';
-export { StreamSession } from './session.js';
-export { StreamFabricError } from './errors.js';
+
+export type { ErrorCode, SessionEvent, SessionOptions } from '../../shared/protocol/index.js';
 export { backoffDelay } from './backoff.js';
-export type { SessionEvent, SessionOptions, ErrorCode } from '../../shared/protocol/index.js';
+export {
+  type ClientOptions,
+  type ConnectionState,
+  type StartOptions,
+  StreamFabricClient,
+  type WebSocketCtor,
+  type WebSocketLike,
+} from './client.js';
+export { StreamFabricError } from './errors.js';
+export { StreamSession } from './session.js';

@@ -35,7 +35,10 @@ export class StreamSession implements AsyncIterable<SessionEvent> {
   /** Calls `cb` for events of `type` ('*' for all). Returns an unsubscribe function. */
   on(type: SessionEvent['type'] | '*', cb: Listener): () => void {
     let set = this.listeners.get(type);
-    if (!set) this.listeners.set(type, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.listeners.set(type, set);
+    }
     set.add(cb);
     return () => set.delete(cb);
   }
@@ -83,7 +86,13 @@ export class StreamSession implements AsyncIterable<SessionEvent> {
   reject(err: StreamFabricError): void {
     this.failure = err;
     this.finished = true;
-    const ev: SessionEvent = { sid: this.sid, seq: this.lastSeq + 1, ts: Date.now(), type: 'error', error: { code: err.code, message: err.message, retryable: err.retryable } };
+    const ev: SessionEvent = {
+      sid: this.sid,
+      seq: this.lastSeq + 1,
+      ts: Date.now(),
+      type: 'error',
+      error: { code: err.code, message: err.message, retryable: err.retryable },
+    };
     this.resolveTerminal(ev);
     this.end();
   }

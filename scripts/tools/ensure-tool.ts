@@ -80,7 +80,9 @@ export function ensureTool(spec: ToolSpec): string {
   if (fromEnv) {
     const v = versionOf(fromEnv, spec);
     if (v && spec.accept(v)) return fromEnv;
-    throw new Error(`${spec.envVar}=${fromEnv} is not a usable ${spec.name} (version: ${v ?? 'does not run'})`);
+    throw new Error(
+      `${spec.envVar}=${fromEnv} is not a usable ${spec.name} (version: ${v ?? 'does not run'})`,
+    );
   }
   const cached = join(toolCacheDir(), `${spec.name}-${spec.version}`);
   if (existsSync(cached)) return cached;

@@ -90,7 +90,9 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsCluster> {
         `http_port: ${p.monitor}`,
         `max_payload: 8MB`,
         `jetstream { store_dir: "${storeDir}", max_memory_store: 1GB, max_file_store: 20GB }`,
-        ...(count > 1 ? [`cluster { name: sf, host: ${host}, port: ${p.cluster}, routes: [${routes}] }`] : []),
+        ...(count > 1
+          ? [`cluster { name: sf, host: ${host}, port: ${p.cluster}, routes: [${routes}] }`]
+          : []),
       ].join('\n'),
     );
     const node: NatsNode = {
@@ -125,7 +127,9 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsCluster> {
     return node;
   });
   await Promise.all(
-    nodes.map((n) => waitFor(() => tcpReady(n.port, host), { timeoutMs: 20_000, what: `nats ${n.name} to listen` })),
+    nodes.map((n) =>
+      waitFor(() => tcpReady(n.port, host), { timeoutMs: 20_000, what: `nats ${n.name} to listen` }),
+    ),
   );
   if (count > 1) {
     // JetStream needs a meta leader before streams can be created.

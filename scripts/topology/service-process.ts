@@ -8,6 +8,13 @@ function repoRoot(): string {
   return here.includes(`${'/dist/'}`) ? resolve(here, '..', '..', '..') : resolve(here, '..', '..');
 }
 
+const liveChildren = new Set<ChildProcess>();
+
+/** Kills every service this process spawned (used on shutdown paths and by test teardown). */
+export function killAllServices(signal: NodeJS.Signals = 'SIGKILL'): void {
+  for (const c of liveChildren) c.kill(signal);
+}
+
 export type ServiceKind = 'gateway' | 'worker';
 
 /** A gateway or worker started as its own Node process (exactly as in production). */
@@ -37,8 +44,11 @@ export function spawnService(kind: ServiceKind, opts: SpawnOptions): Promise<Ser
   const main = resolve(repoRoot(), 'dist', 'services', kind, 'main.js');
   const child = spawn(process.execPath, [main], {
     env: { ...process.env, STREAM_LOG_LEVEL: 'info', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    // The IPC channel lets the service notice when its parent dies (no orphans after Ctrl-C or a crash).
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -50,8 +60,7 @@ export function spawnService(kind: ServiceKind, opts: SpawnOptions): Promise<Ser
     let buf = '';
     child.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         let rec: Record<string, unknown>;
@@ -91,7 +100,14 @@ export function spawnService(kind: ServiceKind, opts: SpawnOptions): Promise<Ser
   });
 }
 
-const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVELS: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 const SKIP = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg']);
 
 /** One readable line from a JSON log record (for `npm start`'s console). */

@@ -31,17 +31,27 @@ export async function createGateway(d: GatewayDeps) {
   const { config, log, metrics } = d;
   const eventLog = await JetStreamEventLog.create(d.nc);
   const sessions = new SessionService(d.nc, jetstream(d.nc), await SessionRegistry.open(d.nc), eventLog);
-  const hub = new FanoutHub(d.nc, eventLog, {
-    delivered(n, producedAt) {
-      metrics.eventsDelivered.inc(n);
-      if (producedAt !== undefined) metrics.latency.observe(Math.max(0, Date.now() - producedAt) / 1000);
+  const hub = new FanoutHub(
+    d.nc,
+    eventLog,
+    {
+      delivered(n, producedAt) {
+        metrics.eventsDelivered.inc(n);
+        if (producedAt !== undefined) metrics.latency.observe(Math.max(0, Date.now() - producedAt) / 1000);
+      },
+      paused: () => metrics.backpressurePauses.inc(),
     },
-    paused: () => metrics.backpressurePauses.inc(),
-  }, log);
+    log,
+  );
   const clients = new Map<Connection<Principal>, ClientConnection>();
   let draining = false;
 
-  const welcome = JSON.stringify({ type: 'welcome', protocol: PROTOCOL_VERSION, gateway: d.gatewayId, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL });
+  const welcome = JSON.stringify({
+    type: 'welcome',
+    protocol: PROTOCOL_VERSION,
+    gateway: d.gatewayId,
+    heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL,
+  });
   const server = new UwsServer<Principal>({
     host: config.WEBSOCKET_HOST,
     port: config.WEBSOCKET_PORT,
@@ -49,17 +59,39 @@ export async function createGateway(d: GatewayDeps) {
     maxPayloadBytes: config.MAX_FRAME_BYTES,
     highWaterBytes: config.MAX_BACKPRESSURE_BYTES,
     idleTimeoutSeconds: Math.max(8, Math.ceil((config.STREAM_HEARTBEAT_INTERVAL * 2.5) / 1000)),
-    upgrade: () => {
-      if (draining) return { ok: false, status: 503, body: '{"error":{"code":"unavailable","message":"gateway is draining","retryable":true}}' };
+    upgrade: (req) => {
+      if (draining)
+        return {
+          ok: false,
+          status: 503,
+          body: '{"error":{"code":"unavailable","message":"gateway is draining","retryable":true}}',
+        };
       if (clients.size >= config.STREAM_MAX_CONNECTIONS) {
-        return { ok: false, status: 503, body: '{"error":{"code":"overloaded","message":"too many connections on this gateway","retryable":true}}' };
+        return {
+          ok: false,
+          status: 503,
+          body: '{"error":{"code":"overloaded","message":"too many connections on this gateway","retryable":true}}',
+        };
       }
       // Authentication arrives with the security issue; until then every client is the public tenant.
-      return { ok: true, ctx: { tenant: 'public', user: 'anonymous' }, protocol: WS_SUBPROTOCOL };
+      // Echo our subprotocol only when offered: a server must not pick one the client did not ask for.
+      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+      return {
+        ok: true,
+        ctx: { tenant: 'public', user: 'anonymous' },
+        protocol: offered.includes(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : '',
+      };
     },
     handlers: {
       onOpen(conn) {
-        const cc = new ClientConnection(conn, hub, sessions, { maxSessionsPerConnection: config.MAX_SESSIONS_PER_CONNECTION }, log.child({ conn: conn.id }), (code) => metrics.frameErrors.inc({ code }));
+        const cc = new ClientConnection(
+          conn,
+          hub,
+          sessions,
+          { maxSessionsPerConnection: config.MAX_SESSIONS_PER_CONNECTION },
+          log.child({ conn: conn.id }),
+          (code) => metrics.frameErrors.inc({ code }),
+        );
         clients.set(conn, cc);
         metrics.connections.set(clients.size);
         metrics.connectionsTotal.inc();
@@ -89,7 +121,11 @@ export async function createGateway(d: GatewayDeps) {
   server.route('get', '/examples/*', staticFiles('/examples', `${d.staticRoot}/examples`));
   server.route('get', '/client/*', staticFiles('/client', `${d.staticRoot}/dist`));
   server.route('get', '/', () => ({ status: 302, headers: { location: '/examples/basic.html' } }));
-  server.route('any', '/*', () => ({ status: 404, headers: { 'content-type': 'application/json' }, body: '{"error":{"code":"not_found","message":"no such route","retryable":false}}' }));
+  server.route('any', '/*', () => ({
+    status: 404,
+    headers: { 'content-type': 'application/json' },
+    body: '{"error":{"code":"not_found","message":"no such route","retryable":false}}',
+  }));
 
   // One shared timer for every connection's heartbeat: encoded once per tick.
   const heartbeat = setInterval(() => {

@@ -14,7 +14,12 @@ import { createGatewayMetrics } from './gateway-metrics.js';
 async function main(): Promise<void> {
   const config = loadConfig(GatewayConfig);
   const gatewayId = config.GATEWAY_ID ?? `g-${randomBytes(3).toString('hex')}`;
-  const log = createLogger({ name: 'gateway', level: config.STREAM_LOG_LEVEL, pretty: config.LOG_PRETTY, base: { gateway: gatewayId } });
+  const log = createLogger({
+    name: 'gateway',
+    level: config.STREAM_LOG_LEVEL,
+    pretty: config.LOG_PRETTY,
+    base: { gateway: gatewayId },
+  });
   const registry = createRegistry('gateway', gatewayId);
   const metrics = createGatewayMetrics(registry);
   let natsUp = false;
@@ -32,7 +37,12 @@ async function main(): Promise<void> {
   // dist/services/gateway/main.js -> repo root; the static root holds examples/ and dist/.
   const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   const app = await createGateway({
-    config, gatewayId, nc, log, registry, metrics,
+    config,
+    gatewayId,
+    nc,
+    log,
+    registry,
+    metrics,
     staticRoot: config.STATIC_DIR ?? resolve(repoRoot, 'client'),
     natsConnected: () => natsUp && !nc.isClosed(),
   });
@@ -51,6 +61,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // Started by a supervisor with an IPC channel (npm start, tests): exit when it goes away.
+  if (process.connected) process.on('disconnect', () => void stop('SIGTERM'));
 }
 
 main().catch((err: unknown) => {

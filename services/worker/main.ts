@@ -18,7 +18,12 @@ import { createWorkerMetrics } from './worker-metrics.js';
 async function main(): Promise<void> {
   const config = loadConfig(WorkerConfig);
   const workerId = config.WORKER_ID ?? `w-${randomBytes(3).toString('hex')}`;
-  const log = createLogger({ name: 'worker', level: config.STREAM_LOG_LEVEL, pretty: config.LOG_PRETTY, base: { worker: workerId } });
+  const log = createLogger({
+    name: 'worker',
+    level: config.STREAM_LOG_LEVEL,
+    pretty: config.LOG_PRETTY,
+    base: { worker: workerId },
+  });
   const registry = createRegistry('worker', workerId);
   const metrics = createWorkerMetrics(registry);
   if (config.PROMETHEUS_METRICS_PORT > 0) {
@@ -36,7 +41,10 @@ async function main(): Promise<void> {
 
   const consumers: JobConsumer[] = [];
   for (const agent of config.WORKER_AGENTS) {
-    if (!agents.has(agent)) throw new Error(`WORKER_AGENTS names an unknown agent "${agent}" (known: ${[...agents.keys()].join(', ')})`);
+    if (!agents.has(agent))
+      throw new Error(
+        `WORKER_AGENTS names an unknown agent "${agent}" (known: ${[...agents.keys()].join(', ')})`,
+      );
     const name = await provisionWorkerConsumer(nc, {
       agent,
       ackWaitMs: config.WORKER_ACK_WAIT_MS,
@@ -46,21 +54,33 @@ async function main(): Promise<void> {
     });
     const consumer = await js.consumers.get(JOBS_STREAM, name);
     const deps = {
-      nc, js, eventLog, registry: sessions, agents, log, metrics, workerId,
+      nc,
+      js,
+      eventLog,
+      registry: sessions,
+      agents,
+      log,
+      metrics,
+      workerId,
       ackWaitMs: config.WORKER_ACK_WAIT_MS,
       maxDeliver: config.WORKER_MAX_DELIVER,
       timeoutMs: config.STREAM_TIMEOUT,
       coalesce: { bufferSize: config.STREAM_BUFFER_SIZE, flushIntervalMs: config.STREAM_FLUSH_INTERVAL },
       shutdown: shutdown.signal,
     };
-    const jc = new JobConsumer(consumer, config.WORKER_CONCURRENCY, async (msg) => {
-      metrics.jobsInFlight.inc();
-      try {
-        await runTurn(msg, deps);
-      } finally {
-        metrics.jobsInFlight.dec();
-      }
-    }, log.child({ pool: agent }));
+    const jc = new JobConsumer(
+      consumer,
+      config.WORKER_CONCURRENCY,
+      async (msg) => {
+        metrics.jobsInFlight.inc();
+        try {
+          await runTurn(msg, deps);
+        } finally {
+          metrics.jobsInFlight.dec();
+        }
+      },
+      log.child({ pool: agent }),
+    );
     consumers.push(jc);
     void jc.run();
   }
@@ -78,6 +98,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // Started by a supervisor with an IPC channel (npm start, tests): exit when it goes away.
+  if (process.connected) process.on('disconnect', () => void stop('SIGTERM'));
 }
 
 main().catch((err: unknown) => {

@@ -22,4 +22,6 @@ export const csv = (fallback: string) =>
         .map((s) => s.trim())
         .filter((s) => s.length > 0),
     );
-export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+export const logLevel = z
+  .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  .default('info');

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
@@ -6,7 +6,12 @@ export type { Logger };
  * Creates the process's root logger: JSON lines (one constant `msg` plus fields), or
  * pino-pretty output in development. Child loggers carry `sid`, `tenant`, `gateway`/`worker`.
  */
-export function createLogger(opts: { name: string; level: string; pretty?: boolean; base?: Record<string, unknown> }): Logger {
+export function createLogger(opts: {
+  name: string;
+  level: string;
+  pretty?: boolean;
+  base?: Record<string, unknown>;
+}): Logger {
   return pino({
     name: opts.name,
     level: opts.level,

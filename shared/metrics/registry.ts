@@ -13,7 +13,11 @@ export function createRegistry(service: string, instance: string): Registry {
  * Serves `GET /metrics` on its own port (for workers, and for gateways when
  * PROMETHEUS_METRICS_PORT is set). Resolves with the bound port.
  */
-export async function serveMetrics(registry: Registry, port: number, host = '0.0.0.0'): Promise<{ server: Server; port: number }> {
+export async function serveMetrics(
+  registry: Registry,
+  port: number,
+  host = '0.0.0.0',
+): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     if (req.url === '/metrics' || req.url?.startsWith('/metrics?')) {
       registry

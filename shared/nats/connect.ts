@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import type { Logger } from '../logging/logger.js';
 import type { CommonConfig } from '../config/common-config.js';
+import type { Logger } from '../logging/logger.js';
 
 /**
  * Connects to NATS and keeps reconnecting forever: a broker outage must never kill a
@@ -20,7 +20,11 @@ export async function connectNats(
     waitOnFirstConnect: true,
     pingInterval: 10_000,
     ...(config.NATS_CREDS
-      ? { authenticator: credsAuthenticator(new TextEncoder().encode(readFileSync(config.NATS_CREDS, 'utf8'))) }
+      ? {
+          authenticator: credsAuthenticator(
+            new TextEncoder().encode(readFileSync(config.NATS_CREDS, 'utf8')),
+          ),
+        }
       : {}),
     ...(config.NATS_USER ? { user: config.NATS_USER, pass: config.NATS_PASSWORD } : {}),
     ...(config.NATS_TOKEN ? { token: config.NATS_TOKEN } : {}),

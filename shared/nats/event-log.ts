@@ -1,4 +1,4 @@
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SessionEvent } from '../protocol/events.js';
 import { EVENTS_STREAM, SEQ_HEADER, seqFromMsgId, subjects } from './subjects.js';
@@ -32,7 +32,9 @@ export class JetStreamEventLog {
   /** The last event of a session, or null when the session has no stored events. */
   async last(tenant: string, sid: string): Promise<{ streamSeq: number; event: SessionEvent } | null> {
     try {
-      const m = await this.jsm.direct.getMessage(EVENTS_STREAM, { last_by_subj: subjects.events(tenant, sid) });
+      const m = await this.jsm.direct.getMessage(EVENTS_STREAM, {
+        last_by_subj: subjects.events(tenant, sid),
+      });
       if (!m) return null;
       return { streamSeq: m.seq, event: SessionEvent.parse(m.json()) };
     } catch (err) {
@@ -45,14 +47,25 @@ export class JetStreamEventLog {
    * Yields the session's stored events with seq > `after`, in order, in batches. `fromStreamSeq`
    * is a hint (a stream position at or before the first wanted event) that skips older data.
    */
-  async *readAfter(tenant: string, sid: string, after: number, fromStreamSeq = 1, batch = 512): AsyncGenerator<StoredEvent> {
+  async *readAfter(
+    tenant: string,
+    sid: string,
+    after: number,
+    fromStreamSeq = 1,
+    batch = 512,
+  ): AsyncGenerator<StoredEvent> {
     const subject = subjects.events(tenant, sid);
     let next = fromStreamSeq;
     for (;;) {
       let got = 0;
       let last = 0;
       let pending = 0;
-      let iter: AsyncIterable<{ seq: number; data: Uint8Array; header: { get(k: string): string }; pending: number }>;
+      let iter: AsyncIterable<{
+        seq: number;
+        data: Uint8Array;
+        header: { get(k: string): string };
+        pending: number;
+      }>;
       try {
         iter = await this.jsm.direct.getBatch(EVENTS_STREAM, { seq: next, batch, next_by_subj: subject });
       } catch (err) {
@@ -79,5 +92,7 @@ export class JetStreamEventLog {
 
 function isNotFound(err: unknown): boolean {
   const s = String((err as Error)?.message ?? err);
-  return s.includes('no message found') || s.includes('404') || s.includes('not found') || s.includes('no results');
+  return (
+    s.includes('no message found') || s.includes('404') || s.includes('not found') || s.includes('no results')
+  );
 }

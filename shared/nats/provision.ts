@@ -1,23 +1,50 @@
-import { AckPolicy, DeliverPolicy, DiscardPolicy, jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  type JetStreamManager,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CommonConfig } from '../config/common-config.js';
-import { DEADLETTER_STREAM, EVENTS_STREAM, JOBS_STREAM, SESSIONS_BUCKET, subjects, workerConsumerName } from './subjects.js';
+import {
+  DEADLETTER_STREAM,
+  EVENTS_STREAM,
+  JOBS_STREAM,
+  SESSIONS_BUCKET,
+  subjects,
+  workerConsumerName,
+} from './subjects.js';
 
 const NS_PER_MS = 1_000_000;
 
 type ProvisionConfig = Pick<
   CommonConfig,
-  'NATS_REPLICAS' | 'NATS_STORAGE' | 'EVENTS_MAX_AGE_SECONDS' | 'EVENTS_MAX_BYTES' | 'NATS_DUPLICATE_WINDOW_MS'
+  | 'NATS_REPLICAS'
+  | 'NATS_STORAGE'
+  | 'EVENTS_MAX_AGE_SECONDS'
+  | 'EVENTS_MAX_BYTES'
+  | 'NATS_DUPLICATE_WINDOW_MS'
 >;
 
 /** Creates a stream, or updates it to the wanted config: safe to run from every process at start. */
-async function ensureStream(jsm: JetStreamManager, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
+async function ensureStream(
+  jsm: JetStreamManager,
+  cfg: Partial<StreamConfig> & { name: string },
+): Promise<void> {
   try {
     await jsm.streams.info(cfg.name);
     await jsm.streams.update(cfg.name, cfg);
   } catch (err) {
-    if ((err as { name?: string }).name !== 'StreamNotFoundError' && !String(err).includes('stream not found')) throw err;
+    if (
+      (err as { name?: string }).name !== 'StreamNotFoundError' &&
+      !String(err).includes('stream not found')
+    )
+      throw err;
     try {
       await jsm.streams.add(cfg);
     } catch (addErr) {

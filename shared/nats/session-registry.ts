@@ -1,10 +1,12 @@
-import { Kvm, type KV } from '@nats-io/kv';
+import { type KV, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SessionRecord, type SessionState } from '../protocol/session-record.js';
 import { SESSIONS_BUCKET } from './subjects.js';
 
 /** Result of {@link SessionRegistry.create}: a new record, or the existing one for that id. */
-export type CreateResult = { created: true; record: SessionRecord } | { created: false; record: SessionRecord };
+export type CreateResult =
+  | { created: true; record: SessionRecord }
+  | { created: false; record: SessionRecord };
 
 /**
  * The session registry: one KV entry per session with its owner and state. It lives in NATS so
@@ -19,7 +21,7 @@ export class SessionRegistry {
 
   async get(sid: string): Promise<SessionRecord | null> {
     const e = await this.kv.get(sid);
-    if (!e || e.operation !== 'PUT' || e.length === 0) return null;
+    if (e?.operation !== 'PUT' || e.length === 0) return null;
     const parsed = SessionRecord.safeParse(e.json());
     return parsed.success ? parsed.data : null;
   }
@@ -43,7 +45,7 @@ export class SessionRegistry {
   async update(sid: string, change: (r: SessionRecord) => SessionRecord): Promise<SessionRecord | null> {
     for (let i = 0; i < 10; i++) {
       const e = await this.kv.get(sid);
-      if (!e || e.operation !== 'PUT' || e.length === 0) return null;
+      if (e?.operation !== 'PUT' || e.length === 0) return null;
       const parsed = SessionRecord.safeParse(e.json());
       if (!parsed.success) return null;
       const next = { ...change(parsed.data), updatedAt: Date.now() };
@@ -57,7 +59,11 @@ export class SessionRegistry {
     throw new Error(`session ${sid}: too many concurrent registry updates`);
   }
 
-  async setState(sid: string, state: SessionState, extra: Partial<SessionRecord> = {}): Promise<SessionRecord | null> {
+  async setState(
+    sid: string,
+    state: SessionState,
+    extra: Partial<SessionRecord> = {},
+  ): Promise<SessionRecord | null> {
     return this.update(sid, (r) => ({ ...r, ...extra, state }));
   }
 

@@ -63,5 +63,11 @@ export const ClientFrame = z.discriminatedUnion('type', [
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame['type'];
 /** The frame types a gateway understands, for `unknown_type` errors. */
-export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = ['start', 'resume', 'cancel', 'unsubscribe', 'ping'];
+export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
+  'start',
+  'resume',
+  'cancel',
+  'unsubscribe',
+  'ping',
+];
 export { RequestId };

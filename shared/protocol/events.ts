@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorBody } from './errors.js';
-import { SessionId, Seq } from './ids.js';
+import { Seq, SessionId } from './ids.js';
 
 /**
  * Fields every session event carries. `seq` starts at 1 and is contiguous per session,
@@ -175,4 +175,3 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type EventDraft = DistributiveOmit<SessionEvent, 'sid' | 'seq' | 'ts' | 'attempt'> & {
   attempt?: number;
 };
-

@@ -3,12 +3,13 @@
  * a process boundary. Only zod is imported here, so this module ships to browsers and is
  * exported as JSON Schema for the Python bridge and other clients.
  */
-export * from './ids.js';
-export * from './errors.js';
-export * from './options.js';
-export * from './events.js';
+
 export * from './client-frames.js';
-export * from './server-frames.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './ids.js';
 export * from './jobs.js';
-export * from './session-record.js';
 export * from './json-schema.js';
+export * from './options.js';
+export * from './server-frames.js';
+export * from './session-record.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ClientFrame } from './client-frames.js';
 import { SessionEvent } from './events.js';
-import { Job, ControlMessage } from './jobs.js';
+import { ControlMessage, Job } from './jobs.js';
 import { ServerFrame } from './server-frames.js';
 import { SessionRecord } from './session-record.js';
 
@@ -22,7 +22,10 @@ export const EXPORTED_SCHEMAS = {
 export function toJsonSchemas(): Record<keyof typeof EXPORTED_SCHEMAS, unknown> {
   const out = {} as Record<keyof typeof EXPORTED_SCHEMAS, unknown>;
   for (const [name, schema] of Object.entries(EXPORTED_SCHEMAS)) {
-    out[name as keyof typeof EXPORTED_SCHEMAS] = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+    out[name as keyof typeof EXPORTED_SCHEMAS] = z.toJSONSchema(schema, {
+      io: 'input',
+      unrepresentable: 'any',
+    });
   }
   return out;
 }

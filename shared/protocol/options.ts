@@ -7,7 +7,12 @@ import { z } from 'zod';
 export const SessionOptions = z
   .object({
     /** Built-in model: seed of the deterministic text (same seed, same text). */
-    seed: z.number().int().nonnegative().max(2 ** 31).optional(),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 31)
+      .optional(),
     /** Built-in model: number of model tokens to produce. */
     length: z.number().int().min(1).max(100_000).optional(),
     /** Built-in model: generation speed. 0 means as fast as possible. */

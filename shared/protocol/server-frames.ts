@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ErrorBody } from './errors.js';
-import { SessionId } from './ids.js';
-import { SessionEvent } from './events.js';
 import { RequestId } from './client-frames.js';
+import { ErrorBody } from './errors.js';
+import { SessionEvent } from './events.js';
+import { SessionId } from './ids.js';
 
 /** First frame on every connection. */
 export const WelcomeFrame = z.object({

@@ -90,7 +90,11 @@ export class SessionSubscription {
           if (this.state === 'closed' || this.sink.closed) return;
           if (e.seq !== this.cursor + 1) {
             if (first && e.seq > this.cursor + 1) {
-              this.sink.fail(this.sid, 'expired', `events ${this.cursor + 1}..${e.seq - 1} are past the retention window`);
+              this.sink.fail(
+                this.sid,
+                'expired',
+                `events ${this.cursor + 1}..${e.seq - 1} are past the retention window`,
+              );
               this.state = 'closed';
               return;
             }

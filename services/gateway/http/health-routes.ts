@@ -19,7 +19,11 @@ export function readyz(r: Readiness): HttpResult {
   return {
     status: ready ? 200 : 503,
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ status: ready ? 'ready' : 'not_ready', nats: nats ? 'connected' : 'disconnected', draining }),
+    body: JSON.stringify({
+      status: ready ? 'ready' : 'not_ready',
+      nats: nats ? 'connected' : 'disconnected',
+      draining,
+    }),
   };
 }
 

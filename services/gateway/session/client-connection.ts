@@ -1,5 +1,11 @@
 import type { Logger } from '../../../shared/logging/logger.js';
-import { CLIENT_FRAME_TYPES, ClientFrame, type ErrorBody, errorBody, type ReplyFrame } from '../../../shared/protocol/index.js';
+import {
+  CLIENT_FRAME_TYPES,
+  ClientFrame,
+  type ErrorBody,
+  errorBody,
+  type ReplyFrame,
+} from '../../../shared/protocol/index.js';
 import type { EventSink } from '../fanout/event-sink.js';
 import type { FanoutHub } from '../fanout/fanout-hub.js';
 import type { SessionSubscription } from '../fanout/session-subscription.js';
@@ -53,26 +59,46 @@ export class ClientConnection implements EventSink {
 
   /** Handles one raw frame from the socket. */
   handle(data: ArrayBuffer, isBinary: boolean): void {
-    if (isBinary) return this.reject(undefined, undefined, errorBody('bad_frame', 'binary frames are not supported; send JSON text'));
+    if (isBinary) {
+      this.reject(
+        undefined,
+        undefined,
+        errorBody('bad_frame', 'binary frames are not supported; send JSON text'),
+      );
+      return;
+    }
     let json: unknown;
     try {
       json = JSON.parse(decoder.decode(data));
     } catch {
-      return this.reject(undefined, undefined, errorBody('bad_frame', 'frame is not valid UTF-8 JSON'));
+      this.reject(undefined, undefined, errorBody('bad_frame', 'frame is not valid UTF-8 JSON'));
+      return;
     }
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-      return this.reject(undefined, undefined, errorBody('bad_frame', 'frame must be a JSON object'));
+      this.reject(undefined, undefined, errorBody('bad_frame', 'frame must be a JSON object'));
+      return;
     }
     const raw = json as { type?: unknown; id?: unknown };
     const id = typeof raw.id === 'string' || typeof raw.id === 'number' ? raw.id : undefined;
     const op = typeof raw.type === 'string' ? raw.type : 'unknown';
     if (!CLIENT_FRAME_TYPES.includes(op as never)) {
-      return this.reject(id, op, errorBody('unknown_type', `unknown frame type "${op.slice(0, 40)}"; expected one of ${CLIENT_FRAME_TYPES.join(', ')}`));
+      const expected = CLIENT_FRAME_TYPES.join(', ');
+      this.reject(
+        id,
+        op,
+        errorBody('unknown_type', `unknown frame type "${op.slice(0, 40)}"; expected one of ${expected}`),
+      );
+      return;
     }
     const parsed = ClientFrame.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      return this.reject(id, op, errorBody('invalid_argument', `${issue?.path.join('.') || op}: ${issue?.message ?? 'invalid'}`));
+      this.reject(
+        id,
+        op,
+        errorBody('invalid_argument', `${issue?.path.join('.') || op}: ${issue?.message ?? 'invalid'}`),
+      );
+      return;
     }
     void this.dispatch(parsed.data).catch((err: unknown) => {
       this.log.error({ err, op }, 'frame handler failed');
@@ -88,7 +114,15 @@ export class ClientConnection implements EventSink {
         return;
       case 'start': {
         if (this.subs.size >= this.limits.maxSessionsPerConnection) {
-          return this.reject(f.id, 'start', errorBody('too_many_sessions', `at most ${this.limits.maxSessionsPerConnection} sessions per connection`));
+          this.reject(
+            f.id,
+            'start',
+            errorBody(
+              'too_many_sessions',
+              `at most ${this.limits.maxSessionsPerConnection} sessions per connection`,
+            ),
+          );
+          return;
         }
         const r = await this.sessions.start(p, f);
         if (!r.ok) return this.reject(f.id, 'start', r.error);
@@ -98,7 +132,16 @@ export class ClientConnection implements EventSink {
       }
       case 'resume': {
         if (!this.subs.has(f.sid) && this.subs.size >= this.limits.maxSessionsPerConnection) {
-          return this.reject(f.id, 'resume', errorBody('too_many_sessions', `at most ${this.limits.maxSessionsPerConnection} sessions per connection`), f.sid);
+          this.reject(
+            f.id,
+            'resume',
+            errorBody(
+              'too_many_sessions',
+              `at most ${this.limits.maxSessionsPerConnection} sessions per connection`,
+            ),
+            f.sid,
+          );
+          return;
         }
         const r = await this.sessions.authorizeResume(p, f.sid, f.after);
         if (!r.ok) return this.reject(f.id, 'resume', r.error, f.sid);
@@ -141,6 +184,13 @@ export class ClientConnection implements EventSink {
 
   private reject(id: ReplyFrame['id'], op: string | undefined, error: ErrorBody, sid?: string): void {
     this.onFrameError(error.code);
-    this.reply({ type: 'reply', ...(id !== undefined ? { id } : {}), op: op ?? 'unknown', ok: false, ...(sid ? { sid } : {}), error });
+    this.reply({
+      type: 'reply',
+      ...(id !== undefined ? { id } : {}),
+      op: op ?? 'unknown',
+      ok: false,
+      ...(sid ? { sid } : {}),
+      error,
+    });
   }
 }

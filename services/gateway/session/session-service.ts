@@ -4,7 +4,13 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { jobMsgId, subjects } from '../../../shared/nats/subjects.js';
-import { type ErrorBody, errorBody, type Job, type SessionRecord, type StartFrame } from '../../../shared/protocol/index.js';
+import {
+  type ErrorBody,
+  errorBody,
+  type Job,
+  type SessionRecord,
+  type StartFrame,
+} from '../../../shared/protocol/index.js';
 
 /** Who is asking: set by authentication at upgrade time (anonymous/public when auth is off). */
 export interface Principal {
@@ -36,20 +42,38 @@ export class SessionService {
     const sid = frame.sid ?? newSessionId();
     const now = Date.now();
     const record: SessionRecord = {
-      sid, tenant: p.tenant, user: p.user, agent: frame.agent, state: 'queued',
-      createdAt: now, updatedAt: now, turns: 1, cancelRequested: false,
+      sid,
+      tenant: p.tenant,
+      user: p.user,
+      agent: frame.agent,
+      state: 'queued',
+      createdAt: now,
+      updatedAt: now,
+      turns: 1,
+      cancelRequested: false,
     };
     const created = await this.registry.create(record);
     if (!created.created) {
       const r = created.record;
-      if (r.tenant !== p.tenant || r.user !== p.user) return { ok: false, error: errorBody('already_exists', `session ${sid} exists`) };
+      if (r.tenant !== p.tenant || r.user !== p.user)
+        return { ok: false, error: errorBody('already_exists', `session ${sid} exists`) };
       // Idempotent start: the same owner retried; the job's msg id dedupes the queue too.
     }
     const job: Job = {
-      v: 1, sid, tenant: p.tenant, user: p.user, agent: frame.agent, input: frame.input,
-      options: frame.options ?? {}, turn: 1, createdAt: now,
+      v: 1,
+      sid,
+      tenant: p.tenant,
+      user: p.user,
+      agent: frame.agent,
+      input: frame.input,
+      options: frame.options ?? {},
+      turn: 1,
+      createdAt: now,
     };
-    await this.js.publish(subjects.job(frame.agent), JSON.stringify(job), { msgID: jobMsgId(sid, 1), timeout: 5_000 });
+    await this.js.publish(subjects.job(frame.agent), JSON.stringify(job), {
+      msgID: jobMsgId(sid, 1),
+      timeout: 5_000,
+    });
     return { ok: true, value: { sid, created: created.created } };
   }
 
@@ -62,11 +86,17 @@ export class SessionService {
     if (!last) {
       if (record) return { ok: true, value: { lastSeq: 0 } }; // queued, no events yet
       return after > 0
-        ? { ok: false, error: errorBody('expired', `session ${sid} has no events left: it expired (or never existed)`) }
+        ? {
+            ok: false,
+            error: errorBody('expired', `session ${sid} has no events left: it expired (or never existed)`),
+          }
         : { ok: false, error: errorBody('not_found', `no session ${sid}`) };
     }
     if (after > last.event.seq) {
-      return { ok: false, error: errorBody('invalid_argument', `after=${after} is beyond the last event (${last.event.seq})`) };
+      return {
+        ok: false,
+        error: errorBody('invalid_argument', `after=${after} is beyond the last event (${last.event.seq})`),
+      };
     }
     return { ok: true, value: { lastSeq: last.event.seq } };
   }
@@ -74,7 +104,8 @@ export class SessionService {
   async cancel(p: Principal, sid: string, reason = 'cancelled by client'): Promise<Result<null>> {
     const record = await this.registry.get(sid);
     if (!record) return { ok: false, error: errorBody('not_found', `no session ${sid}`) };
-    if (record.tenant !== p.tenant || record.user !== p.user) return { ok: false, error: errorBody('forbidden', `session ${sid} belongs to another user`) };
+    if (record.tenant !== p.tenant || record.user !== p.user)
+      return { ok: false, error: errorBody('forbidden', `session ${sid} belongs to another user`) };
     // The flag covers a job not yet picked up; the control message stops a running one now.
     await this.registry.update(sid, (r) => ({ ...r, cancelRequested: true }));
     this.nc.publish(subjects.control(sid), JSON.stringify({ type: 'cancel', sid, reason }));

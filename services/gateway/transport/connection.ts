@@ -44,4 +44,6 @@ export interface HttpResult {
 }
 
 /** The upgrade decision: accept with a context, or refuse with an HTTP status. */
-export type UpgradeDecision<Ctx> = { ok: true; ctx: Ctx; protocol?: string } | { ok: false; status: number; body: string };
+export type UpgradeDecision<Ctx> =
+  | { ok: true; ctx: Ctx; protocol?: string }
+  | { ok: false; status: number; body: string };

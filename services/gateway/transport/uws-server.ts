@@ -1,5 +1,19 @@
-import { App, type HttpResponse, type TemplatedApp, type us_listen_socket, us_listen_socket_close, us_socket_local_port, type WebSocket } from 'uWebSockets.js';
-import type { Connection, ConnectionHandlers, HttpRequestInfo, HttpResult, UpgradeDecision } from './connection.js';
+import {
+  App,
+  type HttpResponse,
+  type TemplatedApp,
+  type us_listen_socket,
+  us_listen_socket_close,
+  us_socket_local_port,
+  type WebSocket,
+} from 'uWebSockets.js';
+import type {
+  Connection,
+  ConnectionHandlers,
+  HttpRequestInfo,
+  HttpResult,
+  UpgradeDecision,
+} from './connection.js';
 
 /** This file is the only place that imports uWebSockets.js. */
 
@@ -24,10 +38,24 @@ interface UserData<Ctx> {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  200: '200 OK', 201: '201 Created', 202: '202 Accepted', 204: '204 No Content', 301: '301 Moved Permanently', 302: '302 Found',
-  304: '304 Not Modified', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found',
-  405: '405 Method Not Allowed', 409: '409 Conflict', 410: '410 Gone', 413: '413 Payload Too Large', 429: '429 Too Many Requests',
-  500: '500 Internal Server Error', 503: '503 Service Unavailable',
+  200: '200 OK',
+  201: '201 Created',
+  202: '202 Accepted',
+  204: '204 No Content',
+  301: '301 Moved Permanently',
+  302: '302 Found',
+  304: '304 Not Modified',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  409: '409 Conflict',
+  410: '410 Gone',
+  413: '413 Payload Too Large',
+  429: '429 Too Many Requests',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
 };
 export function statusLine(status: number): string {
   return STATUS_TEXT[status] ?? `${status} Status`;
@@ -39,7 +67,12 @@ let nextId = 1;
 class UwsConnection<Ctx> implements Connection<Ctx> {
   readonly id = nextId++;
   closed = false;
-  constructor(private readonly ws: WebSocket<UserData<Ctx>>, readonly ctx: Ctx, readonly remoteAddress: string, private readonly highWater: number) {}
+  constructor(
+    private readonly ws: WebSocket<UserData<Ctx>>,
+    readonly ctx: Ctx,
+    readonly remoteAddress: string,
+    private readonly highWater: number,
+  ) {}
 
   send(data: string | Uint8Array): boolean {
     if (this.closed) return false;
@@ -85,7 +118,9 @@ export class UwsServer<Ctx> {
     this.app = App();
     this.app.ws<UserData<Ctx>>(opts.wsPath, {
       compression: 0,
-      maxPayloadLength: opts.maxPayloadBytes,
+      // uWS drops the TCP connection (1006) above its limit; we allow 4x more and close frames over
+      // our own limit with a proper 1009, so clients learn why.
+      maxPayloadLength: Math.max(opts.maxPayloadBytes * 4, 1024 * 1024),
       idleTimeout: opts.idleTimeoutSeconds,
       sendPingsAutomatically: true,
       // uWS drops frames above this; ours (highWaterBytes) pauses sessions well before.
@@ -95,7 +130,6 @@ export class UwsServer<Ctx> {
         const info = requestInfo(req, Buffer.alloc(0));
         const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
         const secKey = req.getHeader('sec-websocket-key');
-        const secProtocol = req.getHeader('sec-websocket-protocol');
         const secExt = req.getHeader('sec-websocket-extensions');
         let aborted = false;
         res.onAborted(() => {
@@ -106,10 +140,19 @@ export class UwsServer<Ctx> {
             if (aborted) return;
             res.cork(() => {
               if (!d.ok) {
-                res.writeStatus(statusLine(d.status)).writeHeader('content-type', 'application/json').end(d.body);
+                res
+                  .writeStatus(statusLine(d.status))
+                  .writeHeader('content-type', 'application/json')
+                  .end(d.body);
                 return;
               }
-              res.upgrade<UserData<Ctx>>({ ctx: d.ctx, remoteAddress }, secKey, d.protocol ?? firstProtocol(secProtocol), secExt, context);
+              res.upgrade<UserData<Ctx>>(
+                { ctx: d.ctx, remoteAddress },
+                secKey,
+                d.protocol ?? '',
+                secExt,
+                context,
+              );
             });
           })
           .catch(() => {
@@ -125,7 +168,12 @@ export class UwsServer<Ctx> {
       },
       message: (ws, message, isBinary) => {
         const conn = ws.getUserData().conn;
-        if (conn) opts.handlers.onMessage(conn, message, isBinary);
+        if (!conn) return;
+        if (message.byteLength > opts.maxPayloadBytes) {
+          conn.close(1009, `frame exceeds ${opts.maxPayloadBytes} bytes`);
+          return;
+        }
+        opts.handlers.onMessage(conn, message, isBinary);
       },
       drain: (ws) => {
         const conn = ws.getUserData().conn;
@@ -142,7 +190,12 @@ export class UwsServer<Ctx> {
   }
 
   /** Registers an HTTP route; `pattern` follows uWS (`/path`, `/files/*`). */
-  route(method: 'get' | 'post' | 'del' | 'options' | 'any', pattern: string, handler: HttpRoute, bodyLimit = 1024 * 1024): void {
+  route(
+    method: 'get' | 'post' | 'del' | 'options' | 'any',
+    pattern: string,
+    handler: HttpRoute,
+    bodyLimit = 1024 * 1024,
+  ): void {
     this.app[method](pattern, (res, req) => {
       const info = requestInfo(req, Buffer.alloc(0));
       let aborted = false;
@@ -161,11 +214,27 @@ export class UwsServer<Ctx> {
         Promise.resolve()
           .then(() => handler(info))
           .then(respond)
-          .catch((err: unknown) => respond({ status: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'internal', message: String(err), retryable: true } }) }));
+          .catch((err: unknown) =>
+            respond({
+              status: 500,
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ error: { code: 'internal', message: String(err), retryable: true } }),
+            }),
+          );
       if (info.method === 'post' || info.method === 'put' || info.method === 'patch') {
         readBody(res, bodyLimit, (body) => {
           if (body === null) {
-            respond({ status: 413, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'frame_too_large', message: `body exceeds ${bodyLimit} bytes`, retryable: false } }) });
+            respond({
+              status: 413,
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({
+                error: {
+                  code: 'frame_too_large',
+                  message: `body exceeds ${bodyLimit} bytes`,
+                  retryable: false,
+                },
+              }),
+            });
             return;
           }
           info.body = body;
@@ -204,14 +273,24 @@ export class UwsServer<Ctx> {
   }
 }
 
-function firstProtocol(header: string): string {
-  return header.split(',')[0]?.trim() ?? '';
-}
-
-function requestInfo(req: { getMethod(): string; getUrl(): string; getQuery(): string | undefined; forEach(cb: (k: string, v: string) => void): void }, body: Buffer): HttpRequestInfo {
+function requestInfo(
+  req: {
+    getMethod(): string;
+    getUrl(): string;
+    getQuery(): string | undefined;
+    forEach(cb: (k: string, v: string) => void): void;
+  },
+  body: Buffer,
+): HttpRequestInfo {
   const headers: Record<string, string> = {};
   req.forEach((k, v) => {
     headers[k] = v;
   });
-  return { method: req.getMethod().toLowerCase(), path: req.getUrl(), query: new URLSearchParams(req.getQuery() ?? ''), headers, body };
+  return {
+    method: req.getMethod().toLowerCase(),
+    path: req.getUrl(),
+    query: new URLSearchParams(req.getQuery() ?? ''),
+    headers,
+    body,
+  };
 }

@@ -1,5 +1,5 @@
-import type { Agent, AgentContext, AgentOutput } from './agent.js';
 import { abortableSleep } from './abortable-sleep.js';
+import type { Agent, AgentContext, AgentOutput } from './agent.js';
 import { builtinTokens, seedFromInput } from './builtin-model.js';
 
 export interface BuiltinDefaults {
@@ -35,7 +35,8 @@ export class BuiltinAgent implements Agent {
       if (ctx.signal.aborted) return;
       // Emit every token that is due by now (catching up after a slow tick), then sleep until
       // the next one is due: one timer per burst, not per token.
-      const due = tps > 0 ? first + Math.floor(((performance.now() - start) * tps) / 1000) + 1 : tokens.length;
+      const due =
+        tps > 0 ? first + Math.floor(((performance.now() - start) * tps) / 1000) + 1 : tokens.length;
       while (i < Math.min(due, tokens.length)) {
         yield { kind: 'token', text: tokens[i]!, index: i };
         i++;
@@ -46,7 +47,12 @@ export class BuiltinAgent implements Agent {
         if (!(await abortableSleep(Math.max(0, nextAt - performance.now()), ctx.signal))) return;
       }
     }
-    yield { kind: 'usage', promptTokens: ctx.job.input.length > 0 ? Math.ceil(ctx.job.input.length / 4) : 0, completionTokens: tokens.length, totalTokens: Math.ceil(ctx.job.input.length / 4) + tokens.length };
+    yield {
+      kind: 'usage',
+      promptTokens: ctx.job.input.length > 0 ? Math.ceil(ctx.job.input.length / 4) : 0,
+      completionTokens: tokens.length,
+      totalTokens: Math.ceil(ctx.job.input.length / 4) + tokens.length,
+    };
     yield { kind: 'finish', reason: 'stop' };
   }
 }

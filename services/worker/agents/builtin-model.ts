@@ -5,20 +5,58 @@
  */
 
 const SUBJECTS = [
-  'The stream', 'A gateway', 'Each worker', 'The broker', 'Every client', 'The log', 'This session',
-  'A reconnecting browser', 'The agent', 'Our fabric', 'The cluster', 'A durable consumer',
+  'The stream',
+  'A gateway',
+  'Each worker',
+  'The broker',
+  'Every client',
+  'The log',
+  'This session',
+  'A reconnecting browser',
+  'The agent',
+  'Our fabric',
+  'The cluster',
+  'A durable consumer',
 ];
 const VERBS = [
-  'delivers', 'replays', 'orders', 'persists', 'acknowledges', 'forwards', 'recovers', 'buffers',
-  'publishes', 'resumes', 'coalesces', 'fences', 'observes', 'balances',
+  'delivers',
+  'replays',
+  'orders',
+  'persists',
+  'acknowledges',
+  'forwards',
+  'recovers',
+  'buffers',
+  'publishes',
+  'resumes',
+  'coalesces',
+  'fences',
+  'observes',
+  'balances',
 ];
 const OBJECTS = [
-  'every token', 'the missing events', 'each sequence number', 'the final answer', 'a partial reply',
-  'the conversation', 'all pending work', 'the latest message', 'live updates', 'the retained history',
+  'every token',
+  'the missing events',
+  'each sequence number',
+  'the final answer',
+  'a partial reply',
+  'the conversation',
+  'all pending work',
+  'the latest message',
+  'live updates',
+  'the retained history',
 ];
 const TAILS = [
-  'without a gap', 'in order', 'exactly once', 'after a reconnect', 'across gateways', 'under load',
-  'within milliseconds', 'when a node fails', 'for every tenant', 'as the model speaks',
+  'without a gap',
+  'in order',
+  'exactly once',
+  'after a reconnect',
+  'across gateways',
+  'under load',
+  'within milliseconds',
+  'when a node fails',
+  'for every tenant',
+  'as the model speaks',
 ];
 
 /** mulberry32: a tiny, fast, well-distributed 32-bit PRNG (deterministic across platforms). */

@@ -8,7 +8,11 @@ export function createAgents(config: WorkerConfig, _log: Logger): Map<string, Ag
   const agents = new Map<string, Agent>();
   agents.set(
     'builtin',
-    new BuiltinAgent({ tokensPerSecond: config.BUILTIN_TOKENS_PER_SECOND, length: config.BUILTIN_LENGTH, thinkMs: config.BUILTIN_THINK_MS }),
+    new BuiltinAgent({
+      tokensPerSecond: config.BUILTIN_TOKENS_PER_SECOND,
+      length: config.BUILTIN_LENGTH,
+      thinkMs: config.BUILTIN_THINK_MS,
+    }),
   );
   return agents;
 }

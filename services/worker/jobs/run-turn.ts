@@ -8,8 +8,8 @@ import { ControlMessage, type EventDraft, isTerminal, Job } from '../../../share
 import type { Agent, AgentOutput, ResumePoint } from '../agents/agent.js';
 import { TokenCoalescer } from '../publish/coalescer.js';
 import { FencedError, SessionWriter } from '../publish/session-writer.js';
-import { type AbortReason, timeoutError } from './turn-outcome.js';
 import type { WorkerMetrics } from '../worker-metrics.js';
+import { type AbortReason, timeoutError } from './turn-outcome.js';
 
 export interface TurnDeps {
   nc: NatsConnection;
@@ -46,7 +46,12 @@ export async function runTurn(msg: JsMsg, deps: TurnDeps): Promise<void> {
     return;
   }
   const job = parsed.data;
-  const log = deps.log.child({ sid: job.sid, tenant: job.tenant, agent: job.agent, delivery: msg.info.deliveryCount });
+  const log = deps.log.child({
+    sid: job.sid,
+    tenant: job.tenant,
+    agent: job.agent,
+    delivery: msg.info.deliveryCount,
+  });
   const agent = deps.agents.get(job.agent);
   if (!agent) {
     // Another pool may serve it: never expected (consumers filter by agent), so hand it back.
@@ -72,11 +77,29 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
   }
   const delivery = msg.info.deliveryCount;
   const attempt = Math.max(delivery, (last?.event.attempt ?? 0) + (last ? 1 : 0), 1);
-  const writer = new SessionWriter(deps.js, deps.eventLog, job.tenant, job.sid, `${deps.workerId}/${delivery}`, attempt, last?.event.seq ?? 0, last?.streamSeq ?? 0);
+  const writer = new SessionWriter(
+    deps.js,
+    deps.eventLog,
+    job.tenant,
+    job.sid,
+    `${deps.workerId}/${delivery}`,
+    attempt,
+    last?.event.seq ?? 0,
+    last?.streamSeq ?? 0,
+  );
 
   if (delivery > deps.maxDeliver) {
     log.error({ delivery }, 'poison job: dead-lettered');
-    await writer.append({ type: 'error', error: { code: 'poison_job', message: `job failed ${delivery - 1} times; dead-lettered`, retryable: false } }).catch(() => undefined);
+    await writer
+      .append({
+        type: 'error',
+        error: {
+          code: 'poison_job',
+          message: `job failed ${delivery - 1} times; dead-lettered`,
+          retryable: false,
+        },
+      })
+      .catch(() => undefined);
     await deadLetter(deps, msg, 'max deliveries exceeded');
     await deps.registry.setState(job.sid, 'idle', { lastOutcome: 'error' }).catch(() => undefined);
     msg.term('poison');
@@ -93,7 +116,12 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
   let resumeFrom: ResumePoint | undefined;
   if (last) {
     resumeFrom = agent.canContinue ? await lastTokenIndex(deps, job) : undefined;
-    await writer.append({ type: 'restart', attempt, mode: agent.canContinue ? 'continue' : 'rerun', reason: 'worker lost; job redelivered' });
+    await writer.append({
+      type: 'restart',
+      attempt,
+      mode: agent.canContinue ? 'continue' : 'rerun',
+      reason: 'worker lost; job redelivered',
+    });
     log.warn({ attempt, afterSeq: last.event.seq }, 'restarting interrupted turn');
   }
   await deps.registry.setState(job.sid, 'running').catch(() => undefined);
@@ -128,21 +156,36 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     return p;
   };
   const coalescer = new TokenCoalescer(
-    { bufferSize: job.options.bufferSize ?? deps.coalesce.bufferSize, flushIntervalMs: job.options.flushIntervalMs ?? deps.coalesce.flushIntervalMs },
-    (out) => void append({ type: 'token', text: out.text, ...(out.agent ? { agent: out.agent } : {}), ...(out.index !== undefined ? { index: out.index } : {}) }),
+    {
+      bufferSize: job.options.bufferSize ?? deps.coalesce.bufferSize,
+      flushIntervalMs: job.options.flushIntervalMs ?? deps.coalesce.flushIntervalMs,
+    },
+    (out) =>
+      void append({
+        type: 'token',
+        text: out.text,
+        ...(out.agent ? { agent: out.agent } : {}),
+        ...(out.index !== undefined ? { index: out.index } : {}),
+      }),
   );
 
   let finishReason = 'stop';
   let agentError: Extract<AgentOutput, { kind: 'error' }> | null = null;
   try {
-    for await (const out of agent.run({ job, signal: controller.signal, log, ...(resumeFrom ? { resumeFrom } : {}) })) {
+    for await (const out of agent.run({
+      job,
+      signal: controller.signal,
+      log,
+      ...(resumeFrom ? { resumeFrom } : {}),
+    })) {
       if (controller.signal.aborted) break;
       if (out.kind === 'token') {
         tokens++;
         deps.metrics.tokens.inc();
         coalescer.push(out);
         // Backpressure: a model faster than the log waits here instead of queueing without bound.
-        while (inflight >= MAX_INFLIGHT_APPENDS && !controller.signal.aborted) await new Promise((r) => setTimeout(r, 1));
+        while (inflight >= MAX_INFLIGHT_APPENDS && !controller.signal.aborted)
+          await new Promise((r) => setTimeout(r, 1));
         continue;
       }
       coalescer.flush();
@@ -153,7 +196,10 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
   } catch (err) {
     if (!controller.signal.aborted) {
       log.error({ err }, 'agent failed');
-      agentError = { kind: 'error', error: { code: 'agent_error', message: (err as Error).message ?? String(err), retryable: false } };
+      agentError = {
+        kind: 'error',
+        error: { code: 'agent_error', message: (err as Error).message ?? String(err), retryable: false },
+      };
     }
   } finally {
     clearTimeout(timer);
@@ -164,7 +210,10 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
   const reason = abortReason as AbortReason | null;
   if (reason?.kind === 'fenced' || reason?.kind === 'shutdown') {
     coalescer.dispose();
-    log.warn({ reason: reason.kind, err: writeError }, 'turn stopped without finishing: another worker will resume it');
+    log.warn(
+      { reason: reason.kind, err: writeError },
+      'turn stopped without finishing: another worker will resume it',
+    );
     if (reason.kind === 'shutdown' && !writeError) msg.nak(0);
     return;
   }
@@ -181,7 +230,12 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       await append({ type: 'error', error: agentError.error });
       await finish(msg, deps, job, 'error', log);
     } else {
-      await append({ type: 'done', finishReason, tokens, durationMs: Math.round(performance.now() - started) });
+      await append({
+        type: 'done',
+        finishReason,
+        tokens,
+        durationMs: Math.round(performance.now() - started),
+      });
       await finish(msg, deps, job, 'done', log);
     }
     deps.metrics.jobDuration.observe((performance.now() - started) / 1000);
@@ -195,8 +249,16 @@ function toDraft(out: Exclude<AgentOutput, { kind: 'token' | 'finish' | 'error' 
   return { type: kind, ...rest } as EventDraft;
 }
 
-async function finish(msg: JsMsg, deps: TurnDeps, job: Job, outcome: 'done' | 'error' | 'cancelled', log: Logger): Promise<void> {
-  await deps.registry.setState(job.sid, 'idle', { lastOutcome: outcome, cancelRequested: false }).catch((err: unknown) => log.warn({ err }, 'registry update failed'));
+async function finish(
+  msg: JsMsg,
+  deps: TurnDeps,
+  job: Job,
+  outcome: 'done' | 'error' | 'cancelled',
+  log: Logger,
+): Promise<void> {
+  await deps.registry
+    .setState(job.sid, 'idle', { lastOutcome: outcome, cancelRequested: false })
+    .catch((err: unknown) => log.warn({ err }, 'registry update failed'));
   await ackDurably(msg, log);
   log.info({ outcome }, 'turn finished');
 }
@@ -222,7 +284,9 @@ async function lastTokenIndex(deps: TurnDeps, job: Job): Promise<ResumePoint> {
 async function deadLetter(deps: TurnDeps, msg: JsMsg, reason: string): Promise<void> {
   const agent = msg.subject.split('.').pop() ?? 'unknown';
   await deps.js
-    .publish(subjects.deadLetter(agent), msg.data, { headers: deadLetterHeaders(reason, msg.info.deliveryCount) })
+    .publish(subjects.deadLetter(agent), msg.data, {
+      headers: deadLetterHeaders(reason, msg.info.deliveryCount),
+    })
     .catch((err: unknown) => deps.log.error({ err }, 'dead-letter publish failed'));
 }
 

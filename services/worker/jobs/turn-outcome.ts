@@ -1,7 +1,11 @@
 import type { ErrorBody } from '../../../shared/protocol/index.js';
 
 /** Why a running turn was stopped from outside the agent. */
-export type AbortReason = { kind: 'cancel'; reason?: string } | { kind: 'timeout' } | { kind: 'shutdown' } | { kind: 'fenced' };
+export type AbortReason =
+  | { kind: 'cancel'; reason?: string }
+  | { kind: 'timeout' }
+  | { kind: 'shutdown' }
+  | { kind: 'fenced' };
 
 /** Builds the abort reason for a timeout error event. */
 export function timeoutError(ms: number): ErrorBody {

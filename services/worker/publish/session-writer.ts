@@ -1,13 +1,17 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
-import type { EventDraft, SessionEvent } from '../../../shared/protocol/index.js';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
 import { eventMsgId, SEQ_HEADER, subjects, TS_HEADER, WRITER_HEADER } from '../../../shared/nats/subjects.js';
+import type { EventDraft, SessionEvent } from '../../../shared/protocol/index.js';
 
 /** Another writer took the session over: this writer must stop (it is a zombie). */
 export class FencedError extends Error {
   override readonly name = 'FencedError';
-  constructor(readonly sid: string, readonly seq: number, cause?: unknown) {
+  constructor(
+    readonly sid: string,
+    readonly seq: number,
+    cause?: unknown,
+  ) {
     super(`session ${sid}: another writer owns the log (write of seq ${seq} refused)`, { cause });
   }
 }
@@ -93,7 +97,12 @@ export class SessionWriter {
    * `retryForMs` passes. Retries are safe: the msg id and the expected sequence make a retry
    * either store the event once or be refused.
    */
-  private async publishWithRetry(subject: string, data: Uint8Array, seq: number, h: ReturnType<typeof headers>) {
+  private async publishWithRetry(
+    subject: string,
+    data: Uint8Array,
+    seq: number,
+    h: ReturnType<typeof headers>,
+  ) {
     const deadline = Date.now() + this.retryForMs;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -105,7 +114,9 @@ export class SessionWriter {
         });
       } catch (err) {
         const text = String(err);
-        const transient = /timeout|no responders|503|disconnect|connection|closed|TIMEOUT/i.test(text) && !text.includes('wrong last sequence');
+        const transient =
+          /timeout|no responders|503|disconnect|connection|closed|TIMEOUT/i.test(text) &&
+          !text.includes('wrong last sequence');
         if (!transient || Date.now() > deadline) throw err;
         await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
       }
