@@ -5,11 +5,14 @@ import type { GatewayConfig } from '../../shared/config/gateway-config.js';
 import type { Logger } from '../../shared/logging/logger.js';
 import { JetStreamEventLog } from '../../shared/nats/event-log.js';
 import { SessionRegistry } from '../../shared/nats/session-registry.js';
-import { CloseCode, PROTOCOL_VERSION, WS_SUBPROTOCOL } from '../../shared/protocol/index.js';
+import { CloseCode, PROTOCOL_VERSION } from '../../shared/protocol/index.js';
+import { createAccessPolicy } from './auth/create-access-policy.js';
+import { whoami } from './auth/whoami-route.js';
 import { FanoutHub } from './fanout/fanout-hub.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { healthz, metricsRoute, readyz } from './http/health-routes.js';
 import { staticFiles } from './http/static-files.js';
+import { createUserSessionLimit } from './limits/user-session-limit.js';
 import { ClientConnection } from './session/client-connection.js';
 import { type Principal, SessionService } from './session/session-service.js';
 import type { Connection } from './transport/connection.js';
@@ -30,7 +33,14 @@ export interface GatewayDeps {
 export async function createGateway(d: GatewayDeps) {
   const { config, log, metrics } = d;
   const eventLog = await JetStreamEventLog.create(d.nc);
-  const sessions = new SessionService(d.nc, jetstream(d.nc), await SessionRegistry.open(d.nc), eventLog);
+  const access = createAccessPolicy(config, log);
+  const sessions = new SessionService(
+    d.nc,
+    jetstream(d.nc),
+    await SessionRegistry.open(d.nc),
+    eventLog,
+    await createUserSessionLimit(d.nc, config),
+  );
   const hub = new FanoutHub(
     d.nc,
     eventLog,
@@ -73,22 +83,25 @@ export async function createGateway(d: GatewayDeps) {
           body: '{"error":{"code":"overloaded","message":"too many connections on this gateway","retryable":true}}',
         };
       }
-      // Authentication arrives with the security issue; until then every client is the public tenant.
-      // Echo our subprotocol only when offered: a server must not pick one the client did not ask for.
-      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
-      return {
-        ok: true,
-        ctx: { tenant: 'public', user: 'anonymous' },
-        protocol: offered.includes(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : '',
-      };
+      // Origin, then the bearer token (header or `bearer.<jwt>` subprotocol): auth/access-policy.ts.
+      return access.upgrade(req);
     },
+    httpFilter: (req) => access.http(req),
     handlers: {
       onOpen(conn) {
         const cc = new ClientConnection(
           conn,
           hub,
           sessions,
-          { maxSessionsPerConnection: config.MAX_SESSIONS_PER_CONNECTION },
+          {
+            maxSessionsPerConnection: config.MAX_SESSIONS_PER_CONNECTION,
+            maxInputChars: config.MAX_INPUT_CHARS,
+            rate: {
+              framesPerSecond: config.RATE_LIMIT_FRAMES_PER_SECOND,
+              burst: config.RATE_LIMIT_BURST,
+              closeAfter: config.RATE_LIMIT_CLOSE_AFTER,
+            },
+          },
           log.child({ conn: conn.id }),
           (code) => metrics.frameErrors.inc({ code }),
         );
@@ -118,6 +131,7 @@ export async function createGateway(d: GatewayDeps) {
     metrics.sessions.set(hub.sessionCount);
     return metricsRoute(d.registry);
   });
+  server.route('get', '/v1/whoami', whoami);
   server.route('get', '/examples/*', staticFiles('/examples', `${d.staticRoot}/examples`));
   server.route('get', '/client/*', staticFiles('/client', `${d.staticRoot}/dist`));
   server.route('get', '/', () => ({ status: 302, headers: { location: '/examples/basic.html' } }));
@@ -129,8 +143,14 @@ export async function createGateway(d: GatewayDeps) {
 
   // One shared timer for every connection's heartbeat: encoded once per tick.
   const heartbeat = setInterval(() => {
-    const frame = JSON.stringify({ type: 'heartbeat', ts: Date.now() });
-    for (const conn of clients.keys()) conn.send(frame);
+    const now = Date.now();
+    const frame = JSON.stringify({ type: 'heartbeat', ts: now });
+    for (const conn of clients.keys()) {
+      // An expired credential does not keep a stream open: the client reconnects with a fresh token.
+      if (conn.ctx.expiresAt !== undefined && conn.ctx.expiresAt <= now)
+        conn.close(CloseCode.tokenExpired, 'token expired');
+      else conn.send(frame);
+    }
   }, config.STREAM_HEARTBEAT_INTERVAL);
 
   return {

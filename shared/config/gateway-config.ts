@@ -1,18 +1,19 @@
 import { z } from 'zod';
 import { CommonConfigShape } from './common-config.js';
-import { csv, nonNegativeInt, port, positiveInt } from './fields.js';
+import { nonNegativeInt, port, positiveInt } from './fields.js';
+import { checkSecurityConfig, SecurityConfigShape } from './security-config.js';
 
 /** Gateway settings (environment variable names, with the seed's names kept). */
-export const GatewayConfig = z.object({
+const GatewayConfigShape = z.object({
   ...CommonConfigShape,
+  /** Authentication, origins and abuse limits (security-config.ts). */
+  ...SecurityConfigShape,
   /** Address the gateway listens on. */
   WEBSOCKET_HOST: z.string().default('127.0.0.1'),
   /** Port the gateway listens on (0 = pick a free port and log it). */
   WEBSOCKET_PORT: port(8080),
   /** Stable id of this gateway in logs and metrics; random when unset. */
   GATEWAY_ID: z.string().optional(),
-  /** Allowed browser origins for the WebSocket upgrade and HTTP ("*" = any). */
-  CORS_ORIGINS: csv('*'),
   /** Maximum concurrent WebSocket connections on this gateway. */
   STREAM_MAX_CONNECTIONS: positiveInt(20_000),
   /** Server heartbeat interval (ms); clients treat 2.5x of silence as a dead link. */
@@ -30,4 +31,6 @@ export const GatewayConfig = z.object({
   /** Directory served as static files (examples and the client bundle). */
   STATIC_DIR: z.string().optional(),
 });
+/** Refuses insecure combinations at start (e.g. anonymous dev mode on a public address). */
+export const GatewayConfig = GatewayConfigShape.superRefine(checkSecurityConfig);
 export type GatewayConfig = z.infer<typeof GatewayConfig>;

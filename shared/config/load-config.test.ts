@@ -8,7 +8,7 @@ describe('config - loadConfig', () => {
     const c = loadConfig(GatewayConfig, {});
     expect(c.WEBSOCKET_PORT).toBe(8080);
     expect(c.NATS_URL).toEqual(['nats://127.0.0.1:4222']);
-    expect(c.CORS_ORIGINS).toEqual(['*']);
+    expect(c.CORS_ORIGINS).toEqual(['self', 'loopback']);
   });
 
   it('coerces numbers, booleans and lists', () => {

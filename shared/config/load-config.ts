@@ -28,9 +28,18 @@ export function loadConfig<S extends z.ZodObject>(
     throw new ConfigError(
       result.error.issues.map((issue) => ({
         variable: String(issue.path[0] ?? '(config)'),
-        message: `${issue.message}${issue.path[0] && input[String(issue.path[0])] !== undefined ? ` (got "${input[String(issue.path[0])]}")` : ''}`,
+        message: `${issue.message}${echoValue(String(issue.path[0] ?? ''), input)}`,
       })),
     );
   }
   return result.data;
+}
+
+/** Variables whose values must never reach a log or an error message. */
+const SECRET_NAME = /SECRET|PASSWORD|TOKEN|CREDS|KEY/;
+
+function echoValue(variable: string, input: Record<string, string>): string {
+  const value = input[variable];
+  if (!variable || value === undefined) return '';
+  return SECRET_NAME.test(variable) ? ' (value hidden)' : ` (got "${value}")`;
 }

@@ -11,6 +11,8 @@ export const EVENTS_STREAM = 'FABRIC_EVENTS';
 export const JOBS_STREAM = 'FABRIC_JOBS';
 export const DEADLETTER_STREAM = 'FABRIC_DEADLETTER';
 export const SESSIONS_BUCKET = 'fabric_sessions';
+/** Per-user index of active sessions (MAX_SESSIONS_PER_USER across gateways). */
+export const USER_SESSIONS_BUCKET = 'fabric_user_sessions';
 
 export const subjects = {
   events: (tenant: string, sid: string) => `fabric.ev.${tenant}.${sid}`,

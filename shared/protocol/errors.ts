@@ -75,6 +75,8 @@ export const CloseCode = {
   reconnect: 4100,
   heartbeatTimeout: 4101,
   slowConsumer: 4102,
+  /** The connection's token expired: reconnect with a fresh one. */
+  tokenExpired: 4103,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

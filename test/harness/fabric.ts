@@ -36,6 +36,8 @@ export async function startFabric(o: FabricOptions = {}): Promise<TestFabric> {
     NATS_URL: nats.urls,
     NATS_REPLICAS: String((o.natsNodes ?? 1) >= 3 ? 3 : 1),
     STREAM_LOG_LEVEL: process.env.SF_TEST_LOG_LEVEL ?? 'info',
+    // Anonymous dev mode on loopback; security tests pass AUTH_MODE=jwt in gatewayEnv.
+    AUTH_MODE: 'dev',
     ...o.env,
   };
   const verbose = o.verbose ?? process.env.SF_TEST_VERBOSE === '1';

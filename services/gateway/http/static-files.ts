@@ -16,7 +16,13 @@ const TYPES: Record<string, string> = {
 /** Serves files under `root` for a URL prefix, refusing any path that escapes the root. */
 export function staticFiles(prefix: string, root: string) {
   return async (req: HttpRequestInfo): Promise<HttpResult> => {
-    const rel = decodeURIComponent(req.path.slice(prefix.length)).replace(/^\/+/, '');
+    let rel: string;
+    try {
+      rel = decodeURIComponent(req.path.slice(prefix.length)).replace(/^\/+/, '');
+    } catch {
+      // Malformed percent-encoding (`%`, `%ff`): a bad request, not a server error.
+      return { status: 400, headers: { 'content-type': 'text/plain' }, body: 'bad path encoding' };
+    }
     const file = normalize(join(root, rel));
     if (!file.startsWith(normalize(root) + sep)) return { status: 404, body: 'not found' };
     try {

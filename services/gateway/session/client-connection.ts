@@ -9,6 +9,7 @@ import {
 import type { EventSink } from '../fanout/event-sink.js';
 import type { FanoutHub } from '../fanout/fanout-hub.js';
 import type { SessionSubscription } from '../fanout/session-subscription.js';
+import { FrameRateGuard, type FrameRateLimits } from '../limits/frame-rate-guard.js';
 import type { Connection } from '../transport/connection.js';
 import type { Principal, SessionService } from './session-service.js';
 
@@ -16,6 +17,10 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export interface ClientConnectionLimits {
   maxSessionsPerConnection: number;
+  /** Frames per second (token bucket); unset = unlimited. */
+  rate?: FrameRateLimits;
+  /** Longest `start` input (characters); unset = the protocol's maximum. */
+  maxInputChars?: number;
 }
 
 /**
@@ -25,6 +30,7 @@ export interface ClientConnectionLimits {
  */
 export class ClientConnection implements EventSink {
   private readonly subs = new Map<string, SessionSubscription>();
+  private readonly rate: FrameRateGuard | null;
 
   constructor(
     private readonly conn: Connection<Principal>,
@@ -33,7 +39,9 @@ export class ClientConnection implements EventSink {
     private readonly limits: ClientConnectionLimits,
     private readonly log: Logger,
     private readonly onFrameError: (code: string) => void,
-  ) {}
+  ) {
+    this.rate = limits.rate ? new FrameRateGuard(limits.rate) : null;
+  }
 
   get closed(): boolean {
     return this.conn.closed;
@@ -59,6 +67,15 @@ export class ClientConnection implements EventSink {
 
   /** Handles one raw frame from the socket. */
   handle(data: ArrayBuffer, isBinary: boolean): void {
+    // Checked before any parsing, so a flood costs one bucket update per frame.
+    const verdict = this.rate?.check();
+    if (verdict && verdict.action !== 'accept') {
+      if (verdict.action === 'close') {
+        this.onFrameError('rate_limited');
+        this.conn.close(verdict.code, verdict.reason);
+      } else this.reject(undefined, undefined, verdict.error);
+      return;
+    }
     if (isBinary) {
       this.reject(
         undefined,
@@ -121,6 +138,14 @@ export class ClientConnection implements EventSink {
               'too_many_sessions',
               `at most ${this.limits.maxSessionsPerConnection} sessions per connection`,
             ),
+          );
+          return;
+        }
+        if (this.limits.maxInputChars !== undefined && f.input.length > this.limits.maxInputChars) {
+          this.reject(
+            f.id,
+            'start',
+            errorBody('limit_exceeded', `input exceeds ${this.limits.maxInputChars} characters`),
           );
           return;
         }

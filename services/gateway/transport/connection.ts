@@ -35,6 +35,8 @@ export interface HttpRequestInfo {
   query: URLSearchParams;
   headers: Record<string, string>;
   body: Buffer;
+  /** Set by the server's HTTP filter before a route runs (the authenticated principal). */
+  ctx?: unknown;
 }
 
 export interface HttpResult {
@@ -46,4 +48,10 @@ export interface HttpResult {
 /** The upgrade decision: accept with a context, or refuse with an HTTP status. */
 export type UpgradeDecision<Ctx> =
   | { ok: true; ctx: Ctx; protocol?: string }
-  | { ok: false; status: number; body: string };
+  | { ok: false; status: number; body: string; headers?: Record<string, string> };
+
+/**
+ * Runs before every HTTP route: answers on its own (a refused origin, a missing token, a CORS
+ * preflight) or lets the route run with a context and extra response headers.
+ */
+export type HttpFilterResult = { respond: HttpResult } | { ctx?: unknown; headers?: Record<string, string> };

@@ -10,6 +10,7 @@ import {
 import type {
   Connection,
   ConnectionHandlers,
+  HttpFilterResult,
   HttpRequestInfo,
   HttpResult,
   UpgradeDecision,
@@ -27,6 +28,8 @@ export interface UwsServerOptions<Ctx> {
   idleTimeoutSeconds: number;
   upgrade: (req: HttpRequestInfo) => UpgradeDecision<Ctx> | Promise<UpgradeDecision<Ctx>>;
   handlers: ConnectionHandlers<Ctx>;
+  /** Origin checks, CORS and authentication applied to every HTTP route. */
+  httpFilter?: (req: HttpRequestInfo) => HttpFilterResult | Promise<HttpFilterResult>;
 }
 
 export type HttpRoute = (req: HttpRequestInfo) => HttpResult | Promise<HttpResult>;
@@ -77,7 +80,13 @@ class UwsConnection<Ctx> implements Connection<Ctx> {
   send(data: string | Uint8Array): boolean {
     if (this.closed) return false;
     const r = this.ws.send(data, false);
-    return r !== 2 && this.ws.getBufferedAmount() < this.highWater;
+    // 2 = dropped above uWS's hard cap: close (the client reconnects and resumes from the log)
+    // rather than leave a silent hole in what it receives.
+    if (r === 2) {
+      this.close(4102, 'slow consumer: send buffer limit exceeded');
+      return false;
+    }
+    return this.ws.getBufferedAmount() < this.highWater;
   }
   bufferedAmount(): number {
     return this.closed ? 0 : this.ws.getBufferedAmount();
@@ -140,10 +149,9 @@ export class UwsServer<Ctx> {
             if (aborted) return;
             res.cork(() => {
               if (!d.ok) {
-                res
-                  .writeStatus(statusLine(d.status))
-                  .writeHeader('content-type', 'application/json')
-                  .end(d.body);
+                res.writeStatus(statusLine(d.status)).writeHeader('content-type', 'application/json');
+                for (const [k, v] of Object.entries(d.headers ?? {})) res.writeHeader(k, v);
+                res.end(d.body);
                 return;
               }
               res.upgrade<UserData<Ctx>>(
@@ -212,7 +220,7 @@ export class UwsServer<Ctx> {
       };
       const run = () =>
         Promise.resolve()
-          .then(() => handler(info))
+          .then(() => this.filtered(info, handler))
           .then(respond)
           .catch((err: unknown) =>
             respond({
@@ -244,6 +252,16 @@ export class UwsServer<Ctx> {
         void run();
       }
     });
+  }
+
+  /** Runs the HTTP filter, then the route, adding the filter's headers to the route's answer. */
+  private async filtered(info: HttpRequestInfo, handler: HttpRoute): Promise<HttpResult> {
+    if (!this.opts.httpFilter) return handler(info);
+    const f = await this.opts.httpFilter(info);
+    if ('respond' in f) return f.respond;
+    info.ctx = f.ctx;
+    const result = await handler(info);
+    return f.headers ? { ...result, headers: { ...f.headers, ...result.headers } } : result;
   }
 
   listen(): Promise<number> {

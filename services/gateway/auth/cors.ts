@@ -1,0 +1,39 @@
+import type { HttpRequestInfo, HttpResult } from '../transport/connection.js';
+
+/** Request headers a browser may send cross-origin (bearer auth, JSON bodies, SSE resume). */
+const ALLOW_HEADERS = 'authorization, content-type, last-event-id';
+const ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
+/** Browsers cache a preflight this long (seconds), sparing a round trip per request. */
+const PREFLIGHT_MAX_AGE = '600';
+
+/**
+ * Response headers for an allowed cross-origin request. The origin is echoed (never `*`) with
+ * `Vary: Origin` so caches keep per-origin answers apart; no `Allow-Credentials`, because the
+ * fabric authenticates with bearer tokens, never cookies.
+ */
+export function corsHeaders(origin: string | undefined): Record<string, string> {
+  if (!origin) return {};
+  return {
+    'access-control-allow-origin': origin,
+    vary: 'Origin',
+    'access-control-expose-headers': 'retry-after',
+  };
+}
+
+/** Whether a request is a CORS preflight (OPTIONS with Access-Control-Request-Method). */
+export function isPreflight(req: HttpRequestInfo): boolean {
+  return req.method === 'options' && req.headers['access-control-request-method'] !== undefined;
+}
+
+/** The answer to an allowed preflight: 204 with what may follow. */
+export function preflightResponse(origin: string | undefined): HttpResult {
+  return {
+    status: 204,
+    headers: {
+      ...corsHeaders(origin),
+      'access-control-allow-methods': ALLOW_METHODS,
+      'access-control-allow-headers': ALLOW_HEADERS,
+      'access-control-max-age': PREFLIGHT_MAX_AGE,
+    },
+  };
+}
