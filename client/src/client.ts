@@ -33,8 +33,14 @@ export interface ClientOptions {
   WebSocket?: WebSocketCtor;
   /** Reconnect backoff (full jitter). */
   backoff?: { baseMs?: number; maxMs?: number };
-  /** Extra WebSocket subprotocols (e.g. a bearer token for browsers). */
+  /** Extra WebSocket subprotocols. */
   protocols?: string[];
+  /**
+   * Bearer token (JWT) for gateways running with AUTH_MODE=jwt, sent as the `bearer.<token>`
+   * subprotocol (browsers cannot set headers on a WebSocket; the URL would leak it to logs).
+   * A function is called before every (re)connect, so it can return a fresh token.
+   */
+  token?: string | (() => string | Promise<string>);
 }
 
 export interface StartOptions {
@@ -187,7 +193,26 @@ export class StreamFabricClient {
   private open(): void {
     this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting');
     const url = this.urls[this.urlIndex % this.urls.length]!;
-    const ws = new this.Ctor(url, [WS_SUBPROTOCOL, ...(this.opts.protocols ?? [])]);
+    const token = this.opts.token;
+    if (typeof token !== 'function') return this.openSocket(url, token);
+    Promise.resolve()
+      .then(token)
+      .then(
+        (t) => {
+          if (this.state !== 'closed') this.openSocket(url, t);
+        },
+        (err: unknown) => {
+          if (this.state === 'closed') return;
+          const message = `token provider failed: ${err instanceof Error ? err.message : String(err)}`;
+          this.emit('error', new StreamFabricError({ code: 'unauthenticated', message, retryable: true }));
+          this.scheduleReconnect();
+        },
+      );
+  }
+
+  private openSocket(url: string, token: string | undefined): void {
+    const bearer = token ? [`bearer.${token}`] : [];
+    const ws = new this.Ctor(url, [WS_SUBPROTOCOL, ...bearer, ...(this.opts.protocols ?? [])]);
     this.ws = ws;
     ws.onopen = () => {
       this.lastFrameAt = Date.now();

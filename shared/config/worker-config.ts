@@ -29,5 +29,11 @@ export const WorkerConfig = z.object({
   BUILTIN_LENGTH: positiveInt(120, 100_000),
   /** Built-in model: default delay before the first token (ms). */
   BUILTIN_THINK_MS: nonNegativeInt(0),
+  /**
+   * Test hook (fault injection), unset in production: the worker process dies (SIGKILL) when the
+   * built-in agent receives exactly this input, on every delivery, like a job that crashes its
+   * worker (a poison job). The security suite uses it to prove WORKER_MAX_DELIVER ends the cycle.
+   */
+  BUILTIN_FAULT_CRASH_INPUT: z.string().optional(),
 });
 export type WorkerConfig = z.infer<typeof WorkerConfig>;

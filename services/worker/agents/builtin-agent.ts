@@ -6,6 +6,8 @@ export interface BuiltinDefaults {
   tokensPerSecond: number;
   length: number;
   thinkMs: number;
+  /** Test hook (BUILTIN_FAULT_CRASH_INPUT): kill this worker process when the input equals it. */
+  crashOnInput?: string;
 }
 
 /**
@@ -20,6 +22,10 @@ export class BuiltinAgent implements Agent {
   constructor(private readonly defaults: BuiltinDefaults) {}
 
   async *run(ctx: AgentContext): AsyncIterable<AgentOutput> {
+    if (this.defaults.crashOnInput !== undefined && ctx.job.input === this.defaults.crashOnInput) {
+      ctx.log.fatal('BUILTIN_FAULT_CRASH_INPUT matched: killing this worker (fault injection)');
+      process.kill(process.pid, 'SIGKILL');
+    }
     const o = ctx.job.options;
     const seed = o.seed ?? seedFromInput(ctx.job.input);
     const length = o.length ?? this.defaults.length;

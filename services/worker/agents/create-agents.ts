@@ -12,6 +12,9 @@ export function createAgents(config: WorkerConfig, _log: Logger): Map<string, Ag
       tokensPerSecond: config.BUILTIN_TOKENS_PER_SECOND,
       length: config.BUILTIN_LENGTH,
       thinkMs: config.BUILTIN_THINK_MS,
+      ...(config.BUILTIN_FAULT_CRASH_INPUT !== undefined
+        ? { crashOnInput: config.BUILTIN_FAULT_CRASH_INPUT }
+        : {}),
     }),
   );
   return agents;
