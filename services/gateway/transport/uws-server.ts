@@ -80,13 +80,16 @@ class UwsConnection<Ctx> implements Connection<Ctx> {
   send(data: string | Uint8Array): boolean {
     if (this.closed) return false;
     const r = this.ws.send(data, false);
-    // 2 = dropped above uWS's hard cap: close (the client reconnects and resumes from the log)
-    // rather than leave a silent hole in what it receives.
-    if (r === 2) {
+    const buffered = this.ws.getBufferedAmount();
+    // A client that stops reading while we keep sending (sessions pause at the high-water mark,
+    // so only replies/heartbeats to a hostile or stuck client get here) is closed at 2x the mark,
+    // below uWS's own cap (4x) so the 4102 close frame still fits: it reconnects and resumes
+    // from the log instead of living with a silently dropped frame (r === 2).
+    if (r === 2 || buffered > this.highWater * 2) {
       this.close(4102, 'slow consumer: send buffer limit exceeded');
       return false;
     }
-    return this.ws.getBufferedAmount() < this.highWater;
+    return buffered < this.highWater;
   }
   bufferedAmount(): number {
     return this.closed ? 0 : this.ws.getBufferedAmount();
