@@ -12,9 +12,9 @@ export type AdmitResult = { admitted: true } | { admitted: false; active: number
 
 /**
  * Counts each user's active sessions across every gateway, for MAX_SESSIONS_PER_USER. One KV
- * entry per user holds the ids of sessions it started; before admitting a new one the gateway
- * drops the ids the session registry says are no longer active (so the index heals itself
- * after crashes: nothing ever needs to decrement it), then adds the new id with a
+ * entry per user holds the ids of sessions it started; when the list is full the gateway drops
+ * the ids the session registry says are no longer active (so the index heals itself after
+ * crashes: nothing ever needs to decrement it), then adds the new id with a
  * compare-and-set on the entry's revision, so two gateways racing for one user cannot both
  * slip past the limit.
  */
@@ -53,7 +53,9 @@ export class UserSessionIndex {
       const parsed = exists ? ActiveSessions.safeParse(entry.json()) : null;
       const current: ActiveSessions = parsed?.success ? parsed.data : {};
       if (Object.hasOwn(current, sid)) return { admitted: true }; // an idempotent retry of the same start
-      const live = await prune(current, isActive);
+      // Ids of finished sessions are only pruned when the user reaches the limit: the common
+      // start costs no registry reads at all.
+      const live = Object.keys(current).length >= limit ? await prune(current, isActive) : current;
       if (Object.keys(live).length >= limit) return { admitted: false, active: Object.keys(live).length };
       live[sid] = Date.now();
       try {

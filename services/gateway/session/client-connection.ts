@@ -5,6 +5,7 @@ import {
   type ErrorBody,
   errorBody,
   type ReplyFrame,
+  RequestId,
 } from '../../../shared/protocol/index.js';
 import type { EventSink } from '../fanout/event-sink.js';
 import type { FanoutHub } from '../fanout/fanout-hub.js';
@@ -96,7 +97,8 @@ export class ClientConnection implements EventSink {
       return;
     }
     const raw = json as { type?: unknown; id?: unknown };
-    const id = typeof raw.id === 'string' || typeof raw.id === 'number' ? raw.id : undefined;
+    // Echo only an id the protocol allows, so every reply parses with the client's schema.
+    const id = RequestId.safeParse(raw.id).success ? (raw.id as ReplyFrame['id']) : undefined;
     const op = typeof raw.type === 'string' ? raw.type : 'unknown';
     if (!CLIENT_FRAME_TYPES.includes(op as never)) {
       const expected = CLIENT_FRAME_TYPES.join(', ');

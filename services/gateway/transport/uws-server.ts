@@ -150,21 +150,25 @@ export class UwsServer<Ctx> {
         Promise.resolve(opts.upgrade(info))
           .then((d) => {
             if (aborted) return;
-            res.cork(() => {
-              if (!d.ok) {
+            if (!d.ok) {
+              res.cork(() => {
                 res.writeStatus(statusLine(d.status)).writeHeader('content-type', 'application/json');
                 for (const [k, v] of Object.entries(d.headers ?? {})) res.writeHeader(k, v);
                 res.end(d.body);
-                return;
-              }
-              res.upgrade<UserData<Ctx>>(
-                { ctx: d.ctx, remoteAddress },
-                secKey,
-                d.protocol ?? '',
-                secExt,
-                context,
-              );
-            });
+              });
+              return;
+            }
+            // Not inside res.cork(): upgrading a socket from a corked callback after an await can
+            // close the new WebSocket right after `open` (uWebSockets #1928 / uWS.js #1108; found
+            // by the fuzzer as random 1006 closes of healthy clients). Upstream's advice until the
+            // fix ships: upgrade uncorked.
+            res.upgrade<UserData<Ctx>>(
+              { ctx: d.ctx, remoteAddress },
+              secKey,
+              d.protocol ?? '',
+              secExt,
+              context,
+            );
           })
           .catch(() => {
             if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end());
