@@ -75,7 +75,8 @@ function judge(ctx: HttpFuzzContext, input: HttpInput, res: Response, body: stri
     return `${where}: allowed origin without Access-Control-Allow-Origin`;
   const preflight =
     input.method === 'OPTIONS' && input.headers['access-control-request-method'] !== undefined;
-  const path = input.path.split('?')[0]!;
+  // The path the server saw: fetch drops the fragment and resolves dot segments.
+  const path = new URL(`${ctx.baseUrl}${input.path}`).pathname;
   const isApi = API_PREFIXES.some((p) => path.startsWith(p)) && !PUBLIC_API.has(path);
   const validAuth = input.headers.authorization === `Bearer ${ctx.validToken}`;
   if (isApi && !preflight && !validAuth && res.status !== 401)

@@ -16,7 +16,8 @@ afterAll(async () => {
 describe('fuzz - hostile input against a real gateway (short run; `npm run fuzz` runs longer)', () => {
   it('never crashes, answers every input with a typed error or a standard close, keeps memory bounded and healthy sessions exact', async () => {
     const gw = fabric.gateways[0]!;
-    const seed = Number(process.env.SF_FUZZ_SEED ?? Date.now() % 1_000_000);
+    // A fixed seed keeps CI reproducible; SF_FUZZ_SEED explores others (`npm run fuzz` picks a random one).
+    const seed = Number(process.env.SF_FUZZ_SEED ?? 20_261_127);
     const report = await runFuzz(
       {
         wsUrl: fabric.wsUrl(0),

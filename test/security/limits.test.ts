@@ -26,6 +26,7 @@ beforeAll(async () => {
   await fabric.addGateway({ STREAM_MAX_CONNECTIONS: '2' });
   await fabric.addGateway({
     MAX_BACKPRESSURE_BYTES: '4096',
+    MAX_SESSIONS_PER_CONNECTION: '2',
     RATE_LIMIT_FRAMES_PER_SECOND: '1000000',
     RATE_LIMIT_BURST: '1000000',
   });
@@ -87,6 +88,30 @@ describe('limits - sizes', () => {
     c.send({ type: 'start', input: 'y'.repeat(5000) });
     await waitFor(() => c.closeInfo.code, { what: 'close' });
     expect(c.closeInfo.code).toBe(1009);
+  });
+});
+
+describe('limits - sessions per connection', () => {
+  it('answers too_many_sessions above MAX_SESSIONS_PER_CONNECTION, for starts and resumes, until one is released', async () => {
+    const c = await RawClient.connect(fabric.wsUrl(2));
+    const slow = { seed: 5, length: 2000, tokensPerSecond: 20 };
+    c.send({ type: 'start', id: 1, input: 'a', options: slow });
+    c.send({ type: 'start', id: 2, input: 'b', options: slow });
+    const sids = await Promise.all([1, 2].map(async (id) => (await c.reply((r) => r.id === id)).sid!));
+    c.send({ type: 'start', id: 3, input: 'c', options: slow });
+    expect((await c.reply((r) => r.id === 3)).error?.code).toBe('too_many_sessions');
+    const other = await RawClient.connect(fabric.wsUrl(2));
+    other.send({ type: 'start', id: 1, input: 'd', options: { seed: 6, length: 3 } });
+    const third = (await other.reply((r) => r.id === 1)).sid!;
+    c.send({ type: 'resume', id: 4, sid: third, after: 0 });
+    expect((await c.reply((r) => r.id === 4)).error?.code).toBe('too_many_sessions');
+    c.send({ type: 'unsubscribe', id: 5, sid: sids[0]! });
+    await c.reply((r) => r.id === 5);
+    c.send({ type: 'resume', id: 6, sid: third, after: 0 });
+    expect((await c.reply((r) => r.id === 6)).ok).toBe(true);
+    for (const sid of sids) c.send({ type: 'cancel', sid });
+    c.close();
+    other.close();
   });
 });
 

@@ -82,10 +82,10 @@ class UwsConnection<Ctx> implements Connection<Ctx> {
     const r = this.ws.send(data, false);
     const buffered = this.ws.getBufferedAmount();
     // A client that stops reading while we keep sending (sessions pause at the high-water mark,
-    // so only replies/heartbeats to a hostile or stuck client get here) is closed at 2x the mark,
-    // below uWS's own cap (4x) so the 4102 close frame still fits: it reconnects and resumes
-    // from the log instead of living with a silently dropped frame (r === 2).
-    if (r === 2 || buffered > this.highWater * 2) {
+    // overshooting by at most one event each, so mostly replies to a hostile client get here) is
+    // closed at 3x the mark, below uWS's own cap (4x) so the 4102 close frame still fits: it
+    // reconnects and resumes from the log instead of living with a silently dropped frame.
+    if (r === 2 || buffered > this.highWater * 3) {
       this.close(4102, 'slow consumer: send buffer limit exceeded');
       return false;
     }
