@@ -194,7 +194,10 @@ export class StreamFabricClient {
     this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting');
     const url = this.urls[this.urlIndex % this.urls.length]!;
     const token = this.opts.token;
-    if (typeof token !== 'function') return this.openSocket(url, token);
+    if (typeof token !== 'function') {
+      this.openSocket(url, token);
+      return;
+    }
     Promise.resolve()
       .then(token)
       .then(
