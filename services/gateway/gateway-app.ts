@@ -30,7 +30,14 @@ export interface GatewayDeps {
 export async function createGateway(d: GatewayDeps) {
   const { config, log, metrics } = d;
   const eventLog = await JetStreamEventLog.create(d.nc);
-  const sessions = new SessionService(d.nc, jetstream(d.nc), await SessionRegistry.open(d.nc), eventLog);
+  const sessions = new SessionService(
+    d.nc,
+    jetstream(d.nc),
+    await SessionRegistry.open(d.nc),
+    eventLog,
+    { maxTurns: config.MAX_TURNS_PER_SESSION },
+    d.gatewayId,
+  );
   const hub = new FanoutHub(
     d.nc,
     eventLog,

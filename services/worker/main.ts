@@ -65,6 +65,8 @@ async function main(): Promise<void> {
       ackWaitMs: config.WORKER_ACK_WAIT_MS,
       maxDeliver: config.WORKER_MAX_DELIVER,
       timeoutMs: config.STREAM_TIMEOUT,
+      maxHistoryTokens: config.MAX_HISTORY_TOKENS,
+      inputTimeoutMs: config.INPUT_TIMEOUT_MS,
       coalesce: { bufferSize: config.STREAM_BUFFER_SIZE, flushIntervalMs: config.STREAM_FLUSH_INTERVAL },
       shutdown: shutdown.signal,
     };

@@ -23,6 +23,10 @@ export const WorkerConfig = z.object({
   STREAM_FLUSH_INTERVAL: nonNegativeInt(50),
   /** Pacing: cap on tokens per second per session (0 = no cap). */
   STREAM_MAX_TOKENS_PER_SECOND: nonNegativeNumber(0),
+  /** Largest conversation history (estimated tokens, 4 characters each) a turn may carry. */
+  MAX_HISTORY_TOKENS: positiveInt(100_000),
+  /** Default wait for a user's answer to an agent's question (ms) before `input_timeout`. */
+  INPUT_TIMEOUT_MS: positiveInt(300_000),
   /** Built-in model: default tokens per second (0 = as fast as possible). */
   BUILTIN_TOKENS_PER_SECOND: nonNegativeNumber(50),
   /** Built-in model: default answer length in tokens. */

@@ -28,6 +28,7 @@ export const ErrorCode = z.enum([
   'poison_job',
   'input_timeout',
   'limit_exceeded',
+  'busy', // the session is running a turn: wait for its terminal event
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

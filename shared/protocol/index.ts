@@ -5,6 +5,7 @@
  */
 
 export * from './client-frames.js';
+export * from './conversation.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './ids.js';

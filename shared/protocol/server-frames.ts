@@ -25,6 +25,8 @@ export const ReplyFrame = z.object({
   error: ErrorBody.optional(),
   /** For `resume`: the last seq stored when the resume was served. */
   lastSeq: z.number().int().nonnegative().optional(),
+  /** For `message`: the conversation turn the message started. */
+  turn: z.number().int().min(1).optional(),
 });
 export type ReplyFrame = z.infer<typeof ReplyFrame>;
 

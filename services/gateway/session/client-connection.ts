@@ -155,6 +155,38 @@ export class ClientConnection implements EventSink {
         this.reply({ type: 'reply', id: f.id, op: 'cancel', ok: true, sid: f.sid });
         return;
       }
+      case 'message': {
+        const r = await this.sessions.message(p, f);
+        if (!r.ok) {
+          this.reject(f.id, 'message', r.error, f.sid);
+          return;
+        }
+        this.reply({ type: 'reply', id: f.id, op: 'message', ok: true, sid: f.sid, turn: r.value.turn });
+        // Make sure this connection follows the session (it may be a second device).
+        if (!this.subs.has(f.sid)) this.follow(f.sid, 0);
+        return;
+      }
+      case 'input': {
+        const r = await this.sessions.input(p, f);
+        if (!r.ok) {
+          this.reject(f.id, 'input', r.error, f.sid);
+          return;
+        }
+        this.reply({ type: 'reply', id: f.id, op: 'input', ok: true, sid: f.sid });
+        return;
+      }
+      case 'delete': {
+        const r = await this.sessions.delete(p, f.sid);
+        if (!r.ok) {
+          this.reject(f.id, 'delete', r.error, f.sid);
+          return;
+        }
+        const s = this.subs.get(f.sid);
+        if (s) this.hub.unsubscribe(p.tenant, s);
+        this.subs.delete(f.sid);
+        this.reply({ type: 'reply', id: f.id, op: 'delete', ok: true, sid: f.sid });
+        return;
+      }
       case 'unsubscribe': {
         const s = this.subs.get(f.sid);
         if (s) this.hub.unsubscribe(p.tenant, s);

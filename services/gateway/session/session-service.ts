@@ -1,13 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
+import { type JetStreamEventLog, LogConflictError } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { jobMsgId, subjects } from '../../../shared/nats/subjects.js';
 import {
   type ErrorBody,
   errorBody,
+  foldConversation,
+  type InputFrame,
+  isTerminal,
   type Job,
+  type MessageFrame,
+  pendingInput,
+  type SessionEvent,
+  type SessionOptions,
   type SessionRecord,
   type StartFrame,
 } from '../../../shared/protocol/index.js';
@@ -36,6 +43,8 @@ export class SessionService {
     private readonly js: JetStreamClient,
     private readonly registry: SessionRegistry,
     private readonly eventLog: JetStreamEventLog,
+    private readonly limits: { maxTurns: number } = { maxTurns: 100 },
+    private readonly writerId = 'gateway',
   ) {}
 
   async start(p: Principal, frame: StartFrame): Promise<Result<{ sid: string; created: boolean }>> {
@@ -51,6 +60,7 @@ export class SessionService {
       updatedAt: now,
       turns: 1,
       cancelRequested: false,
+      ...(frame.options ? { options: frame.options } : {}),
     };
     const created = await this.registry.create(record);
     if (!created.created) {
@@ -59,22 +69,171 @@ export class SessionService {
         return { ok: false, error: errorBody('already_exists', `session ${sid} exists`) };
       // Idempotent start: the same owner retried; the job's msg id dedupes the queue too.
     }
+    // The user's message opens the log (seq 1) so the conversation is whole from any device.
+    // A retried start finds it there and only re-queues the job (deduplicated by its msg id).
+    const last = await this.eventLog.last(p.tenant, sid);
+    if (!last) {
+      const ev: SessionEvent = {
+        sid,
+        seq: 1,
+        ts: now,
+        type: 'user_message',
+        text: frame.input,
+        user: p.user,
+      };
+      await this.eventLog.append(p.tenant, ev, 0, this.writerId).catch((err: unknown) => {
+        if (!(err instanceof LogConflictError)) throw err; // a concurrent retry wrote it: fine
+      });
+    }
+    await this.queueJob(p, sid, created.record.agent, frame.input, frame.options ?? {}, 1);
+    return { ok: true, value: { sid, created: created.created } };
+  }
+
+  private async queueJob(
+    p: Principal,
+    sid: string,
+    agent: string,
+    input: string,
+    options: SessionOptions,
+    turn: number,
+  ): Promise<void> {
     const job: Job = {
       v: 1,
       sid,
       tenant: p.tenant,
       user: p.user,
-      agent: frame.agent,
-      input: frame.input,
-      options: frame.options ?? {},
-      turn: 1,
-      createdAt: now,
+      agent,
+      input,
+      options,
+      turn,
+      createdAt: Date.now(),
     };
-    await this.js.publish(subjects.job(frame.agent), JSON.stringify(job), {
-      msgID: jobMsgId(sid, 1),
+    await this.js.publish(subjects.job(agent), JSON.stringify(job), {
+      msgID: jobMsgId(sid, turn),
       timeout: 5_000,
     });
-    return { ok: true, value: { sid, created: created.created } };
+  }
+
+  /**
+   * A follow-up turn: accepted only when the previous turn has ended. The message is appended
+   * to the log (fenced: if anything else wrote first, the caller is told the session is busy)
+   * and a job for the new turn is queued; the worker rebuilds the history from the log.
+   */
+  async message(p: Principal, f: MessageFrame): Promise<Result<{ turn: number }>> {
+    const owned = await this.owned(p, f.sid);
+    if (!owned.ok) return owned;
+    const record = owned.value;
+    const options = record.options ?? {};
+    if (record.turns >= this.limits.maxTurns) {
+      return {
+        ok: false,
+        error: errorBody(
+          'limit_exceeded',
+          `session ${f.sid} reached the maximum of ${this.limits.maxTurns} turns`,
+        ),
+      };
+    }
+    const { events, lastStreamSeq } = await this.eventLog.readAll(p.tenant, f.sid);
+    const conv = foldConversation(events);
+    const last = events.at(-1);
+    const turn = conv.turns.length + 1;
+    if (f.turn !== undefined && f.turn === turn - 1 && conv.turns.at(-1)?.user === f.text) {
+      // A retry of a message already in the log: make sure its job is queued, nothing else.
+      await this.queueJob(p, f.sid, record.agent, f.text, options, f.turn);
+      return { ok: true, value: { turn: f.turn } };
+    }
+    if (f.turn !== undefined && f.turn !== turn) {
+      return {
+        ok: false,
+        error: errorBody(
+          'invalid_argument',
+          `turn ${f.turn} does not follow the conversation (next turn is ${turn})`,
+        ),
+      };
+    }
+    if (last && !isTerminal(last)) {
+      return {
+        ok: false,
+        error: errorBody('busy', `session ${f.sid} is still answering turn ${conv.turns.length}`),
+      };
+    }
+    const ev: SessionEvent = {
+      sid: f.sid,
+      seq: (last?.seq ?? 0) + 1,
+      ts: Date.now(),
+      type: 'user_message',
+      text: f.text,
+      user: p.user,
+    };
+    try {
+      await this.eventLog.append(p.tenant, ev, lastStreamSeq, this.writerId);
+    } catch (err) {
+      if (err instanceof LogConflictError)
+        return { ok: false, error: errorBody('busy', `session ${f.sid} changed meanwhile; retry`) };
+      throw err;
+    }
+    await this.registry.update(f.sid, (r) => ({
+      ...r,
+      turns: turn,
+      state: 'queued',
+      cancelRequested: false,
+    }));
+    await this.queueJob(p, f.sid, record.agent, f.text, options, turn);
+    return { ok: true, value: { turn } };
+  }
+
+  /** The user's answer to the pending `input_request`; the waiting worker reads it from the log. */
+  async input(p: Principal, f: InputFrame): Promise<Result<null>> {
+    const owned = await this.owned(p, f.sid);
+    if (!owned.ok) return owned;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { events, lastStreamSeq } = await this.eventLog.readAll(p.tenant, f.sid);
+      const pending = pendingInput(foldConversation(events));
+      if (!pending || pending.requestId !== f.requestId) {
+        return {
+          ok: false,
+          error: errorBody('invalid_argument', `no pending input request ${f.requestId} in session ${f.sid}`),
+        };
+      }
+      const ev: SessionEvent = {
+        sid: f.sid,
+        seq: (events.at(-1)?.seq ?? 0) + 1,
+        ts: Date.now(),
+        type: 'input',
+        requestId: f.requestId,
+        text: f.text,
+        user: p.user,
+      };
+      try {
+        await this.eventLog.append(p.tenant, ev, lastStreamSeq, this.writerId);
+        return { ok: true, value: null };
+      } catch (err) {
+        if (!(err instanceof LogConflictError)) throw err; // the worker wrote meanwhile: read again
+      }
+    }
+    return { ok: false, error: errorBody('busy', `session ${f.sid} is changing too fast; retry`) };
+  }
+
+  /** Deletes a session everywhere: stops a running turn, purges its log, drops its registry entry. */
+  async delete(p: Principal, sid: string): Promise<Result<null>> {
+    const owned = await this.owned(p, sid);
+    if (!owned.ok) return owned;
+    this.nc.publish(
+      subjects.control(sid),
+      JSON.stringify({ type: 'cancel', sid, reason: 'session deleted' }),
+    );
+    await this.eventLog.purge(p.tenant, sid);
+    await this.registry.delete(sid);
+    return { ok: true, value: null };
+  }
+
+  private async owned(p: Principal, sid: string): Promise<Result<SessionRecord>> {
+    const record = await this.registry.get(sid);
+    if (!record) return { ok: false, error: errorBody('not_found', `no session ${sid}`) };
+    if (record.tenant !== p.tenant || record.user !== p.user) {
+      return { ok: false, error: errorBody('forbidden', `session ${sid} belongs to another user`) };
+    }
+    return { ok: true, value: record };
   }
 
   /** Checks that `p` may read session `sid` from `after`, and where its log stands. */

@@ -1,6 +1,7 @@
+import { estimateTokens } from '../../../shared/protocol/index.js';
 import { abortableSleep } from './abortable-sleep.js';
 import type { Agent, AgentContext, AgentOutput } from './agent.js';
-import { builtinTokens, seedFromInput } from './builtin-model.js';
+import { answerPrefixTokens, builtinTokens, seedFromInput } from './builtin-model.js';
 
 export interface BuiltinDefaults {
   tokensPerSecond: number;
@@ -21,11 +22,23 @@ export class BuiltinAgent implements Agent {
 
   async *run(ctx: AgentContext): AsyncIterable<AgentOutput> {
     const o = ctx.job.options;
-    const seed = o.seed ?? seedFromInput(ctx.job.input);
+    // Each turn of a conversation gets its own (still deterministic) text.
+    const seed = o.seed !== undefined ? o.seed + ctx.job.turn - 1 : seedFromInput(ctx.job.input);
     const length = o.length ?? this.defaults.length;
     const tps = o.tokensPerSecond ?? this.defaults.tokensPerSecond;
     const thinkMs = o.thinkMs ?? this.defaults.thinkMs;
-    const tokens = builtinTokens(seed, length);
+    let prefix: string[] = [];
+    if (o.askUser) {
+      // Human in the loop: on a redelivery this returns the answer already in the log.
+      const answer = await ctx.askUser({
+        prompt: o.askUser.prompt,
+        ...(o.askUser.options ? { options: o.askUser.options } : {}),
+        ...(o.askUser.timeoutMs !== undefined ? { timeoutMs: o.askUser.timeoutMs } : {}),
+        agent: 'builtin',
+      });
+      prefix = answerPrefixTokens(answer);
+    }
+    const tokens = [...prefix, ...builtinTokens(seed, length, prefix.length > 0)];
     const first = (ctx.resumeFrom?.lastTokenIndex ?? -1) + 1;
 
     if (thinkMs > 0 && first === 0 && !(await abortableSleep(thinkMs, ctx.signal))) return;
@@ -47,11 +60,13 @@ export class BuiltinAgent implements Agent {
         if (!(await abortableSleep(Math.max(0, nextAt - performance.now()), ctx.signal))) return;
       }
     }
+    // The prompt size covers the whole conversation the agent was given, rebuilt from the log.
+    const promptTokens = estimateTokens(ctx.history, ctx.job.input);
     yield {
       kind: 'usage',
-      promptTokens: ctx.job.input.length > 0 ? Math.ceil(ctx.job.input.length / 4) : 0,
+      promptTokens,
       completionTokens: tokens.length,
-      totalTokens: Math.ceil(ctx.job.input.length / 4) + tokens.length,
+      totalTokens: promptTokens + tokens.length,
     };
     yield { kind: 'finish', reason: 'stop' };
   }

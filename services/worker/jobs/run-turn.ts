@@ -4,12 +4,14 @@ import type { Logger } from '../../../shared/logging/logger.js';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { subjects } from '../../../shared/nats/subjects.js';
-import { ControlMessage, type EventDraft, isTerminal, Job } from '../../../shared/protocol/index.js';
-import type { Agent, AgentOutput, ResumePoint } from '../agents/agent.js';
+import { ControlMessage, type EventDraft, estimateTokens, Job } from '../../../shared/protocol/index.js';
+import type { Agent, AgentOutput, AskUserRequest, ResumePoint } from '../agents/agent.js';
 import { TokenCoalescer } from '../publish/coalescer.js';
 import { FencedError, SessionWriter } from '../publish/session-writer.js';
 import type { WorkerMetrics } from '../worker-metrics.js';
+import { InputBroker, InputTimeoutError } from './input-broker.js';
 import { type AbortReason, timeoutError } from './turn-outcome.js';
+import { readTurnState } from './turn-state.js';
 
 export interface TurnDeps {
   nc: NatsConnection;
@@ -23,6 +25,8 @@ export interface TurnDeps {
   ackWaitMs: number;
   maxDeliver: number;
   timeoutMs: number;
+  maxHistoryTokens: number;
+  inputTimeoutMs: number;
   coalesce: { bufferSize: number; flushIntervalMs: number };
   /** Aborted when the worker shuts down: running turns stop without writing (another worker resumes them). */
   shutdown: AbortSignal;
@@ -69,14 +73,16 @@ export async function runTurn(msg: JsMsg, deps: TurnDeps): Promise<void> {
 }
 
 async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, log: Logger): Promise<void> {
-  const last = await deps.eventLog.last(job.tenant, job.sid);
-  if (last && isTerminal(last.event)) {
-    log.info({ lastSeq: last.event.seq }, 'turn already finished: acking redelivered job');
+  const state = await readTurnState(deps.eventLog, job);
+  if (state.status === 'finished' || state.status === 'conflict') {
+    if (state.status === 'conflict')
+      log.error({ turn: job.turn, lastSeq: state.lastSeq }, 'job does not fit the log: dropped');
+    else log.info({ lastSeq: state.lastSeq }, 'turn already finished: acking redelivered job');
     await ackDurably(msg, log);
     return;
   }
   const delivery = msg.info.deliveryCount;
-  const attempt = Math.max(delivery, (last?.event.attempt ?? 0) + (last ? 1 : 0), 1);
+  const attempt = Math.max(delivery, state.lastAttempt + (state.status === 'interrupted' ? 1 : 0), 1);
   const writer = new SessionWriter(
     deps.js,
     deps.eventLog,
@@ -84,9 +90,12 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     job.sid,
     `${deps.workerId}/${delivery}`,
     attempt,
-    last?.event.seq ?? 0,
-    last?.streamSeq ?? 0,
+    state.lastSeq,
+    state.lastStreamSeq,
   );
+  if (state.status === 'needs_user_message') {
+    await writer.append({ type: 'user_message', text: job.input, user: job.user });
+  }
 
   if (delivery > deps.maxDeliver) {
     log.error({ delivery }, 'poison job: dead-lettered');
@@ -112,17 +121,32 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     await finish(msg, deps, job, 'cancelled', log);
     return;
   }
+  if (estimateTokens(state.history, job.input) > deps.maxHistoryTokens) {
+    await writer.append({
+      type: 'error',
+      error: {
+        code: 'limit_exceeded',
+        message: `conversation history exceeds MAX_HISTORY_TOKENS (${deps.maxHistoryTokens})`,
+        retryable: false,
+      },
+    });
+    await finish(msg, deps, job, 'error', log);
+    return;
+  }
 
   let resumeFrom: ResumePoint | undefined;
-  if (last) {
-    resumeFrom = agent.canContinue ? await lastTokenIndex(deps, job) : undefined;
+  if (state.status === 'interrupted') {
+    resumeFrom =
+      agent.canContinue && state.lastTokenIndex !== undefined
+        ? { lastTokenIndex: state.lastTokenIndex }
+        : undefined;
     await writer.append({
       type: 'restart',
       attempt,
       mode: agent.canContinue ? 'continue' : 'rerun',
       reason: 'worker lost; job redelivered',
     });
-    log.warn({ attempt, afterSeq: last.event.seq }, 'restarting interrupted turn');
+    log.warn({ attempt, afterSeq: state.lastSeq }, 'restarting interrupted turn');
   }
   await deps.registry.setState(job.sid, 'running').catch(() => undefined);
 
@@ -172,10 +196,27 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
   let finishReason = 'stop';
   let agentError: Extract<AgentOutput, { kind: 'error' }> | null = null;
   try {
+    const broker = new InputBroker(
+      deps.nc,
+      deps.eventLog,
+      deps.registry,
+      writer,
+      job.tenant,
+      job.turn,
+      state.current,
+      deps.inputTimeoutMs,
+      controller.signal,
+    );
+    const askUser = (req: AskUserRequest) => {
+      coalescer.flush(); // the question follows everything said before it
+      return broker.ask(req);
+    };
     for await (const out of agent.run({
       job,
       signal: controller.signal,
       log,
+      history: state.history,
+      askUser,
       ...(resumeFrom ? { resumeFrom } : {}),
     })) {
       if (controller.signal.aborted) break;
@@ -194,7 +235,12 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       else void append(toDraft(out));
     }
   } catch (err) {
-    if (!controller.signal.aborted) {
+    if (err instanceof InputTimeoutError) {
+      agentError = {
+        kind: 'error',
+        error: { code: 'input_timeout', message: err.message, retryable: false },
+      };
+    } else if (!controller.signal.aborted) {
       log.error({ err }, 'agent failed');
       agentError = {
         kind: 'error',
@@ -270,15 +316,6 @@ async function ackDurably(msg: JsMsg, log: Logger): Promise<void> {
     // The terminal event is in the log, so a redelivery will just see it and ack.
     log.warn({ err }, 'ack not confirmed');
   }
-}
-
-async function lastTokenIndex(deps: TurnDeps, job: Job): Promise<ResumePoint> {
-  let idx: number | undefined;
-  for await (const e of deps.eventLog.readAfter(job.tenant, job.sid, 0)) {
-    const ev = JSON.parse(decoder.decode(e.data)) as { type: string; index?: number };
-    if (ev.type === 'token' && typeof ev.index === 'number') idx = ev.index;
-  }
-  return idx === undefined ? {} : { lastTokenIndex: idx };
 }
 
 async function deadLetter(deps: TurnDeps, msg: JsMsg, reason: string): Promise<void> {

@@ -122,4 +122,14 @@ export class SessionWriter {
       }
     }
   }
+
+  /**
+   * Accepts an event another party appended on purpose (a user's `input`, written by a gateway
+   * while this writer waited for it) as the new end of the log.
+   */
+  adopt(seq: number, streamSeq: number): void {
+    if (seq !== this.seq + 1) throw new Error(`adopt: seq ${seq} does not follow ${this.seq}`);
+    this.seq = seq;
+    this.lastStreamSeq = streamSeq;
+  }
 }
