@@ -65,7 +65,11 @@ async function main(): Promise<void> {
       ackWaitMs: config.WORKER_ACK_WAIT_MS,
       maxDeliver: config.WORKER_MAX_DELIVER,
       timeoutMs: config.STREAM_TIMEOUT,
-      coalesce: { bufferSize: config.STREAM_BUFFER_SIZE, flushIntervalMs: config.STREAM_FLUSH_INTERVAL },
+      coalesce: {
+        bufferSize: config.STREAM_BUFFER_SIZE,
+        flushIntervalMs: config.STREAM_FLUSH_INTERVAL,
+        maxTokensPerSecond: config.STREAM_MAX_TOKENS_PER_SECOND,
+      },
       shutdown: shutdown.signal,
     };
     const jc = new JobConsumer(
