@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { TokenPacer } from './pacer.js';
+
+function clocked(rate: number) {
+  const clock = { t: 1000 };
+  return { clock, pacer: new TokenPacer(rate, () => clock.t) };
+}
+
+describe('pacer - rate cap', () => {
+  it('without a cap never waits', () => {
+    const { pacer } = clocked(0);
+    expect(pacer.enabled).toBe(false);
+    for (let i = 0; i < 5; i++) {
+      expect(pacer.waitMs()).toBe(0);
+      pacer.release();
+    }
+  });
+
+  it('spaces tokens 1000/rate ms apart', () => {
+    const { clock, pacer } = clocked(10);
+    expect(pacer.waitMs()).toBe(0);
+    pacer.release();
+    expect(pacer.waitMs()).toBe(100);
+    clock.t += 40;
+    expect(pacer.waitMs()).toBe(60);
+    clock.t += 60;
+    expect(pacer.waitMs()).toBe(0);
+  });
+
+  it('a token that comes late earns no catch-up burst', () => {
+    const { clock, pacer } = clocked(10);
+    pacer.release();
+    clock.t += 550;
+    expect(pacer.waitMs()).toBe(0);
+    pacer.release();
+    expect(pacer.waitMs()).toBe(100);
+  });
+
+  it('no one-second window ever holds more than rate + 1 tokens, whatever the arrival pattern', () => {
+    for (const rate of [1, 7, 50, 333]) {
+      const { clock, pacer } = clocked(rate);
+      const released: number[] = [];
+      let arrival = clock.t;
+      for (let i = 0; i < 2000; i++) {
+        // Bursty arrivals: mostly all at once, sometimes after a pause.
+        arrival += i % 97 === 0 ? 700 : 0;
+        clock.t = Math.max(clock.t, arrival);
+        clock.t += Math.ceil(pacer.waitMs());
+        pacer.release();
+        released.push(clock.t);
+      }
+      let start = 0;
+      for (let end = 0; end < released.length; end++) {
+        while (released[end]! - released[start]! >= 1000) start++;
+        expect(end - start + 1).toBeLessThanOrEqual(Math.floor(rate) + 1);
+      }
+    }
+  });
+
+  it('admit resolves false at once when the signal aborts while it waits', async () => {
+    const pacer = new TokenPacer(0.01); // one token per 100 s
+    const ac = new AbortController();
+    expect(await pacer.admit(ac.signal)).toBe(true);
+    const waiting = pacer.admit(ac.signal);
+    ac.abort();
+    expect(await waiting).toBe(false);
+  });
+});
