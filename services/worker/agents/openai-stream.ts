@@ -85,9 +85,11 @@ export async function* streamCompletion(
       if (chunk.usage) usage = chunk.usage;
       const choice = chunk.choices?.find((c) => c.index === 0);
       if (!choice) continue;
-      if (choice.delta?.content) {
+      // A refusal is the model's answer too (structured outputs stream it in its own field).
+      const text = choice.delta?.content || choice.delta?.refusal;
+      if (text) {
         produced++;
-        yield { kind: 'token', text: choice.delta.content };
+        yield { kind: 'token', text };
       }
       if (choice.delta?.tool_calls) tools.add(choice.delta.tool_calls);
       if (choice.finish_reason) {
