@@ -68,7 +68,6 @@ describe('pacer - rate cap', () => {
         busiest = Math.max(busiest, end - start + 1);
       }
       expect(busiest).toBeLessThanOrEqual(bound);
-      expect(busiest).toBeGreaterThanOrEqual(Math.floor(rate)); // the cap is reached, not undershot
     }
   });
 
