@@ -67,7 +67,11 @@ async function main(): Promise<void> {
       timeoutMs: config.STREAM_TIMEOUT,
       maxHistoryTokens: config.MAX_HISTORY_TOKENS,
       inputTimeoutMs: config.INPUT_TIMEOUT_MS,
-      coalesce: { bufferSize: config.STREAM_BUFFER_SIZE, flushIntervalMs: config.STREAM_FLUSH_INTERVAL },
+      coalesce: {
+        bufferSize: config.STREAM_BUFFER_SIZE,
+        flushIntervalMs: config.STREAM_FLUSH_INTERVAL,
+        maxTokensPerSecond: config.STREAM_MAX_TOKENS_PER_SECOND,
+      },
       shutdown: shutdown.signal,
     };
     const jc = new JobConsumer(

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CommonConfigShape } from './common-config.js';
 import { csv, nonNegativeInt, nonNegativeNumber, positiveInt } from './fields.js';
+import { OpenAiConfigShape } from './openai-config.js';
 
 /** Worker settings. */
 export const WorkerConfig = z.object({
@@ -33,5 +34,7 @@ export const WorkerConfig = z.object({
   BUILTIN_LENGTH: positiveInt(120, 100_000),
   /** Built-in model: default delay before the first token (ms). */
   BUILTIN_THINK_MS: nonNegativeInt(0),
+  /** The `openai` agent (OPENAI_*): see openai-config.ts. */
+  ...OpenAiConfigShape,
 });
 export type WorkerConfig = z.infer<typeof WorkerConfig>;

@@ -7,6 +7,7 @@ import { subjects } from '../../../shared/nats/subjects.js';
 import { ControlMessage, type EventDraft, estimateTokens, Job } from '../../../shared/protocol/index.js';
 import type { Agent, AgentOutput, AskUserRequest, ResumePoint } from '../agents/agent.js';
 import { TokenCoalescer } from '../publish/coalescer.js';
+import { TokenPacer } from '../publish/pacer.js';
 import { FencedError, SessionWriter } from '../publish/session-writer.js';
 import type { WorkerMetrics } from '../worker-metrics.js';
 import { InputBroker, InputTimeoutError } from './input-broker.js';
@@ -27,7 +28,8 @@ export interface TurnDeps {
   timeoutMs: number;
   maxHistoryTokens: number;
   inputTimeoutMs: number;
-  coalesce: { bufferSize: number; flushIntervalMs: number };
+  /** Token coalescing and pacing defaults (a session's options override them). */
+  coalesce: { bufferSize: number; flushIntervalMs: number; maxTokensPerSecond?: number };
   /** Aborted when the worker shuts down: running turns stop without writing (another worker resumes them). */
   shutdown: AbortSignal;
 }
@@ -193,6 +195,8 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       }),
   );
 
+  const pacer = new TokenPacer(job.options.maxTokensPerSecond ?? deps.coalesce.maxTokensPerSecond ?? 0);
+
   let finishReason = 'stop';
   let agentError: Extract<AgentOutput, { kind: 'error' }> | null = null;
   try {
@@ -221,6 +225,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     })) {
       if (controller.signal.aborted) break;
       if (out.kind === 'token') {
+        if (pacer.enabled && !(await pacer.admit(controller.signal))) break;
         tokens++;
         deps.metrics.tokens.inc();
         coalescer.push(out);
