@@ -63,6 +63,8 @@ export const OpenAiConfigShape = {
   OPENAI_RETRY_MAX_DELAY_MS: positiveInt(30_000),
   /** Ask for token usage in the stream (`stream_options.include_usage`); turn off for servers that reject it. */
   OPENAI_STREAM_USAGE: boolean(true),
+  /** Offer the built-in `ask_user` tool (human in the loop); off by default since some servers reject tools. */
+  OPENAI_ASK_USER_TOOL: boolean(false),
   /** Tools offered to the model, as a JSON array in the Chat Completions `tools` format (unset = none). */
   OPENAI_TOOLS: jsonOf(z.array(OpenAiTool).max(128)).optional(),
 } as const;

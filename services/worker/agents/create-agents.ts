@@ -50,5 +50,6 @@ function createOpenAiAgent(config: WorkerConfig, log: Logger): OpenAiAgent {
     retryBaseMs: config.OPENAI_RETRY_BASE_MS,
     retryMaxDelayMs: config.OPENAI_RETRY_MAX_DELAY_MS,
     streamUsage: config.OPENAI_STREAM_USAGE,
+    askUserTool: config.OPENAI_ASK_USER_TOOL,
   });
 }
