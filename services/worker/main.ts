@@ -26,12 +26,22 @@ async function main(): Promise<void> {
   });
   const registry = createRegistry('worker', workerId);
   const metrics = createWorkerMetrics(registry);
+  let natsUp = false;
+  // The worker's only HTTP listener: /metrics for Prometheus, /healthz and /readyz for probes.
   if (config.PROMETHEUS_METRICS_PORT > 0) {
-    const { port } = await serveMetrics(registry, config.PROMETHEUS_METRICS_PORT);
+    const { port } = await serveMetrics(registry, config.PROMETHEUS_METRICS_PORT, '0.0.0.0', () => natsUp);
     log.info({ port }, 'metrics listening');
   }
 
-  const nc = await connectNats(config, { name: `streamfabric-worker-${workerId}`, log });
+  const nc = await connectNats(config, {
+    name: `streamfabric-worker-${workerId}`,
+    log,
+    onStatus: (type) => {
+      metrics.natsStatus.inc({ type });
+      if (type === 'disconnect') natsUp = false;
+      if (type === 'reconnect') natsUp = true;
+    },
+  });
   await provisionFabric(nc, config);
   const js = jetstream(nc);
   const eventLog = await JetStreamEventLog.create(nc);
@@ -84,6 +94,7 @@ async function main(): Promise<void> {
     consumers.push(jc);
     void jc.run();
   }
+  natsUp = true;
   log.info({ agents: config.WORKER_AGENTS, concurrency: config.WORKER_CONCURRENCY }, 'worker ready');
 
   let stopping = false;

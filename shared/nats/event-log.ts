@@ -1,13 +1,20 @@
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SessionEvent } from '../protocol/events.js';
-import { EVENTS_STREAM, SEQ_HEADER, seqFromMsgId, subjects } from './subjects.js';
+import { EVENTS_STREAM, SEQ_HEADER, seqFromMsgId, subjects, TOKENS_HEADER } from './subjects.js';
 
 /** One stored event: its position in the stream, its session seq and its bytes (JSON). */
 export interface StoredEvent {
   streamSeq: number;
   seq: number;
   data: Uint8Array;
+  /** Model tokens in a token event (Sf-Tokens header), 0 otherwise: for delivery metrics. */
+  tokens: number;
+}
+
+/** Model tokens a token event carries, from its header (0 when absent). */
+export function tokensOfHeaders(h: { get(k: string): string } | undefined): number {
+  return h ? Number(h.get(TOKENS_HEADER)) || 0 : 0;
 }
 
 /** Reads the per-session seq of a stored or republished message from its headers. */
@@ -41,6 +48,13 @@ export class JetStreamEventLog {
       if (isNotFound(err)) return null;
       throw err;
     }
+  }
+
+  /** How many of a session's events the stream still holds (the oldest may have aged out). */
+  async count(tenant: string, sid: string): Promise<number> {
+    const subject = subjects.events(tenant, sid);
+    const info = await this.jsm.streams.info(EVENTS_STREAM, { subjects_filter: subject });
+    return info.state.subjects?.[subject] ?? 0;
   }
 
   /**
@@ -79,7 +93,7 @@ export class JetStreamEventLog {
           pending = m.pending;
           const seq = seqOfHeaders(m.header);
           if (seq === undefined || seq <= after) continue;
-          yield { streamSeq: m.seq, seq, data: m.data };
+          yield { streamSeq: m.seq, seq, data: m.data, tokens: tokensOfHeaders(m.header) };
         }
       } catch (err) {
         if (!isNotFound(err)) throw err;

@@ -48,6 +48,12 @@ export const UnsubscribeFrame = z
   .strict();
 export type UnsubscribeFrame = z.infer<typeof UnsubscribeFrame>;
 
+/** The seed's `get_metrics`: a session's live figures, answered with a reply carrying `metrics`. */
+export const GetMetricsFrame = z
+  .object({ type: z.literal('get_metrics'), id: RequestId.optional(), sid: SessionId })
+  .strict();
+export type GetMetricsFrame = z.infer<typeof GetMetricsFrame>;
+
 /** Application-level ping; answered with `pong`. */
 export const PingFrame = z.object({ type: z.literal('ping'), id: RequestId.optional() }).strict();
 export type PingFrame = z.infer<typeof PingFrame>;
@@ -59,6 +65,7 @@ export const ClientFrame = z.discriminatedUnion('type', [
   CancelFrame,
   UnsubscribeFrame,
   PingFrame,
+  GetMetricsFrame,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame['type'];
@@ -69,5 +76,6 @@ export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
   'cancel',
   'unsubscribe',
   'ping',
+  'get_metrics',
 ];
 export { RequestId };
