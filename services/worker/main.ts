@@ -63,6 +63,7 @@ async function main(): Promise<void> {
       replicas: config.NATS_REPLICAS,
     });
     const consumer = await js.consumers.get(JOBS_STREAM, name);
+    metrics.pendingSources.set(agent, async () => (await consumer.info()).num_pending);
     const deps = {
       nc,
       js,

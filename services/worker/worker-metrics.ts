@@ -5,7 +5,29 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
  * serve them on PROMETHEUS_METRICS_PORT only (they have no other HTTP listener).
  */
 export function createWorkerMetrics(registry: Registry) {
+  /** Per agent pool: reads the shared JOBS consumer's undelivered count (set by main.ts). */
+  const pendingSources = new Map<string, () => Promise<number>>();
   return {
+    pendingSources,
+    jobsPending: new Gauge({
+      name: 'streamfabric_worker_jobs_pending',
+      help: 'Jobs waiting in the JOBS stream for the agent pool (consumer num_pending; what KEDA scales on)',
+      labelNames: ['agent'] as const,
+      registers: [registry],
+      async collect() {
+        for (const [agent, read] of pendingSources) {
+          // A broker outage must not break the scrape: the other metrics still matter then.
+          const n = await read().catch(() => undefined);
+          if (n !== undefined) this.set({ agent }, n);
+        }
+      },
+    }),
+    jobWait: new Histogram({
+      name: 'streamfabric_worker_job_wait_seconds',
+      help: 'Queue wait of a job: created by the gateway to picked up by a worker (first delivery)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
     jobsInFlight: new Gauge({
       name: 'streamfabric_worker_jobs_in_flight',
       help: 'Jobs this worker is running now',
