@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { FastCounter } from '../../shared/metrics/fast-metrics.js';
 
 /**
  * The worker's metrics (streamfabric_worker_<thing>_<unit|total>; bounded labels). Workers
@@ -7,6 +8,8 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export function createWorkerMetrics(registry: Registry) {
   /** Per agent pool: reads the shared JOBS consumer's undelivered count (set by main.ts). */
   const pendingSources = new Map<string, () => Promise<number>>();
+  /** Incremented per model token: a plain addition, folded in at scrape time. */
+  const tokens = new FastCounter();
   return {
     pendingSources,
     jobsPending: new Gauge({
@@ -53,10 +56,14 @@ export function createWorkerMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
-    tokens: new Counter({
+    tokens,
+    tokensTotal: new Counter({
       name: 'streamfabric_worker_model_tokens_total',
       help: 'Model tokens produced (rate() of it is tokens per second)',
       registers: [registry],
+      collect() {
+        tokens.flushInto(this);
+      },
     }),
     events: new Counter({
       name: 'streamfabric_worker_events_published_total',

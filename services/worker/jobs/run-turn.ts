@@ -46,7 +46,8 @@ export async function runTurn(msg: JsMsg, deps: TurnDeps): Promise<void> {
     return;
   }
   const job = parsed.data;
-  if (msg.info.deliveryCount === 1) deps.metrics.jobWait.observe(Math.max(0, Date.now() - job.createdAt) / 1000);
+  if (msg.info.deliveryCount === 1)
+    deps.metrics.jobWait.observe(Math.max(0, Date.now() - job.createdAt) / 1000);
   const log = deps.log.child({
     sid: job.sid,
     tenant: job.tenant,
