@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
 /** A program that Debian packages: the binary to find and the package that provides it. */
@@ -23,6 +24,29 @@ function which(bin: string): string | null {
 }
 
 let updated = false;
+
+const LOCK = join(tmpdir(), 'streamfabric-apt.lock');
+
+/** Blocks until this process holds the machine-wide install lock (test files run in parallel forks). */
+function withInstallLock<T>(fn: () => T): T {
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch {
+      // A holder that died long ago must not block every later run.
+      const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 15 * 60_000) rmSync(LOCK, { recursive: true, force: true });
+      Atomics.wait(pause, 0, 0, 500);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}
 
 function log(msg: string): void {
   process.stderr.write(`[streamfabric] ${msg}\n`);
@@ -48,22 +72,30 @@ export function ensureAptTools(tools: AptTool[]): Record<string, string> {
     throw new ToolUnavailableError(`${names} not installed and apt-get is not available to install it`);
   if (process.getuid?.() !== 0)
     throw new ToolUnavailableError(`${names} not installed; run as root (or apt-get install -y ${names})`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  if (!updated) {
-    log('apt-get update (once)...');
-    spawnSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'inherit'], env, timeout: 300_000 });
-    updated = true;
-  }
-  log(`apt-get install -y ${names}...`);
-  const r = spawnSync(
-    'apt-get',
-    ['install', '-y', '--no-install-recommends', ...new Set(missing.map((t) => t.pkg))],
-    {
+  const r = withInstallLock(() => {
+    // Another process may have installed them while we waited for the lock.
+    const still = missing.filter((t) => !which(t.bin));
+    if (still.length === 0) return { status: 0, signal: null };
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    // Wait for dpkg's own lock too (an unattended upgrade may hold it) instead of failing.
+    const lockWait = ['-o', 'DPkg::Lock::Timeout=300'];
+    if (!updated) {
+      log('apt-get update (once)...');
+      spawnSync('apt-get', [...lockWait, 'update'], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env,
+        timeout: 300_000,
+      });
+      updated = true;
+    }
+    const pkgs = [...new Set(still.map((t) => t.pkg))];
+    log(`apt-get install -y ${pkgs.join(' ')}...`);
+    return spawnSync('apt-get', [...lockWait, 'install', '-y', '--no-install-recommends', ...pkgs], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env,
       timeout: 600_000,
-    },
-  );
+    });
+  });
   for (const t of missing) {
     const p = which(t.bin);
     if (!p)
