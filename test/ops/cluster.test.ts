@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { StreamFabricClient } from '../../client/src/index.js';
 import { ToolUnavailableError } from '../../scripts/tools/ensure-apt.js';
 import { type LocalCluster, startCluster } from '../../scripts/topology/cluster.js';
 import { waitFor } from '../../scripts/topology/wait.js';
+import { builtinText } from '../../services/worker/agents/builtin-model.js';
 import { assertContiguous, RawClient } from '../harness/raw-client.js';
 
 let cluster: LocalCluster | undefined;
@@ -101,4 +104,35 @@ describe('local cluster - production topology on one machine', () => {
       ['gateway-2', '1'],
     ]);
   }, 120_000);
+
+  it('a gateway drained with SIGTERM leaves the HAProxy pool and its client resumes through the LB without a gap', async (ctx) => {
+    if (!cluster) return ctx.skip(skipReason);
+    const client = new StreamFabricClient({
+      url: cluster.lb.wsUrl,
+      WebSocket: WebSocket as never,
+      backoff: { baseMs: 50, maxMs: 300 },
+    });
+    const session = await client.start({
+      input: 'drain',
+      options: { seed: 21, length: 300, tokensPerSecond: 100 },
+    });
+    const seqs: number[] = [];
+    session.on('*', (e) => seqs.push(e.seq));
+    await waitFor(() => seqs.length >= 3, { what: 'first events' });
+    const victim = cluster.gateways.find((g) => g.id === client.gateway)!;
+    expect(victim).toBeDefined();
+    await victim.kill('SIGTERM');
+    expect(await session.text()).toBe(builtinText(21, 300));
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    expect(client.gateway).not.toBe(victim.id);
+    // HAProxy's active /readyz checks take the drained gateway out of the pool.
+    await waitFor(
+      async () => {
+        const text = await (await fetch(cluster!.lb.metricsUrl)).text();
+        return text.includes(`haproxy_server_status{proxy="gateways",server="${victim.id}",state="DOWN"} 1`);
+      },
+      { timeoutMs: 20_000, what: `HAProxy to mark ${victim.id} DOWN` },
+    );
+    client.close();
+  }, 60_000);
 });
