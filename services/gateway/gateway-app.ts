@@ -9,9 +9,11 @@ import { CloseCode, PROTOCOL_VERSION, WS_SUBPROTOCOL } from '../../shared/protoc
 import { FanoutHub } from './fanout/fanout-hub.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { healthz, metricsRoute, readyz } from './http/health-routes.js';
+import { publicPrincipal, sessionApiRoutes } from './http/session-api-routes.js';
 import { staticFiles } from './http/static-files.js';
-import { ClientConnection } from './session/client-connection.js';
+import { ClientConnection, type ConnectionObserver } from './session/client-connection.js';
 import { type Principal, SessionService } from './session/session-service.js';
+import { SessionStatusReader } from './session/session-status.js';
 import type { Connection } from './transport/connection.js';
 import { UwsServer } from './transport/uws-server.js';
 
@@ -30,20 +32,26 @@ export interface GatewayDeps {
 export async function createGateway(d: GatewayDeps) {
   const { config, log, metrics } = d;
   const eventLog = await JetStreamEventLog.create(d.nc);
+  const registry = await SessionRegistry.open(d.nc);
+  const status = new SessionStatusReader(registry, eventLog);
   const sessions = new SessionService(
     d.nc,
     jetstream(d.nc),
-    await SessionRegistry.open(d.nc),
+    registry,
     eventLog,
-    { maxTurns: config.MAX_TURNS_PER_SESSION },
+    status,
+    {
+      maxTurns: config.MAX_TURNS_PER_SESSION,
+    },
     d.gatewayId,
   );
   const hub = new FanoutHub(
     d.nc,
     eventLog,
     {
-      delivered(n, producedAt) {
-        metrics.eventsDelivered.inc(n);
+      delivered(n, producedAt, tokens, replayed) {
+        (replayed ? metrics.eventsReplayed : metrics.eventsLive).inc(n);
+        if (tokens > 0) metrics.tokensDelivered.inc(tokens);
         if (producedAt !== undefined) metrics.latency.observe(Math.max(0, Date.now() - producedAt) / 1000);
       },
       paused: () => metrics.backpressurePauses.inc(),
@@ -52,6 +60,14 @@ export async function createGateway(d: GatewayDeps) {
   );
   const clients = new Map<Connection<Principal>, ClientConnection>();
   let draining = false;
+  metrics.sources.connections = () => clients.size;
+  metrics.sources.sessions = () => hub.sessionCount;
+  const observer: ConnectionObserver = {
+    error: (code) => metrics.frameErrors.inc({ code }),
+    started: () => metrics.sessionsStarted.inc(),
+    resumed: (outcome) => metrics.resumes.inc({ outcome }),
+    firstEvent: (s) => metrics.firstToken.observe(s),
+  };
 
   const welcome = JSON.stringify({
     type: 'welcome',
@@ -96,11 +112,10 @@ export async function createGateway(d: GatewayDeps) {
           hub,
           sessions,
           { maxSessionsPerConnection: config.MAX_SESSIONS_PER_CONNECTION },
-          log.child({ conn: conn.id }),
-          (code) => metrics.frameErrors.inc({ code }),
+          log.child({ conn: conn.id, tenant: conn.ctx.tenant }),
+          observer,
         );
         clients.set(conn, cc);
-        metrics.connections.set(clients.size);
         metrics.connectionsTotal.inc();
         conn.send(welcome);
       },
@@ -113,18 +128,23 @@ export async function createGateway(d: GatewayDeps) {
       onClose(conn) {
         clients.get(conn)?.dispose();
         clients.delete(conn);
-        metrics.connections.set(clients.size);
-        metrics.sessions.set(hub.sessionCount);
       },
     },
   });
 
   server.route('get', '/healthz', () => healthz());
-  server.route('get', '/readyz', () => readyz({ natsConnected: d.natsConnected, draining: () => draining }));
-  server.route('get', '/metrics', () => {
-    metrics.sessions.set(hub.sessionCount);
-    return metricsRoute(d.registry);
-  });
+  const ready = () => readyz({ natsConnected: d.natsConnected, draining: () => draining });
+  server.route('get', '/readyz', ready);
+  server.route('get', '/metrics', () => metricsRoute(d.registry));
+  for (const r of sessionApiRoutes({
+    sessions,
+    status,
+    principal: publicPrincipal,
+    health: ready,
+    onError: observer.error,
+    log,
+  }))
+    server.route(r.method, r.pattern, r.handler);
   server.route('get', '/examples/*', staticFiles('/examples', `${d.staticRoot}/examples`));
   server.route('get', '/client/*', staticFiles('/client', `${d.staticRoot}/dist`));
   server.route('get', '/', () => ({ status: 302, headers: { location: '/examples/basic.html' } }));

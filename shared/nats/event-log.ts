@@ -7,6 +7,7 @@ import {
   SEQ_HEADER,
   seqFromMsgId,
   subjects,
+  TOKENS_HEADER,
   TS_HEADER,
   WRITER_HEADER,
 } from './subjects.js';
@@ -29,6 +30,13 @@ export interface StoredEvent {
   streamSeq: number;
   seq: number;
   data: Uint8Array;
+  /** Model tokens in a token event (Sf-Tokens header), 0 otherwise: for delivery metrics. */
+  tokens: number;
+}
+
+/** Model tokens a token event carries, from its header (0 when absent). */
+export function tokensOfHeaders(h: { get(k: string): string } | undefined): number {
+  return h ? Number(h.get(TOKENS_HEADER)) || 0 : 0;
 }
 
 /** Reads the per-session seq of a stored or republished message from its headers. */
@@ -113,6 +121,13 @@ export class JetStreamEventLog {
     }
   }
 
+  /** How many of a session's events the stream still holds (the oldest may have aged out). */
+  async count(tenant: string, sid: string): Promise<number> {
+    const subject = subjects.events(tenant, sid);
+    const info = await this.jsm.streams.info(EVENTS_STREAM, { subjects_filter: subject });
+    return info.state.subjects?.[subject] ?? 0;
+  }
+
   /**
    * Yields the session's stored events with seq > `after`, in order, in batches. `fromStreamSeq`
    * is a hint (a stream position at or before the first wanted event) that skips older data.
@@ -149,7 +164,7 @@ export class JetStreamEventLog {
           pending = m.pending;
           const seq = seqOfHeaders(m.header);
           if (seq === undefined || seq <= after) continue;
-          yield { streamSeq: m.seq, seq, data: m.data };
+          yield { streamSeq: m.seq, seq, data: m.data, tokens: tokensOfHeaders(m.header) };
         }
       } catch (err) {
         if (!isNotFound(err)) throw err;

@@ -81,6 +81,11 @@ export const DeleteFrame = z
   .object({ type: z.literal('delete'), id: RequestId.optional(), sid: SessionId })
   .strict();
 export type DeleteFrame = z.infer<typeof DeleteFrame>;
+/** The seed's `get_metrics`: a session's live figures, answered with a reply carrying `metrics`. */
+export const GetMetricsFrame = z
+  .object({ type: z.literal('get_metrics'), id: RequestId.optional(), sid: SessionId })
+  .strict();
+export type GetMetricsFrame = z.infer<typeof GetMetricsFrame>;
 
 /** Application-level ping; answered with `pong`. */
 export const PingFrame = z.object({ type: z.literal('ping'), id: RequestId.optional() }).strict();
@@ -96,6 +101,7 @@ export const ClientFrame = z.discriminatedUnion('type', [
   MessageFrame,
   InputFrame,
   DeleteFrame,
+  GetMetricsFrame,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame['type'];
@@ -109,5 +115,6 @@ export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
   'message',
   'input',
   'delete',
+  'get_metrics',
 ];
 export { RequestId };

@@ -13,4 +13,5 @@ export * from './jobs.js';
 export * from './json-schema.js';
 export * from './options.js';
 export * from './server-frames.js';
+export * from './session-api.js';
 export * from './session-record.js';

@@ -16,8 +16,10 @@ import {
   type SessionEvent,
   type SessionOptions,
   type SessionRecord,
+  type SessionStatus,
   type StartFrame,
 } from '../../../shared/protocol/index.js';
+import { SessionStatusReader } from './session-status.js';
 
 /** Who is asking: set by authentication at upgrade time (anonymous/public when auth is off). */
 export interface Principal {
@@ -43,9 +45,15 @@ export class SessionService {
     private readonly js: JetStreamClient,
     private readonly registry: SessionRegistry,
     private readonly eventLog: JetStreamEventLog,
+    private readonly statusReader = new SessionStatusReader(registry, eventLog),
     private readonly limits: { maxTurns: number } = { maxTurns: 100 },
     private readonly writerId = 'gateway',
   ) {}
+
+  /** A session's status and counts, read from NATS (the same answer on every gateway). */
+  status(p: Principal, sid: string): Promise<Result<SessionStatus>> {
+    return this.statusReader.get(p, sid);
+  }
 
   async start(p: Principal, frame: StartFrame): Promise<Result<{ sid: string; created: boolean }>> {
     const sid = frame.sid ?? newSessionId();

@@ -52,6 +52,8 @@ export async function runTurn(msg: JsMsg, deps: TurnDeps): Promise<void> {
     return;
   }
   const job = parsed.data;
+  if (msg.info.deliveryCount === 1)
+    deps.metrics.jobWait.observe(Math.max(0, Date.now() - job.createdAt) / 1000);
   const log = deps.log.child({
     sid: job.sid,
     tenant: job.tenant,
@@ -172,13 +174,16 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
   let tokens = 0;
   let inflight = 0;
   let writeError: unknown = null;
-  const append = (draft: EventDraft) => {
+  const append = (draft: EventDraft, modelTokens = 0) => {
     inflight++;
-    const p = writer.append(draft).finally(() => inflight--);
-    p.catch((err: unknown) => {
-      writeError ??= err;
-      abort({ kind: err instanceof FencedError ? 'fenced' : 'shutdown' });
-    });
+    const p = writer.append(draft, modelTokens).finally(() => inflight--);
+    p.then(
+      () => deps.metrics.events.inc(),
+      (err: unknown) => {
+        writeError ??= err;
+        abort({ kind: err instanceof FencedError ? 'fenced' : 'shutdown' });
+      },
+    );
     return p;
   };
   const coalescer = new TokenCoalescer(
@@ -186,13 +191,16 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       bufferSize: job.options.bufferSize ?? deps.coalesce.bufferSize,
       flushIntervalMs: job.options.flushIntervalMs ?? deps.coalesce.flushIntervalMs,
     },
-    (out) =>
-      void append({
-        type: 'token',
-        text: out.text,
-        ...(out.agent ? { agent: out.agent } : {}),
-        ...(out.index !== undefined ? { index: out.index } : {}),
-      }),
+    (out, n) =>
+      void append(
+        {
+          type: 'token',
+          text: out.text,
+          ...(out.agent ? { agent: out.agent } : {}),
+          ...(out.index !== undefined ? { index: out.index } : {}),
+        },
+        n,
+      ),
   );
 
   const pacer = new TokenPacer(job.options.maxTokensPerSecond ?? deps.coalesce.maxTokensPerSecond ?? 0);
@@ -225,6 +233,8 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     })) {
       if (controller.signal.aborted) break;
       if (out.kind === 'token') {
+        if (tokens === 0)
+          deps.metrics.modelLatency.observe({ agent: job.agent }, (performance.now() - started) / 1000);
         if (pacer.enabled && !(await pacer.admit(controller.signal))) break;
         tokens++;
         deps.metrics.tokens.inc();
@@ -266,6 +276,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       'turn stopped without finishing: another worker will resume it',
     );
     if (reason.kind === 'shutdown' && !writeError) msg.nak(0);
+    deps.metrics.jobsTotal.inc({ agent: job.agent, outcome: 'handed_back' });
     return;
   }
   // Flush what the agent produced before the terminal event, so no text is lost on cancel.
@@ -278,6 +289,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       await append({ type: 'error', error: timeoutError(deps.timeoutMs) });
       await finish(msg, deps, job, 'error', log);
     } else if (agentError) {
+      deps.metrics.upstreamErrors.inc({ agent: job.agent, code: agentError.error.code });
       await append({ type: 'error', error: agentError.error });
       await finish(msg, deps, job, 'error', log);
     } else {
@@ -289,7 +301,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       });
       await finish(msg, deps, job, 'done', log);
     }
-    deps.metrics.jobDuration.observe((performance.now() - started) / 1000);
+    deps.metrics.jobDuration.observe({ agent: job.agent }, (performance.now() - started) / 1000);
   } catch (err) {
     log.warn({ err }, 'could not write the terminal event: leaving the job for redelivery');
   }
@@ -311,6 +323,7 @@ async function finish(
     .setState(job.sid, 'idle', { lastOutcome: outcome, cancelRequested: false })
     .catch((err: unknown) => log.warn({ err }, 'registry update failed'));
   await ackDurably(msg, log);
+  deps.metrics.jobsTotal.inc({ agent: job.agent, outcome });
   log.info({ outcome }, 'turn finished');
 }
 
