@@ -114,12 +114,12 @@ class Fabric:
 
         return await wait_for(check, timeout, f"session {sid} to finish")
 
-    async def append_raw(self, sid: str, event: dict[str, Any], tenant: str = "public") -> int:
-        """Writes an event as another writer would (a lost worker, an intruder)."""
+    async def append_raw(self, sid: str, event: dict[str, Any], tenant: str = "public", msg_id: str | None = None) -> int:
+        """Writes an event as another writer would (a lost worker, an intruder), unconditionally."""
         ack = await self.js.publish(
             events_subject(tenant, sid),
             json.dumps(event).encode(),
-            headers={"Nats-Msg-Id": f"{sid}:{event['seq']}", "Sf-Seq": str(event["seq"])},
+            headers={"Nats-Msg-Id": msg_id or f"{sid}:{event['seq']}", "Sf-Seq": str(event["seq"])},
         )
         return ack.seq
 
@@ -148,7 +148,7 @@ async def running_bridge(url: str, agent: str, builder: Any, **cfg: Any) -> Asyn
     """A Bridge in this process (flush interval 0 unless given: one token event per chunk)."""
     cfg.setdefault("flush_interval_ms", 0)
     out = io.StringIO()
-    bridge = Bridge(BridgeConfig(agent=agent, nats_urls=[url], **cfg), builder, Logger("autogen-bridge", "debug", {}, out))
+    bridge = Bridge(BridgeConfig(agent=agent, nats_urls=[url], **cfg), builder, Logger("autogen-bridge", "debug", {}, out), fetch_timeout_s=0.5)
     await bridge.start()
     task = asyncio.create_task(bridge.run())
     try:

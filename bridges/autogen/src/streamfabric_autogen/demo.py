@@ -37,6 +37,7 @@ def _replay_client(answers: Sequence[str], tokens_per_second: float) -> Any:
 
         async def create_stream(self, *args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
             token = kwargs.get("cancellation_token")
+            self.cancellation_token = token  # lets tests check the run's token reached the model
             async for chunk in super().create_stream(*args, **kwargs):
                 if token is not None and token.is_cancelled():
                     raise asyncio.CancelledError("cancelled")

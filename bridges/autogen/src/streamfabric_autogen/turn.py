@@ -46,6 +46,8 @@ class TurnDeps:
     flush_interval_ms: int
     #: Set when the bridge shuts down: running turns stop without writing (another worker resumes them).
     shutdown: asyncio.Event
+    #: Set once the bridge has no pull request pending: only then is a job handed back (nak).
+    fetch_stopped: asyncio.Event
 
 
 async def run_turn(msg: Any, deps: TurnDeps) -> None:
@@ -56,6 +58,9 @@ async def run_turn(msg: Any, deps: TurnDeps) -> None:
         deps.log.error("invalid job payload: dead-lettered", err=str(err))
         await _dead_letter(deps, msg, "invalid job payload")
         await msg.term()
+        return
+    if deps.shutdown.is_set():
+        await _hand_back(msg, deps)
         return
     delivery = msg.metadata.num_delivered
     log = deps.log.child(sid=job["sid"], tenant=job["tenant"], agent=job["agent"], delivery=delivery)
@@ -143,7 +148,7 @@ async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: Tu
         await pub.close()
         log.warn("turn stopped without finishing: another worker will resume it", reason=outcome.abort.kind, err=repr(pub.error) if pub.error else None)
         if outcome.abort.kind == "shutdown" and pub.error is None:
-            await msg.nak()
+            await _hand_back(msg, deps)
         return
     # Flush what the agent produced before the terminal event, so no text is lost on cancel.
     run.coalescer.flush()
@@ -169,6 +174,15 @@ async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: Tu
         return
     await pub.close()
     await _finish(msg, deps, sid, result, log)
+
+
+async def _hand_back(msg: Any, deps: TurnDeps) -> None:
+    """Returns a job to the pool for another worker (redelivered at once, not after the ack wait)."""
+    await deps.fetch_stopped.wait()
+    try:
+        await msg.nak()
+    except Exception:  # noqa: BLE001 - not handed back: it is redelivered after its ack wait
+        pass
 
 
 def _opt(job: dict[str, Any], key: str, fallback: int) -> int:

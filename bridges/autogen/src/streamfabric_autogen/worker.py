@@ -42,8 +42,12 @@ def consumer_config(cfg: BridgeConfig) -> ConsumerConfig:
 
 
 class Bridge:
-    def __init__(self, cfg: BridgeConfig, builder: Builder, log: Logger | None = None) -> None:
+    def __init__(
+        self, cfg: BridgeConfig, builder: Builder, log: Logger | None = None, fetch_timeout_s: float = 2.0
+    ) -> None:
         self.cfg = cfg
+        #: How long one pull request waits for jobs; also the longest `stop()` waits for it.
+        self.fetch_timeout_s = fetch_timeout_s
         self.worker_id = cfg.worker_id or f"py-{secrets.token_hex(3)}"
         self.log = log or Logger("autogen-bridge", cfg.log_level, {"worker": self.worker_id})
         self._builder = builder
@@ -51,6 +55,8 @@ class Bridge:
         self._stopped = False
         self._active: set[asyncio.Task[None]] = set()
         self._slot_free = asyncio.Event()
+        self._loop_done = asyncio.Event()
+        self._loop_started = False
         self.nc: Any = None
 
     async def connect(self) -> None:
@@ -108,11 +114,19 @@ class Bridge:
             buffer_size=self.cfg.buffer_size,
             flush_interval_ms=self.cfg.flush_interval_ms,
             shutdown=self._shutdown,
+            fetch_stopped=self._loop_done,
         )
         self.log.info("bridge ready", agent=self.cfg.agent, concurrency=self.cfg.concurrency, consumer=cfg.durable_name)
 
     async def run(self) -> None:
         """Fetch loop; returns after `stop()`. Fetch errors (a broker outage) are retried."""
+        self._loop_started = True
+        try:
+            await self._fetch_loop()
+        finally:
+            self._loop_done.set()
+
+    async def _fetch_loop(self) -> None:
         while not self._stopped:
             free = self.cfg.concurrency - len(self._active)
             if free <= 0:
@@ -120,7 +134,7 @@ class Bridge:
                 await self._slot_free.wait()
                 continue
             try:
-                msgs = await self.psub.fetch(batch=min(free, 256), timeout=2.0)
+                msgs = await self.psub.fetch(batch=min(free, 256), timeout=self.fetch_timeout_s)
             except (nats.errors.TimeoutError, asyncio.TimeoutError):
                 continue
             except Exception as err:  # noqa: BLE001 - keep serving through outages
@@ -130,7 +144,10 @@ class Bridge:
                 await asyncio.sleep(0.5)
                 continue
             for m in msgs:
-                self._start(m)
+                if self._stopped:
+                    await m.nak()  # fetched while stopping: hand it straight back to the pool
+                else:
+                    self._start(m)
 
     def _start(self, msg: Any) -> None:
         task = asyncio.create_task(self._handle(msg))
@@ -154,10 +171,20 @@ class Bridge:
             return
         self._stopped = True
         self.log.info("bridge stopping: running turns are handed back for redelivery")
-        self._shutdown.set()
         self._slot_free.set()
+        # Running turns stop now; they hand their jobs back only once the pending fetch (at most
+        # fetch_timeout_s) has ended, so that no pull request of ours is left on the server to
+        # receive them again (a job delivered to a process going away waits out its ack wait).
+        self._shutdown.set()
+        if not self._loop_started:
+            self._loop_done.set()
         if self._active:
             await asyncio.gather(*self._active, return_exceptions=True)
+        await self._loop_done.wait()
+        try:
+            await self.psub.unsubscribe()  # a pull subscription left open makes drain wait 30 s
+        except Exception:  # noqa: BLE001
+            pass
         if self.nc is not None:
             try:
                 await self.nc.drain()
