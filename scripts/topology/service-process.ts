@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Repo root, from dist/scripts/topology or scripts/topology. */
-function repoRoot(): string {
+export function repoRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   return here.includes(`${'/dist/'}`) ? resolve(here, '..', '..', '..') : resolve(here, '..', '..');
 }
