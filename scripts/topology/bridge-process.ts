@@ -41,7 +41,10 @@ export interface BridgeOptions {
   timeoutMs?: number;
 }
 
-/** Spawns a bridge and resolves once it logs "bridge ready"; rejects with its stderr if it exits first. */
+/**
+ * Spawns a bridge and resolves once it logs "bridge ready" (an info line: keep STREAM_LOG_LEVEL at
+ * info or lower); rejects with its stderr if it exits first.
+ */
 export function spawnBridge(opts: BridgeOptions): Promise<BridgeProcess> {
   const child = spawn(
     venvPython(),

@@ -23,7 +23,9 @@ def two_agent_team(writer: list[str], critic: list[str], tps: float = 0) -> Roun
         AssistantAgent("writer", model_client=_replay_client(writer, tps), model_client_stream=True),
         AssistantAgent("critic", model_client=_replay_client(critic, tps), model_client_stream=True),
     ]
-    return RoundRobinGroupChat(agents, termination_condition=MaxMessageTermination(1 + len(writer) + len(critic)))
+    return RoundRobinGroupChat(
+        agents, termination_condition=MaxMessageTermination(1 + len(writer) + len(critic))
+    )
 
 
 async def add(a: int, b: int) -> int:
@@ -33,7 +35,13 @@ async def add(a: int, b: int) -> int:
 
 def calculator() -> AssistantAgent:
     """Asks for the `add` tool, then streams an answer that reflects on the result."""
-    info = ModelInfo(vision=False, function_calling=True, json_output=False, family=ModelFamily.UNKNOWN, structured_output=False)
+    info = ModelInfo(
+        vision=False,
+        function_calling=True,
+        json_output=False,
+        family=ModelFamily.UNKNOWN,
+        structured_output=False,
+    )
     call = CreateResult(
         finish_reason="function_calls",
         content=[FunctionCall(id="call_1", name="add", arguments='{"a": 1, "b": 2}')],
@@ -41,7 +49,9 @@ def calculator() -> AssistantAgent:
         cached=False,
     )
     client = ReplayChatCompletionClient([call, "the sum is 3"], model_info=info)
-    return AssistantAgent("calc", model_client=client, tools=[add], model_client_stream=True, reflect_on_tool_use=True)
+    return AssistantAgent(
+        "calc", model_client=client, tools=[add], model_client_stream=True, reflect_on_tool_use=True
+    )
 
 
 def exhausted() -> Any:

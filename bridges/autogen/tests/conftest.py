@@ -30,7 +30,8 @@ def find_nats_server() -> str:
     if on_path:
         return on_path
     pytest.fail(
-        f"nats-server not found: set NATS_SERVER_BIN, or run `npm test` once (it builds {NATS_VERSION} into {cache})",
+        f"nats-server not found: set NATS_SERVER_BIN, or run `npm test` once "
+        f"(it builds {NATS_VERSION} into {cache})",
         pytrace=False,
     )
 

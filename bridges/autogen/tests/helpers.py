@@ -8,8 +8,9 @@ import io
 import json
 import secrets
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import nats
 from nats.js.errors import NotFoundError
@@ -31,7 +32,9 @@ def run(coro: Awaitable[Any], timeout: float = 60.0) -> Any:
     return asyncio.run(body())
 
 
-async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 20.0, what: str = "condition") -> Any:
+async def wait_for(
+    check: Callable[[], Awaitable[Any]], timeout: float = 20.0, what: str = "condition"
+) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         v = await check()
@@ -58,7 +61,7 @@ class Fabric:
         self.js = nc.jetstream()
 
     @classmethod
-    async def connect(cls, url: str) -> "Fabric":
+    async def connect(cls, url: str) -> Fabric:
         return cls(await nats.connect(url))
 
     async def close(self) -> None:
@@ -76,16 +79,32 @@ class Fabric:
         sid = sid or new_sid()
         now = int(time.time() * 1000)
         record = {
-            "sid": sid, "tenant": tenant, "user": "tester", "agent": agent, "state": "queued",
-            "createdAt": now, "updatedAt": now, "turns": 1, "cancelRequested": cancel_requested,
+            "sid": sid,
+            "tenant": tenant,
+            "user": "tester",
+            "agent": agent,
+            "state": "queued",
+            "createdAt": now,
+            "updatedAt": now,
+            "turns": 1,
+            "cancelRequested": cancel_requested,
         }
         kv = await self.js.key_value(SESSIONS_BUCKET)
         await kv.create(sid, json.dumps(record).encode())
         job = {
-            "v": 1, "sid": sid, "tenant": tenant, "user": "tester", "agent": agent, "input": text,
-            "options": options or {}, "turn": 1, "createdAt": now,
+            "v": 1,
+            "sid": sid,
+            "tenant": tenant,
+            "user": "tester",
+            "agent": agent,
+            "input": text,
+            "options": options or {},
+            "turn": 1,
+            "createdAt": now,
         }
-        await self.js.publish(job_subject(agent), json.dumps(job).encode(), headers={"Nats-Msg-Id": f"job:{sid}:1"})
+        await self.js.publish(
+            job_subject(agent), json.dumps(job).encode(), headers={"Nats-Msg-Id": f"job:{sid}:1"}
+        )
         return sid
 
     async def record(self, sid: str) -> dict[str, Any]:
@@ -98,7 +117,9 @@ class Fabric:
         seq = 1
         while True:
             try:
-                m = await self.js._jsm.get_msg(EVENTS_STREAM, seq=seq, subject=events_subject(tenant, sid), next=True, direct=True)
+                m = await self.js._jsm.get_msg(
+                    EVENTS_STREAM, seq=seq, subject=events_subject(tenant, sid), next=True, direct=True
+                )
             except NotFoundError:
                 return out
             out.append((json.loads(m.data), dict(m.headers or {})))
@@ -114,7 +135,9 @@ class Fabric:
 
         return await wait_for(check, timeout, f"session {sid} to finish")
 
-    async def append_raw(self, sid: str, event: dict[str, Any], tenant: str = "public", msg_id: str | None = None) -> int:
+    async def append_raw(
+        self, sid: str, event: dict[str, Any], tenant: str = "public", msg_id: str | None = None
+    ) -> int:
         """Writes an event as another writer would (a lost worker, an intruder), unconditionally."""
         ack = await self.js.publish(
             events_subject(tenant, sid),
@@ -124,7 +147,9 @@ class Fabric:
         return ack.seq
 
     async def cancel(self, sid: str, reason: str = "user stop") -> None:
-        await self.nc.publish(f"fabric.ctl.{sid}", json.dumps({"type": "cancel", "sid": sid, "reason": reason}).encode())
+        await self.nc.publish(
+            f"fabric.ctl.{sid}", json.dumps({"type": "cancel", "sid": sid, "reason": reason}).encode()
+        )
 
 
 def assert_contiguous(events: list[dict[str, Any]]) -> None:
@@ -148,7 +173,12 @@ async def running_bridge(url: str, agent: str, builder: Any, **cfg: Any) -> Asyn
     """A Bridge in this process (flush interval 0 unless given: one token event per chunk)."""
     cfg.setdefault("flush_interval_ms", 0)
     out = io.StringIO()
-    bridge = Bridge(BridgeConfig(agent=agent, nats_urls=[url], **cfg), builder, Logger("autogen-bridge", "debug", {}, out), fetch_timeout_s=0.5)
+    bridge = Bridge(
+        BridgeConfig(agent=agent, nats_urls=[url], **cfg),
+        builder,
+        Logger("autogen-bridge", "debug", {}, out),
+        fetch_timeout_s=0.5,
+    )
     await bridge.start()
     task = asyncio.create_task(bridge.run())
     try:

@@ -52,10 +52,15 @@ def test_bridge_team_events_name_each_agent_in_order_and_coalesce_per_agent(nats
         assert_contiguous(events)
         speakers = [(e["type"], e["agent"], e["text"]) for e in events if e["type"] in ("token", "message")]
         assert speakers == [
-            ("token", "writer", "a b c "), ("token", "writer", "d"), ("message", "writer", "a b c d"),
-            ("token", "critic", "g h"), ("message", "critic", "g h"),
-            ("token", "writer", "e f"), ("message", "writer", "e f"),
-            ("token", "critic", "i j k"), ("message", "critic", "i j k"),
+            ("token", "writer", "a b c "),
+            ("token", "writer", "d"),
+            ("message", "writer", "a b c d"),
+            ("token", "critic", "g h"),
+            ("message", "critic", "g h"),
+            ("token", "writer", "e f"),
+            ("message", "writer", "e f"),
+            ("token", "critic", "i j k"),
+            ("message", "critic", "i j k"),
         ]
         assert events[-1]["type"] == "done" and "Maximum number of messages" in events[-1]["finishReason"]
         assert events[-1]["tokens"] == 11
@@ -73,7 +78,9 @@ def test_bridge_tool_calls_are_stored_as_tool_call_and_tool_result(nats_url: str
             events = await f.finished(sid)
         types = [e["type"] for e in events]
         assert types[:2] == ["tool_call", "tool_result"] and types[-3:] == ["message", "usage", "done"]
-        assert events[0]["name"] == "add" and events[1]["result"] == "3" and events[1]["id"] == events[0]["id"]
+        assert (
+            events[0]["name"] == "add" and events[1]["result"] == "3" and events[1]["id"] == events[0]["id"]
+        )
         await f.close()
 
     run(body())
@@ -199,4 +206,3 @@ async def _ge(aw: Any, value: Any) -> bool:
 
 async def _count(f: Fabric, sid: str) -> int:
     return len(await f.events(sid))
-

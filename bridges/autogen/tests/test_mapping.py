@@ -22,7 +22,8 @@ async def mapped(runnable: Any, task: str) -> list[Any]:
 
 def kinds(out: list[Any]) -> list[str]:
     return [
-        "token" if isinstance(o, Token) else "finish" if isinstance(o, Finish) else o.draft["type"] for o in out
+        "token" if isinstance(o, Token) else "finish" if isinstance(o, Finish) else o.draft["type"]
+        for o in out
     ]
 
 
@@ -41,7 +42,10 @@ def test_mapping_team_attributes_tokens_and_messages_to_each_agent_in_turn() -> 
     out = run(mapped(two_agent_team(["draft one", "draft two"], ["looks good", "ship it"]), "write"))
     messages = [o.draft for o in out if isinstance(o, Event) and o.draft["type"] == "message"]
     assert [(m["agent"], m["text"]) for m in messages] == [
-        ("writer", "draft one"), ("critic", "looks good"), ("writer", "draft two"), ("critic", "ship it"),
+        ("writer", "draft one"),
+        ("critic", "looks good"),
+        ("writer", "draft two"),
+        ("critic", "ship it"),
     ]
     # The tokens before each message are that agent's, and spell the message exactly.
     text, agents = "", set()
@@ -58,8 +62,21 @@ def test_mapping_team_attributes_tokens_and_messages_to_each_agent_in_turn() -> 
 def test_mapping_tool_calls_become_tool_call_and_tool_result() -> None:
     out = run(mapped(calculator(), "1+2"))
     events = [o.draft for o in out if isinstance(o, Event)]
-    assert events[0] == {"type": "tool_call", "id": "call_1", "name": "add", "arguments": '{"a": 1, "b": 2}', "agent": "calc"}
-    assert events[1] == {"type": "tool_result", "id": "call_1", "name": "add", "result": "3", "isError": False, "agent": "calc"}
+    assert events[0] == {
+        "type": "tool_call",
+        "id": "call_1",
+        "name": "add",
+        "arguments": '{"a": 1, "b": 2}',
+        "agent": "calc",
+    }
+    assert events[1] == {
+        "type": "tool_result",
+        "id": "call_1",
+        "name": "add",
+        "result": "3",
+        "isError": False,
+        "agent": "calc",
+    }
     assert events[2]["type"] == "message" and events[2]["text"] == "the sum is 3"
     assert events[3]["type"] == "usage" and events[3]["promptTokens"] >= 5
 

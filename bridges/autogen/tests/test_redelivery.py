@@ -12,7 +12,12 @@ from builders import assistant
 from helpers import Fabric, assert_contiguous, new_agent, new_sid, run, running_bridge, wait_for
 
 from streamfabric_autogen.config import BridgeConfig
-from streamfabric_autogen.subjects import DEADLETTER_STREAM, JOBS_STREAM, dead_letter_subject, worker_consumer_name
+from streamfabric_autogen.subjects import (
+    DEADLETTER_STREAM,
+    JOBS_STREAM,
+    dead_letter_subject,
+    worker_consumer_name,
+)
 from streamfabric_autogen.worker import consumer_config
 
 
@@ -31,7 +36,9 @@ def test_redelivery_an_interrupted_turn_restarts_in_rerun_mode_with_the_next_att
         agent, sid = new_agent(), new_sid()
         # A worker that died after writing two tokens of attempt 1.
         for seq, text in [(1, "partial "), (2, "answ")]:
-            await f.append_raw(sid, {"sid": sid, "seq": seq, "ts": 1, "attempt": 1, "type": "token", "text": text})
+            await f.append_raw(
+                sid, {"sid": sid, "seq": seq, "ts": 1, "attempt": 1, "type": "token", "text": text}
+            )
         async with running_bridge(nats_url, agent, lambda: assistant("full answer")):
             await f.start(agent, sid=sid)
             events = await f.finished(sid)
@@ -50,7 +57,19 @@ def test_redelivery_of_a_turn_that_already_ended_is_acked_without_writing(nats_u
     async def body() -> None:
         f = await Fabric.connect(nats_url)
         agent, sid = new_agent(), new_sid()
-        await f.append_raw(sid, {"sid": sid, "seq": 1, "ts": 1, "attempt": 1, "type": "done", "finishReason": "stop", "tokens": 0, "durationMs": 1})
+        await f.append_raw(
+            sid,
+            {
+                "sid": sid,
+                "seq": 1,
+                "ts": 1,
+                "attempt": 1,
+                "type": "done",
+                "finishReason": "stop",
+                "tokens": 0,
+                "durationMs": 1,
+            },
+        )
         async with running_bridge(nats_url, agent, lambda: assistant("never")) as b:
             await f.start(agent, sid=sid)
             await wait_for(lambda: acked(f, agent), what="the job to be acked")
@@ -78,7 +97,10 @@ def test_redelivery_past_max_deliver_is_poison_error_event_and_dead_letter(nats_
         assert [e["type"] for e in events] == ["error"]
         assert events[0]["error"]["code"] == "poison_job" and events[0]["error"]["retryable"] is False
         dead = await f.js._jsm.get_last_msg(DEADLETTER_STREAM, dead_letter_subject(agent))
-        assert json.loads(dead.data)["sid"] == sid and dead.headers["Sf-Dead-Reason"] == "max deliveries exceeded"
+        assert (
+            json.loads(dead.data)["sid"] == sid
+            and dead.headers["Sf-Dead-Reason"] == "max deliveries exceeded"
+        )
         assert (await f.record(sid))["lastOutcome"] == "error"
         await f.close()
 
@@ -117,7 +139,9 @@ def test_redelivery_a_bridge_that_shuts_down_hands_the_turn_to_another_with_no_g
         restart = next(e for e in events if e["type"] == "restart")
         assert restart["attempt"] == 2 and restart["seq"] > len(first) - 1
         after = events[events.index(restart) + 1 :]
-        assert "".join(e["text"] for e in after if e["type"] == "token") == " ".join(f"w{i}" for i in range(60))
+        assert "".join(e["text"] for e in after if e["type"] == "token") == " ".join(
+            f"w{i}" for i in range(60)
+        )
         assert events[-1]["type"] == "done"
         await f.close()
 
@@ -133,9 +157,20 @@ def test_redelivery_a_zombie_bridge_is_fenced_and_stops_writing(nats_url: str) -
             await wait_for(lambda: _count_at_least(f, sid, 3), what="a few tokens")
             # Another worker took the session over and wrote an event (its own msg id: never deduped).
             last = (await f.events(sid))[-1]
-            intruder = {"sid": sid, "seq": last["seq"] + 1, "ts": 1, "attempt": 9, "type": "restart", "mode": "rerun", "reason": "took over"}
+            intruder = {
+                "sid": sid,
+                "seq": last["seq"] + 1,
+                "ts": 1,
+                "attempt": 9,
+                "type": "restart",
+                "mode": "rerun",
+                "reason": "took over",
+            }
             await f.append_raw(sid, intruder, msg_id=f"{sid}:intruder")
-            await wait_for(lambda: _true(b.logged("turn stopped without finishing: another worker will resume it")), what="the bridge to notice it is fenced")
+            await wait_for(
+                lambda: _true(b.logged("turn stopped without finishing: another worker will resume it")),
+                what="the bridge to notice it is fenced",
+            )
             stored = await f.stored(sid)
             # Nothing of the zombie's after the new owner's event, and no terminal event from it.
             assert stored[-1][0]["attempt"] == 9

@@ -11,7 +11,9 @@ from streamfabric_autogen.schemas import SchemaError, validate_event, validate_j
 from streamfabric_autogen.session_writer import FencedError, SessionWriter
 
 
-def writer(f: Fabric, sid: str, last_seq: int = 0, last_stream_seq: int = 0, attempt: int = 1, wid: str = "py-t/1") -> SessionWriter:
+def writer(
+    f: Fabric, sid: str, last_seq: int = 0, last_stream_seq: int = 0, attempt: int = 1, wid: str = "py-t/1"
+) -> SessionWriter:
     return SessionWriter(f.js, EventLog(f.js), "public", sid, wid, attempt, last_seq, last_stream_seq)
 
 
@@ -79,7 +81,9 @@ def test_writer_refuses_an_event_the_protocol_schema_rejects(nats_url: str) -> N
         with pytest.raises(SchemaError, match="agent"):
             await w.append({"type": "message", "text": "who said this?"})  # message needs `agent`
         with pytest.raises(SchemaError):
-            await w.append({"type": "error", "error": {"code": "not_a_code", "message": "x", "retryable": False}})
+            await w.append(
+                {"type": "error", "error": {"code": "not_a_code", "message": "x", "retryable": False}}
+            )
         assert await f.events(sid) == [] and w.last_seq == 0
         await f.close()
 
@@ -87,12 +91,43 @@ def test_writer_refuses_an_event_the_protocol_schema_rejects(nats_url: str) -> N
 
 
 def test_schemas_job_defaults_are_applied_and_bad_jobs_rejected() -> None:
-    job = validate_job({"v": 1, "sid": "s_12345678", "tenant": "public", "user": "u", "agent": "a", "input": "x", "createdAt": 1})
+    job = validate_job(
+        {
+            "v": 1,
+            "sid": "s_12345678",
+            "tenant": "public",
+            "user": "u",
+            "agent": "a",
+            "input": "x",
+            "createdAt": 1,
+        }
+    )
     assert job["options"] == {} and job["turn"] == 1
     with pytest.raises(SchemaError, match="sid"):
-        validate_job({"v": 1, "sid": "bad sid", "tenant": "public", "user": "u", "agent": "a", "input": "x", "createdAt": 1})
+        validate_job(
+            {
+                "v": 1,
+                "sid": "bad sid",
+                "tenant": "public",
+                "user": "u",
+                "agent": "a",
+                "input": "x",
+                "createdAt": 1,
+            }
+        )
     with pytest.raises(SchemaError):
-        validate_job({"v": 1, "sid": "s_12345678", "tenant": "public", "user": "u", "agent": "a", "input": "x", "createdAt": 1, "extra": 1})
+        validate_job(
+            {
+                "v": 1,
+                "sid": "s_12345678",
+                "tenant": "public",
+                "user": "u",
+                "agent": "a",
+                "input": "x",
+                "createdAt": 1,
+                "extra": 1,
+            }
+        )
     validate_event({"type": "token", "sid": "s_12345678", "seq": 1, "ts": 1, "text": "t", "agent": "writer"})
     with pytest.raises(SchemaError):
         validate_event({"type": "token", "sid": "s_12345678", "seq": 0, "ts": 1, "text": "t"})

@@ -114,4 +114,3 @@ class AgentRun:
             tokens=state["tokens"],
             started=started,
         )
-

@@ -19,9 +19,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m streamfabric_autogen",
         description="Runs an AutoGen AgentChat agent or team as a StreamFabric worker. Settings come "
         "from the same environment variables as the TypeScript worker (NATS_URL, WORKER_CONCURRENCY, "
-        "WORKER_ACK_WAIT_MS, WORKER_MAX_DELIVER, STREAM_TIMEOUT, STREAM_BUFFER_SIZE, STREAM_FLUSH_INTERVAL, ...).",
+        "WORKER_ACK_WAIT_MS, WORKER_MAX_DELIVER, STREAM_TIMEOUT, STREAM_BUFFER_SIZE, "
+        "STREAM_FLUSH_INTERVAL, ...).",
     )
-    p.add_argument("builder", help="module:function returning a new agent or team per job, e.g. my_team:build")
+    p.add_argument(
+        "builder", help="module:function returning a new agent or team per job, e.g. my_team:build"
+    )
     p.add_argument("--agent", required=True, help="agent name clients start sessions with (a-z 0-9 _ -)")
     p.add_argument("--nats-url", help="overrides NATS_URL (comma separated)")
     p.add_argument("--concurrency", type=int, help="overrides WORKER_CONCURRENCY")

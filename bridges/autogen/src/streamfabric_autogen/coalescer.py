@@ -6,11 +6,14 @@ reordered, and chunks of different agents are never merged (a team's speakers st
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class TokenCoalescer:
-    def __init__(self, buffer_size: int, flush_interval_ms: int, emit: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(
+        self, buffer_size: int, flush_interval_ms: int, emit: Callable[[dict[str, Any]], None]
+    ) -> None:
         self._size = max(1, buffer_size)
         self._interval = flush_interval_ms / 1000
         self._emit = emit

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -52,7 +52,8 @@ class BridgeConfig:
     def __post_init__(self) -> None:
         if not AGENT_NAME.match(self.agent):
             raise ConfigError(
-                f"agent name {self.agent!r} must be 1-64 characters of a-z 0-9 _ - (starting with a letter or digit)"
+                f"agent name {self.agent!r} must be 1-64 characters of a-z 0-9 _ - "
+                "(starting with a letter or digit)"
             )
 
 

@@ -11,7 +11,8 @@ stream; 0 = as fast as possible).
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any
 
 WORDS = (
     "tokens stream through the fabric in order and every client can prove it holds each one "
@@ -29,7 +30,9 @@ def _replay_client(answers: Sequence[str], tokens_per_second: float) -> Any:
     try:
         from autogen_ext.models.replay import ReplayChatCompletionClient
     except ImportError as err:  # pragma: no cover - depends on the install
-        raise ImportError("the demo agents need autogen-ext: pip install 'streamfabric-autogen[demo]'") from err
+        raise ImportError(
+            "the demo agents need autogen-ext: pip install 'streamfabric-autogen[demo]'"
+        ) from err
 
     class PacedReplayClient(ReplayChatCompletionClient):
         """ReplayChatCompletionClient paced like a real model, and honouring cancellation (the
@@ -45,7 +48,11 @@ def _replay_client(answers: Sequence[str], tokens_per_second: float) -> Any:
                     await asyncio.sleep(1 / tokens_per_second)
                 yield chunk
 
-    return PacedReplayClient(list(answers)) if tokens_per_second > 0 else ReplayChatCompletionClient(list(answers))
+    return (
+        PacedReplayClient(list(answers))
+        if tokens_per_second > 0
+        else ReplayChatCompletionClient(list(answers))
+    )
 
 
 def _opts(job: dict[str, Any] | None) -> tuple[str, int, float]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Builder = Callable[..., Any]
 
@@ -46,9 +47,7 @@ def _takes_argument(fn: Builder) -> bool:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
         return False
-    return any(
-        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params
-    )
+    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
 
 
 async def build_runnable(builder: Builder, job: dict[str, Any]) -> Any:

@@ -28,7 +28,7 @@ class Logger:
         self._fields = dict(fields or {})
         self._stream = stream
 
-    def child(self, **fields: Any) -> "Logger":
+    def child(self, **fields: Any) -> Logger:
         c = Logger(self._name, "info", {**self._fields, **fields}, self._stream)
         c._min = self._min
         return c

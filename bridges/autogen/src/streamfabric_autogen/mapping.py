@@ -92,7 +92,11 @@ class AutoGenMapper:
             return [Token(str(item.content), source)] if item.content else []
         if kind == "ToolCallRequestEvent":
             return [
-                Event(_with_agent({"type": "tool_call", "id": c.id, "name": c.name, "arguments": c.arguments}, source))
+                Event(
+                    _with_agent(
+                        {"type": "tool_call", "id": c.id, "name": c.name, "arguments": c.arguments}, source
+                    )
+                )
                 for c in item.content
             ]
         if kind == "ToolCallExecutionEvent":

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
@@ -25,7 +26,7 @@ class SessionRegistry:
         self._schema = Draft202012Validator(load_schema("session-record"))
 
     @classmethod
-    async def open(cls, js: Any) -> "SessionRegistry":
+    async def open(cls, js: Any) -> SessionRegistry:
         return cls(await js.key_value(SESSIONS_BUCKET))
 
     async def _entry(self, sid: str) -> tuple[Record, int] | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -28,7 +28,7 @@ class SchemaError(ValueError):
         self.path = path
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str) -> dict[str, Any]:
     """Loads `<name>.json` from $STREAMFABRIC_SCHEMA_DIR if set, else from the package."""
     override = os.environ.get("STREAMFABRIC_SCHEMA_DIR")
@@ -39,12 +39,12 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads(text)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(load_schema(name))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _event_validators() -> dict[str, Draft202012Validator]:
     """One validator per event type: the union is discriminated by `type`, so checking the one
     branch that matches is the same check as the whole `oneOf`, at a twelfth of the cost."""

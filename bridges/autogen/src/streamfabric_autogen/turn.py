@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .agent_run import AgentRun
+from .agent_run import AgentRun, RunOutcome
 from .event_log import EventLog
 from .factory import Builder
 from .log import Logger
@@ -69,7 +69,10 @@ async def run_turn(msg: Any, deps: TurnDeps) -> None:
         every = max(0.5, deps.ack_wait_ms / 3000)
         while True:
             await asyncio.sleep(every)
-            await msg.in_progress()
+            try:
+                await msg.in_progress()
+            except Exception as err:  # noqa: BLE001 - a broker blip: the next tick tries again
+                log.warn("in-progress ack failed", err=repr(err))
 
     ticker = asyncio.create_task(keep_alive())
     try:
@@ -100,7 +103,11 @@ async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: Tu
 
     if delivery > deps.max_deliver:
         log.error("poison job: dead-lettered", delivery=delivery)
-        error = {"code": "poison_job", "message": f"job failed {delivery - 1} times; dead-lettered", "retryable": False}
+        error = {
+            "code": "poison_job",
+            "message": f"job failed {delivery - 1} times; dead-lettered",
+            "retryable": False,
+        }
         try:
             await writer.append({"type": "error", "error": error})
         except Exception as err:  # noqa: BLE001 - dead-lettering goes on regardless
@@ -123,7 +130,12 @@ async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: Tu
         log.warn("restarting interrupted turn", attempt=attempt, afterSeq=last.event.get("seq"))
     await _registry(deps.registry.set_state(sid, "running"), log)
 
-    run = AgentRun(writer, _opt(job, "bufferSize", deps.buffer_size), _opt(job, "flushIntervalMs", deps.flush_interval_ms), log)
+    run = AgentRun(
+        writer,
+        _opt(job, "bufferSize", deps.buffer_size),
+        _opt(job, "flushIntervalMs", deps.flush_interval_ms),
+        log,
+    )
 
     async def on_control(m: Any) -> None:
         try:
@@ -146,26 +158,17 @@ async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: Tu
     if outcome.abort and outcome.abort.kind in ("fenced", "shutdown"):
         run.coalescer.dispose()
         await pub.close()
-        log.warn("turn stopped without finishing: another worker will resume it", reason=outcome.abort.kind, err=repr(pub.error) if pub.error else None)
+        log.warn(
+            "turn stopped without finishing: another worker will resume it",
+            reason=outcome.abort.kind,
+            err=repr(pub.error) if pub.error else None,
+        )
         if outcome.abort.kind == "shutdown" and pub.error is None:
             await _hand_back(msg, deps)
         return
     # Flush what the agent produced before the terminal event, so no text is lost on cancel.
     run.coalescer.flush()
-    if outcome.abort and outcome.abort.kind == "cancel":
-        terminal: dict[str, Any] = {"type": "cancelled", **({"reason": outcome.abort.reason} if outcome.abort.reason else {})}
-        result = "cancelled"
-    elif outcome.abort and outcome.abort.kind == "timeout":
-        terminal = {"type": "error", "error": {"code": "timeout", "message": f"turn exceeded STREAM_TIMEOUT ({deps.timeout_ms} ms)", "retryable": True}}
-        result = "error"
-    elif outcome.error is not None:
-        message = str(outcome.error) or type(outcome.error).__name__
-        terminal = {"type": "error", "error": {"code": "agent_error", "message": message[:2000], "retryable": False}}
-        result = "error"
-    else:
-        duration = round((time.monotonic() - outcome.started) * 1000)
-        terminal = {"type": "done", "finishReason": outcome.finish_reason, "tokens": outcome.tokens, "durationMs": duration}
-        result = "done"
+    terminal, result = _terminal(outcome, deps.timeout_ms)
     try:
         await pub.push(terminal)
     except Exception as err:  # noqa: BLE001 - the job stays unacked and is redelivered
@@ -174,6 +177,30 @@ async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: Tu
         return
     await pub.close()
     await _finish(msg, deps, sid, result, log)
+
+
+def _terminal(outcome: RunOutcome, timeout_ms: int) -> tuple[dict[str, Any], str]:
+    """The turn's terminal event and the registry's `lastOutcome` for it."""
+    if outcome.abort and outcome.abort.kind == "cancel":
+        reason = {"reason": outcome.abort.reason} if outcome.abort.reason else {}
+        return {"type": "cancelled", **reason}, "cancelled"
+    if outcome.abort and outcome.abort.kind == "timeout":
+        message = f"turn exceeded STREAM_TIMEOUT ({timeout_ms} ms)"
+        return {"type": "error", "error": {"code": "timeout", "message": message, "retryable": True}}, "error"
+    if outcome.error is not None:
+        message = (str(outcome.error) or type(outcome.error).__name__)[:2000]
+        return {
+            "type": "error",
+            "error": {"code": "agent_error", "message": message, "retryable": False},
+        }, "error"
+    duration = round((time.monotonic() - outcome.started) * 1000)
+    done = {
+        "type": "done",
+        "finishReason": outcome.finish_reason,
+        "tokens": outcome.tokens,
+        "durationMs": duration,
+    }
+    return done, "done"
 
 
 async def _hand_back(msg: Any, deps: TurnDeps) -> None:

@@ -76,7 +76,9 @@ class Bridge:
             opts.update(user_credentials=c.nats_creds)
         self.nc = await nats.connect(**opts)
         self.js = self.nc.jetstream()
-        self.log.info("nats connected", server=str(self.nc.connected_url.netloc if self.nc.connected_url else ""))
+        self.log.info(
+            "nats connected", server=str(self.nc.connected_url.netloc if self.nc.connected_url else "")
+        )
 
     async def _wait_for_fabric(self) -> None:
         """The streams and the session bucket are provisioned by the TypeScript services (one
@@ -116,7 +118,9 @@ class Bridge:
             shutdown=self._shutdown,
             fetch_stopped=self._loop_done,
         )
-        self.log.info("bridge ready", agent=self.cfg.agent, concurrency=self.cfg.concurrency, consumer=cfg.durable_name)
+        self.log.info(
+            "bridge ready", agent=self.cfg.agent, concurrency=self.cfg.concurrency, consumer=cfg.durable_name
+        )
 
     async def run(self) -> None:
         """Fetch loop; returns after `stop()`. Fetch errors (a broker outage) are retried."""
