@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { killChild, onJsonLines } from './child-process.js';
 import { repoRoot } from './service-process.js';
 
 /** The project's Python (.venv/, made by scripts/ensure-python.mjs). */
@@ -58,35 +59,19 @@ export function spawnBridge(opts: BridgeOptions): Promise<BridgeProcess> {
     process: child,
     logs,
     exited,
-    async kill(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
-      return exited;
-    },
+    kill: (signal?: NodeJS.Signals) => killChild(child, exited, signal),
   };
   return new Promise((resolveP, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`bridge did not become ready in time; stderr: ${stderr.slice(-2000)}`));
     }, opts.timeoutMs ?? 60_000);
-    let buf = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        let rec: Record<string, unknown>;
-        try {
-          rec = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          rec = { msg: line };
-        }
-        if (opts.verbose) process.stderr.write(`[bridge] ${line}\n`);
-        if (logs.length < 5000) logs.push(rec);
-        if (rec.msg === 'bridge ready') {
-          clearTimeout(timer);
-          resolveP(bridge);
-        }
+    onJsonLines(child.stdout, (rec, line) => {
+      if (opts.verbose) process.stderr.write(`[bridge] ${line}\n`);
+      if (logs.length < 5000) logs.push(rec);
+      if (rec.msg === 'bridge ready') {
+        clearTimeout(timer);
+        resolveP(bridge);
       }
     });
     child.stderr?.on('data', (d: Buffer) => {

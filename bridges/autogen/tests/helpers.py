@@ -156,6 +156,21 @@ def assert_contiguous(events: list[dict[str, Any]]) -> None:
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1)), [e["seq"] for e in events]
 
 
+def one_turn(url: str, builder: Any, text: str = "hello", options: dict[str, Any] | None = None, **cfg: Any):
+    """Runs one session through a fresh bridge and returns its stored events."""
+
+    async def body() -> list[dict[str, Any]]:
+        f = await Fabric.connect(url)
+        agent = new_agent()
+        try:
+            async with running_bridge(url, agent, builder, **cfg):
+                return await f.finished(await f.start(agent, text, options=options))
+        finally:
+            await f.close()
+
+    return run(body())
+
+
 class RunningBridge:
     def __init__(self, bridge: Bridge, out: io.StringIO) -> None:
         self.bridge = bridge

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from builders import assistant, calculator, exhausted, two_agent_team
-from helpers import Fabric, assert_contiguous, new_agent, run, running_bridge, wait_for
+from helpers import Fabric, assert_contiguous, new_agent, one_turn, run, running_bridge, wait_for
 
 from streamfabric_autogen import demo
 from streamfabric_autogen.subjects import JOBS_STREAM, worker_consumer_name
@@ -70,20 +70,10 @@ def test_bridge_team_events_name_each_agent_in_order_and_coalesce_per_agent(nats
 
 
 def test_bridge_tool_calls_are_stored_as_tool_call_and_tool_result(nats_url: str) -> None:
-    async def body() -> None:
-        f = await Fabric.connect(nats_url)
-        agent = new_agent()
-        async with running_bridge(nats_url, agent, calculator):
-            sid = await f.start(agent, "1+2")
-            events = await f.finished(sid)
-        types = [e["type"] for e in events]
-        assert types[:2] == ["tool_call", "tool_result"] and types[-3:] == ["message", "usage", "done"]
-        assert (
-            events[0]["name"] == "add" and events[1]["result"] == "3" and events[1]["id"] == events[0]["id"]
-        )
-        await f.close()
-
-    run(body())
+    events = one_turn(nats_url, calculator, "1+2")
+    types = [e["type"] for e in events]
+    assert types[:2] == ["tool_call", "tool_result"] and types[-3:] == ["message", "usage", "done"]
+    assert events[0]["name"] == "add" and events[1]["result"] == "3" and events[1]["id"] == events[0]["id"]
 
 
 def test_bridge_agent_failure_ends_the_turn_with_a_typed_agent_error(nats_url: str) -> None:
@@ -105,16 +95,8 @@ def test_bridge_agent_failure_ends_the_turn_with_a_typed_agent_error(nats_url: s
 
 
 def test_bridge_a_builder_that_returns_no_agent_is_an_agent_error(nats_url: str) -> None:
-    async def body() -> None:
-        f = await Fabric.connect(nats_url)
-        agent = new_agent()
-        async with running_bridge(nats_url, agent, lambda job: "not an agent"):
-            sid = await f.start(agent)
-            events = await f.finished(sid)
-        assert events[-1]["error"]["code"] == "agent_error" and "run_stream" in events[-1]["error"]["message"]
-        await f.close()
-
-    run(body())
+    events = one_turn(nats_url, lambda job: "not an agent")
+    assert events[-1]["error"]["code"] == "agent_error" and "run_stream" in events[-1]["error"]["message"]
 
 
 def test_bridge_cancel_on_the_control_subject_stops_the_run_and_ends_with_cancelled(nats_url: str) -> None:
@@ -164,36 +146,17 @@ def test_bridge_a_session_cancelled_before_start_never_runs_the_agent(nats_url: 
 
 
 def test_bridge_a_turn_longer_than_stream_timeout_ends_with_a_timeout_error(nats_url: str) -> None:
-    async def body() -> None:
-        f = await Fabric.connect(nats_url)
-        agent = new_agent()
-        async with running_bridge(nats_url, agent, lambda: assistant("slow " * 500, tps=20), timeout_ms=500):
-            sid = await f.start(agent)
-            events = await f.finished(sid)
-        assert events[-1]["type"] == "error" and events[-1]["error"]["code"] == "timeout"
-        assert events[-1]["error"]["retryable"] is True
-        await f.close()
-
-    run(body())
+    events = one_turn(nats_url, lambda: assistant("slow " * 500, tps=20), timeout_ms=500)
+    assert events[-1]["type"] == "error" and events[-1]["error"]["code"] == "timeout"
+    assert events[-1]["error"]["retryable"] is True
 
 
 def test_bridge_demo_team_builder_takes_the_job_options(nats_url: str) -> None:
-    async def body() -> None:
-        f = await Fabric.connect(nats_url)
-        agent = new_agent()
-        async with running_bridge(nats_url, agent, demo.team):
-            sid = await f.start(agent, "plan a trip", options={"length": 5})
-            events = await f.finished(sid)
-        messages = [(e["agent"], e["text"]) for e in events if e["type"] == "message"]
-        assert messages == [
-            ("writer", demo.demo_text("writer", "plan a trip", 5, 0)),
-            ("critic", demo.demo_text("critic", "plan a trip", 5, 0)),
-            ("writer", demo.demo_text("writer", "plan a trip", 5, 1)),
-            ("critic", demo.demo_text("critic", "plan a trip", 5, 1)),
-        ]
-        await f.close()
-
-    run(body())
+    events = one_turn(nats_url, demo.team, "plan a trip", options={"length": 5})
+    messages = [(e["agent"], e["text"]) for e in events if e["type"] == "message"]
+    assert messages == [
+        (name, demo.demo_text(name, "plan a trip", 5, r)) for r in range(2) for name in ("writer", "critic")
+    ]
 
 
 async def _eq(aw: Any, value: Any) -> bool:

@@ -90,44 +90,24 @@ def test_writer_refuses_an_event_the_protocol_schema_rejects(nats_url: str) -> N
     run(body())
 
 
+JOB = {
+    "v": 1,
+    "sid": "s_12345678",
+    "tenant": "public",
+    "user": "u",
+    "agent": "a",
+    "input": "x",
+    "createdAt": 1,
+}
+
+
 def test_schemas_job_defaults_are_applied_and_bad_jobs_rejected() -> None:
-    job = validate_job(
-        {
-            "v": 1,
-            "sid": "s_12345678",
-            "tenant": "public",
-            "user": "u",
-            "agent": "a",
-            "input": "x",
-            "createdAt": 1,
-        }
-    )
+    job = validate_job(dict(JOB))
     assert job["options"] == {} and job["turn"] == 1
     with pytest.raises(SchemaError, match="sid"):
-        validate_job(
-            {
-                "v": 1,
-                "sid": "bad sid",
-                "tenant": "public",
-                "user": "u",
-                "agent": "a",
-                "input": "x",
-                "createdAt": 1,
-            }
-        )
+        validate_job({**JOB, "sid": "bad sid"})
     with pytest.raises(SchemaError):
-        validate_job(
-            {
-                "v": 1,
-                "sid": "s_12345678",
-                "tenant": "public",
-                "user": "u",
-                "agent": "a",
-                "input": "x",
-                "createdAt": 1,
-                "extra": 1,
-            }
-        )
+        validate_job({**JOB, "extra": 1})  # jobs are strict: unknown keys are refused
     validate_event({"type": "token", "sid": "s_12345678", "seq": 1, "ts": 1, "text": "t", "agent": "writer"})
     with pytest.raises(SchemaError):
         validate_event({"type": "token", "sid": "s_12345678", "seq": 0, "ts": 1, "text": "t"})
