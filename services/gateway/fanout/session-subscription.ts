@@ -73,7 +73,7 @@ export class SessionSubscription {
   private deliver(seq: number, streamSeq: number, data: Uint8Array, producedAt: number | undefined): void {
     this.cursor = seq;
     this.streamHint = streamSeq + 1;
-    const ok = this.sink.send(data);
+    const ok = this.sink.send(data, seq);
     this.observer.delivered(1, producedAt);
     if (!ok && !this.sink.closed) {
       this.state = 'paused';
