@@ -122,7 +122,7 @@ describe('openai compat - the real openai SDK as a client', () => {
       );
     const noModel = await bad({ model: 'No Such/Agent!', messages: [{ role: 'user', content: 'x' }] });
     expect(noModel?.status).toBe(400);
-    expect((noModel?.error as { code: string }).code).toBe('invalid_argument');
+    expect((noModel?.error as { code?: string } | undefined)?.code).toBe('invalid_argument');
     const noMessages = await bad({ model: 'builtin', messages: [] });
     expect(noMessages?.status).toBe(400);
     const badOption = await bad({
