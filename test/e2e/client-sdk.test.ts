@@ -97,7 +97,12 @@ describe('client sdk - connection state machine', () => {
     // A backoff of up to 10 minutes: only the `online` signal can bring the client back quickly.
     const client = newClient({
       backoff: { baseMs: 600_000, maxMs: 600_000 },
-      networkSignals: { subscribe: (l) => ((emit = l), () => undefined) },
+      networkSignals: {
+        subscribe: (l) => {
+          emit = l;
+          return () => undefined;
+        },
+      },
     });
     await client.connect();
     emit('offline');

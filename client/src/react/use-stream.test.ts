@@ -24,22 +24,21 @@ afterAll(async () => {
   await fabric?.stop();
 });
 
-/** Renders a component that shows the hook's state in the DOM and hands the hook to the test. */
+/** Shows the hook's state in the DOM and hands the hook to the test through `expose`. */
+function Answer({ sid, expose }: { sid?: string; expose: (s: UseStreamResult) => void }) {
+  const s = useStream(client, sid ? { sid } : {});
+  useEffect(() => expose(s));
+  return createElement('p', { 'data-status': s.status, 'data-seq': s.seq }, s.text);
+}
+
 async function mount(
   options: { sid?: string } = {},
 ): Promise<{ root: Root; el: HTMLElement; hook: () => UseStreamResult }> {
   const el = document.createElement('div');
   document.body.append(el);
   let latest: UseStreamResult | undefined;
-  function Answer() {
-    const s = useStream(client, options);
-    useEffect(() => {
-      latest = s;
-    });
-    return createElement('p', { 'data-status': s.status, 'data-seq': s.seq }, s.text);
-  }
   const root = createRoot(el);
-  root.render(createElement(Answer));
+  root.render(createElement(Answer, { ...options, expose: (s) => (latest = s) }));
   await waitFor(() => latest, { what: 'first render' });
   return { root, el, hook: () => latest! };
 }
