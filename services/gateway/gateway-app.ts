@@ -8,6 +8,7 @@ import { SessionRegistry } from '../../shared/nats/session-registry.js';
 import { CloseCode, PROTOCOL_VERSION, WS_SUBPROTOCOL } from '../../shared/protocol/index.js';
 import { FanoutHub } from './fanout/fanout-hub.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
+import { preflight } from './http/cors.js';
 import { healthz, metricsRoute, readyz } from './http/health-routes.js';
 import { HttpStreamSet } from './http/http-session-stream.js';
 import { chatCompletionsRoute } from './http/openai-compat-routes.js';
@@ -128,9 +129,11 @@ export async function createGateway(d: GatewayDeps) {
     sessions,
     streams: httpStreams,
     principal: () => ({ tenant: 'public', user: 'anonymous' }),
+    corsOrigins: config.CORS_ORIGINS,
   };
   server.stream('get', '/v1/sessions/:sid/events', sessionEventsRoute(streaming));
   server.stream('post', '/v1/chat/completions', chatCompletionsRoute(streaming));
+  server.route('options', '/v1/*', preflight(config.CORS_ORIGINS));
   server.route('get', '/examples/*', staticFiles('/examples', `${d.staticRoot}/examples`));
   server.route('get', '/client/*', staticFiles('/client', `${d.staticRoot}/dist`));
   server.route('get', '/', () => ({ status: 302, headers: { location: '/examples/basic.html' } }));

@@ -183,6 +183,16 @@ describe('sse - GET /v1/sessions/:sid/events with curl', () => {
     const missing = await fetch(`${fabric.httpUrl(0)}/v1/sessions/s_doesnotexist/events`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    expect(missing.headers.get('access-control-allow-origin')).toBe('*'); // CORS_ORIGINS defaults to any
+    const preflight = await fetch(`${fabric.httpUrl(0)}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://app.example',
+        'access-control-request-headers': 'content-type, x-streamfabric-resume',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('content-type, x-streamfabric-resume');
     const badPos = await fetch(`${fabric.httpUrl(0)}/v1/sessions/${sid}/events`, {
       headers: { 'Last-Event-ID': 'abc' },
     });

@@ -11,6 +11,8 @@ export interface HttpStreamingDeps {
   streams: HttpStreamSet;
   /** Who is asking (authentication plugs in here; the public tenant until then). */
   principal(req: HttpRequestInfo): Principal;
+  /** Allowed browser origins (`CORS_ORIGINS`). */
+  corsOrigins: readonly string[];
 }
 
 /** What one stored event becomes for an HTTP client. */

@@ -8,6 +8,7 @@ import {
 } from '../../../shared/protocol/index.js';
 import { newSessionId } from '../session/session-service.js';
 import type { HttpResult, StreamingHttpRoute } from '../transport/connection.js';
+import { corsHeaders, withHeaders } from './cors.js';
 import {
   errorResult,
   followOverHttp,
@@ -152,7 +153,8 @@ class CompletionRenderer {
  * Choose the session id with `x-streamfabric-session` to make a retried POST idempotent.
  */
 export function chatCompletionsRoute(deps: HttpStreamingDeps): StreamingHttpRoute {
-  return async (req, res) => {
+  return async (req, rawRes) => {
+    const res = withHeaders(rawRes, corsHeaders(req, deps.corsOrigins));
     let json: unknown;
     try {
       json = JSON.parse(req.body.toString('utf8'));

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { errorBody, isTerminal, SessionId } from '../../../shared/protocol/index.js';
 import type { StreamingHttpRoute } from '../transport/connection.js';
+import { corsHeaders, withHeaders } from './cors.js';
 import { errorResult, followOverHttp, type HttpStreamingDeps, sseHeaders } from './http-session-stream.js';
 
 const Position = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -18,7 +19,8 @@ function sidOf(path: string): string | undefined {
  * ends (call `EventSource.close()` on it, or EventSource would reconnect). Heartbeats are comments.
  */
 export function sessionEventsRoute(deps: HttpStreamingDeps): StreamingHttpRoute {
-  return async (req, res) => {
+  return async (req, rawRes) => {
+    const res = withHeaders(rawRes, corsHeaders(req, deps.corsOrigins));
     const sid = SessionId.safeParse(sidOf(req.path));
     if (!sid.success) return res.respond(errorResult(errorBody('invalid_argument', 'invalid session id')));
     const raw = req.headers['last-event-id'] || req.query.get('after') || '0';
