@@ -27,7 +27,9 @@ afterAll(async () => {
 /** Shows the hook's state in the DOM and hands the hook to the test through `expose`. */
 function Answer({ sid, expose }: { sid?: string; expose: (s: UseStreamResult) => void }) {
   const s = useStream(client, sid ? { sid } : {});
-  useEffect(() => expose(s));
+  useEffect(() => {
+    expose(s);
+  });
   return createElement('p', { 'data-status': s.status, 'data-seq': s.seq }, s.text);
 }
 
@@ -38,7 +40,14 @@ async function mount(
   document.body.append(el);
   let latest: UseStreamResult | undefined;
   const root = createRoot(el);
-  root.render(createElement(Answer, { ...options, expose: (s) => (latest = s) }));
+  root.render(
+    createElement(Answer, {
+      ...options,
+      expose: (s) => {
+        latest = s;
+      },
+    }),
+  );
   await waitFor(() => latest, { what: 'first render' });
   return { root, el, hook: () => latest! };
 }
