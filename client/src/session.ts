@@ -1,57 +1,79 @@
-import type { SessionEvent } from '../../shared/protocol/index.js';
+import type { SessionEvent, SessionEventType } from '../../shared/protocol/events.js';
+import { reportLater } from './emitter.js';
 import { StreamFabricError } from './errors.js';
+import { isTerminalEvent } from './wire.js';
 
-type Listener = (ev: SessionEvent) => void;
+/** The event of one type, e.g. `EventOf<'token'>` is a `TokenEvent`. */
+export type EventOf<T extends SessionEventType> = Extract<SessionEvent, { type: T }>;
+
+/** @internal What a session needs from its client. */
+export interface SessionHost {
+  cancel(sid: string): void;
+}
 
 /**
- * One session as a client sees it: events in seq order, exactly once. Consume it with
- * `for await (const ev of session)`, with `on(type, cb)`, or just `await session.text()`.
+ * One session as a client sees it: its events in `seq` order, each exactly once, across
+ * reconnects. Consume it with `for await (const ev of session)`, with `on(type, cb)`, or just
+ * `await session.text()`. Every iterator starts from the first event, so late consumers miss nothing.
+ * @example
+ * const session = await client.start({ input: 'Hello' });
+ * session.on('token', (ev) => out.append(ev.text));
+ * const answer = await session.text();
  */
 export class StreamSession implements AsyncIterable<SessionEvent> {
   /** The last seq received: the position a resume continues from. */
   lastSeq = 0;
-  /** True once the turn ended (`done`, `error` or `cancelled`). */
+  /** True once the turn ended (`done`, `error` or `cancelled`) or the server refused the session. */
   finished = false;
-  /** Set when the server confirmed the start (or resume). */
+  /** Set when the gateway confirmed the start (or the resume). */
   acknowledged = false;
-  private readonly listeners = new Map<string, Set<Listener>>();
-  private readonly queue: SessionEvent[] = [];
-  private waiters: ((r: IteratorResult<SessionEvent>) => void)[] = [];
+  /** Every event received, in order (what a replay from seq 0 would deliver). */
+  readonly events: SessionEvent[] = [];
+  private readonly listeners = new Map<string, Set<(ev: SessionEvent) => void>>();
+  private wakeups: (() => void)[] = [];
   private turnText = '';
+  private failure: StreamFabricError | null = null;
   private readonly terminal: Promise<SessionEvent>;
   private resolveTerminal!: (ev: SessionEvent) => void;
-  private failure: StreamFabricError | null = null;
 
   constructor(
+    /** The session id: keep it to resume later, from any gateway. */
     readonly sid: string,
-    private readonly sendCancel: (sid: string) => void,
+    private readonly host: SessionHost,
+    /** The prompt, when this client started the session (or restored it from storage). */
+    readonly input?: string,
   ) {
     this.terminal = new Promise((r) => {
       this.resolveTerminal = r;
     });
-    this.terminal.catch(() => undefined);
   }
 
-  /** Calls `cb` for events of `type` ('*' for all). Returns an unsubscribe function. */
-  on(type: SessionEvent['type'] | '*', cb: Listener): () => void {
+  /**
+   * Calls `cb` for each event of `type` (`'*'` for all), from now on. Returns an unsubscribe function.
+   * @example session.on('message', (m) => console.log(`${m.agent}: ${m.text}`));
+   */
+  on<T extends SessionEventType>(type: T, cb: (ev: EventOf<T>) => void): () => void;
+  on(type: '*', cb: (ev: SessionEvent) => void): () => void;
+  on(type: string, cb: (ev: never) => void): () => void {
     let set = this.listeners.get(type);
     if (!set) {
       set = new Set();
       this.listeners.set(type, set);
     }
-    set.add(cb);
-    return () => set.delete(cb);
+    const fn = cb as (ev: SessionEvent) => void;
+    set.add(fn);
+    return () => set.delete(fn);
   }
 
-  /** Resolves with the full answer text of the turn once it ends (rejects on `error`). */
+  /** Resolves with the full answer text of the turn once it ends; rejects with a {@link StreamFabricError} on `error`. */
   async text(): Promise<string> {
     const ev = await this.terminal;
-    if (ev.type === 'error') throw new StreamFabricError(ev.error);
     if (this.failure) throw this.failure;
+    if (ev.type === 'error') throw new StreamFabricError(ev.error);
     return this.turnText;
   }
 
-  /** Resolves with the terminal event (`done`, `error` or `cancelled`). */
+  /** Resolves with the terminal event (`done`, `error` or `cancelled`); never rejects. */
   finishedEvent(): Promise<SessionEvent> {
     return this.terminal;
   }
@@ -61,61 +83,75 @@ export class StreamSession implements AsyncIterable<SessionEvent> {
     return this.turnText;
   }
 
-  /** Asks the server to stop the turn; the stream then ends with `cancelled`. */
-  cancel(): void {
-    this.sendCancel(this.sid);
+  /** Why the session could not be served, when the server refused it (expired, forbidden, ...). */
+  get error(): StreamFabricError | null {
+    return this.failure;
   }
 
-  /** @internal Feeds an event; returns false when it is a duplicate (already seen). */
+  /** Asks the server to stop the turn; the stream then ends with a `cancelled` event. */
+  cancel(): void {
+    if (!this.finished) this.host.cancel(this.sid);
+  }
+
+  /** @internal Feeds an event; returns false for a duplicate (already seen). */
   receive(ev: SessionEvent): boolean {
-    if (ev.seq <= this.lastSeq) return false;
+    if (ev.seq <= this.lastSeq || this.finished) return false;
     this.lastSeq = ev.seq;
     if (ev.type === 'token') this.turnText += ev.text;
-    if (ev.type === 'restart' && ev.mode === 'rerun') this.turnText = '';
-    if (ev.type === 'user_message') this.turnText = '';
-    this.emit(ev);
-    if (ev.type === 'done' || ev.type === 'error' || ev.type === 'cancelled') {
-      this.finished = true;
-      this.resolveTerminal(ev);
-      this.end();
+    else if ((ev.type === 'restart' && ev.mode === 'rerun') || ev.type === 'user_message') this.turnText = '';
+    this.events.push(ev);
+    if (isTerminalEvent(ev)) this.finished = true;
+    for (const key of [ev.type, '*']) {
+      for (const cb of this.listeners.get(key) ?? []) {
+        try {
+          cb(ev);
+        } catch (err) {
+          reportLater(err);
+        }
+      }
     }
+    if (this.finished) this.resolveTerminal(ev);
+    this.wake();
     return true;
   }
 
-  /** @internal The server refused the session (expired, forbidden, ...). */
+  /** @internal The server refused the session, or the client closed for good. */
   reject(err: StreamFabricError): void {
+    if (this.finished) return;
     this.failure = err;
     this.finished = true;
-    const ev: SessionEvent = {
+    this.resolveTerminal({
       sid: this.sid,
       seq: this.lastSeq + 1,
       ts: Date.now(),
       type: 'error',
-      error: { code: err.code, message: err.message, retryable: err.retryable },
-    };
-    this.resolveTerminal(ev);
-    this.end();
+      error: err.toJSON(),
+    });
+    this.wake();
   }
 
-  private emit(ev: SessionEvent): void {
-    for (const key of [ev.type, '*']) for (const cb of this.listeners.get(key) ?? []) cb(ev);
-    const w = this.waiters.shift();
-    if (w) w({ value: ev, done: false });
-    else this.queue.push(ev);
+  private wake(): void {
+    for (const w of this.wakeups.splice(0)) w();
   }
 
-  private end(): void {
-    for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
-  }
-
+  /** Iterates every event from the first one; ends after the terminal event, throws if the session was refused. */
   [Symbol.asyncIterator](): AsyncIterator<SessionEvent> {
-    return {
-      next: () => {
-        const ev = this.queue.shift();
-        if (ev) return Promise.resolve({ value: ev, done: false });
-        if (this.finished) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((r) => this.waiters.push(r));
-      },
+    let i = 0;
+    const next = async (): Promise<IteratorResult<SessionEvent>> => {
+      for (;;) {
+        const ev = this.events[i];
+        if (ev) {
+          i++;
+          return { value: ev, done: false };
+        }
+        if (this.finished) {
+          // A refused session has no terminal event in its log: surface the typed error to `for await`.
+          if (this.failure) throw this.failure;
+          return { value: undefined, done: true };
+        }
+        await new Promise<void>((r) => this.wakeups.push(r));
+      }
     };
+    return { next };
   }
 }

@@ -8,8 +8,12 @@ import { SessionRegistry } from '../../shared/nats/session-registry.js';
 import { CloseCode, PROTOCOL_VERSION, WS_SUBPROTOCOL } from '../../shared/protocol/index.js';
 import { FanoutHub } from './fanout/fanout-hub.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
+import { preflight } from './http/cors.js';
 import { healthz, metricsRoute, readyz } from './http/health-routes.js';
+import { HttpStreamSet } from './http/http-session-stream.js';
+import { chatCompletionsRoute } from './http/openai-compat-routes.js';
 import { publicPrincipal, sessionApiRoutes } from './http/session-api-routes.js';
+import { sessionEventsRoute } from './http/sse-routes.js';
 import { staticFiles } from './http/static-files.js';
 import { ClientConnection, type ConnectionObserver } from './session/client-connection.js';
 import { type Principal, SessionService } from './session/session-service.js';
@@ -145,6 +149,18 @@ export async function createGateway(d: GatewayDeps) {
     log,
   }))
     server.route(r.method, r.pattern, r.handler);
+  // HTTP streaming for clients without WebSockets: SSE with Last-Event-ID resume, and OpenAI-compatible.
+  const httpStreams = new HttpStreamSet(config.STREAM_HEARTBEAT_INTERVAL);
+  const streaming = {
+    hub,
+    sessions,
+    streams: httpStreams,
+    principal: () => ({ tenant: 'public', user: 'anonymous' }),
+    corsOrigins: config.CORS_ORIGINS,
+  };
+  server.stream('get', '/v1/sessions/:sid/events', sessionEventsRoute(streaming));
+  server.stream('post', '/v1/chat/completions', chatCompletionsRoute(streaming));
+  server.route('options', '/v1/*', preflight(config.CORS_ORIGINS));
   server.route('get', '/examples/*', staticFiles('/examples', `${d.staticRoot}/examples`));
   server.route('get', '/client/*', staticFiles('/client', `${d.staticRoot}/dist`));
   server.route('get', '/', () => ({ status: 302, headers: { location: '/examples/basic.html' } }));
@@ -174,10 +190,12 @@ export async function createGateway(d: GatewayDeps) {
       const deadline = Date.now() + timeoutMs;
       while (clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const conn of clients.keys()) conn.close(CloseCode.reconnect, 'gateway draining');
+      httpStreams.closeAll();
       clearInterval(heartbeat);
       server.close();
     },
     close() {
+      httpStreams.closeAll();
       clearInterval(heartbeat);
       server.close();
     },

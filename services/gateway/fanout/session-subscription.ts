@@ -87,7 +87,7 @@ export class SessionSubscription {
   ): void {
     this.cursor = seq;
     this.streamHint = streamSeq + 1;
-    const ok = this.sink.send(data);
+    const ok = this.sink.send(data, seq);
     this.observer.delivered(1, producedAt, tokens, replayed);
     if (this.onFirst !== undefined) {
       const first = this.onFirst;

@@ -245,13 +245,17 @@ export class SessionService {
   }
 
   /** Checks that `p` may read session `sid` from `after`, and where its log stands. */
-  async authorizeResume(p: Principal, sid: string, after: number): Promise<Result<{ lastSeq: number }>> {
+  async authorizeResume(
+    p: Principal,
+    sid: string,
+    after: number,
+  ): Promise<Result<{ lastSeq: number; finished: boolean }>> {
     const [record, last] = await Promise.all([this.registry.get(sid), this.eventLog.last(p.tenant, sid)]);
     if (record && (record.tenant !== p.tenant || record.user !== p.user)) {
       return { ok: false, error: errorBody('forbidden', `session ${sid} belongs to another user`) };
     }
     if (!last) {
-      if (record) return { ok: true, value: { lastSeq: 0 } }; // queued, no events yet
+      if (record) return { ok: true, value: { lastSeq: 0, finished: false } }; // queued, no events yet
       return after > 0
         ? {
             ok: false,
@@ -265,7 +269,7 @@ export class SessionService {
         error: errorBody('invalid_argument', `after=${after} is beyond the last event (${last.event.seq})`),
       };
     }
-    return { ok: true, value: { lastSeq: last.event.seq } };
+    return { ok: true, value: { lastSeq: last.event.seq, finished: isTerminal(last.event) } };
   }
 
   async cancel(p: Principal, sid: string, reason = 'cancelled by client'): Promise<Result<null>> {

@@ -12,8 +12,11 @@ import type {
   ConnectionHandlers,
   HttpRequestInfo,
   HttpResult,
+  StreamingHttpRoute,
   UpgradeDecision,
 } from './connection.js';
+import { statusLine } from './status-line.js';
+import { UwsHttpStream } from './uws-http-stream.js';
 
 /** This file is the only place that imports uWebSockets.js. */
 
@@ -37,29 +40,7 @@ interface UserData<Ctx> {
   remoteAddress: string;
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  200: '200 OK',
-  201: '201 Created',
-  202: '202 Accepted',
-  204: '204 No Content',
-  301: '301 Moved Permanently',
-  302: '302 Found',
-  304: '304 Not Modified',
-  400: '400 Bad Request',
-  401: '401 Unauthorized',
-  403: '403 Forbidden',
-  404: '404 Not Found',
-  405: '405 Method Not Allowed',
-  409: '409 Conflict',
-  410: '410 Gone',
-  413: '413 Payload Too Large',
-  429: '429 Too Many Requests',
-  500: '500 Internal Server Error',
-  503: '503 Service Unavailable',
-};
-export function statusLine(status: number): string {
-  return STATUS_TEXT[status] ?? `${status} Status`;
-}
+export { statusLine } from './status-line.js';
 
 let nextId = 1;
 
@@ -224,17 +205,7 @@ export class UwsServer<Ctx> {
       if (info.method === 'post' || info.method === 'put' || info.method === 'patch') {
         readBody(res, bodyLimit, (body) => {
           if (body === null) {
-            respond({
-              status: 413,
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({
-                error: {
-                  code: 'frame_too_large',
-                  message: `body exceeds ${bodyLimit} bytes`,
-                  retryable: false,
-                },
-              }),
-            });
+            respond(tooLarge(bodyLimit));
             return;
           }
           info.body = body;
@@ -243,6 +214,43 @@ export class UwsServer<Ctx> {
       } else {
         void run();
       }
+    });
+  }
+
+  /**
+   * Registers a streaming HTTP route (SSE): the handler gets a neutral {@link HttpStream} and
+   * writes to it over time. POST bodies are read (bounded) first.
+   */
+  stream(
+    method: 'get' | 'post',
+    pattern: string,
+    handler: StreamingHttpRoute,
+    bodyLimit = 1024 * 1024,
+  ): void {
+    this.app[method](pattern, (res, req) => {
+      const info = requestInfo(req, Buffer.alloc(0));
+      const stream = new UwsHttpStream(res);
+      res.onAborted(() => stream.aborted());
+      const run = () =>
+        Promise.resolve()
+          .then(() => handler(info, stream))
+          .catch((err: unknown) => {
+            if (stream.closed) return;
+            stream.respond({
+              status: 500,
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ error: { code: 'internal', message: String(err), retryable: true } }),
+            });
+          });
+      if (method !== 'post') return void run();
+      readBody(res, bodyLimit, (body) => {
+        if (body === null) {
+          stream.respond(tooLarge(bodyLimit));
+          return;
+        }
+        info.body = body;
+        void run();
+      });
     });
   }
 
@@ -271,6 +279,16 @@ export class UwsServer<Ctx> {
     this.stopListening();
     this.app.close();
   }
+}
+
+function tooLarge(bodyLimit: number): HttpResult {
+  return {
+    status: 413,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      error: { code: 'frame_too_large', message: `body exceeds ${bodyLimit} bytes`, retryable: false },
+    }),
+  };
 }
 
 function requestInfo(
