@@ -14,6 +14,10 @@ interface Tracked {
   start?: StartOptions & { sid: string };
   retries: number;
   resyncing: boolean;
+  /** A follow-up turn sent but not yet acknowledged (re-sent after a reconnect; idempotent by turn). */
+  message?: { text: string; turn: number };
+  /** Keep following until this turn has ended (a finished session is reopened by its next turn). */
+  awaitTurn?: number;
 }
 
 /** Retries of a start/resume the gateway answered with a retryable error (e.g. `unavailable`). */
@@ -42,6 +46,8 @@ export class StreamFabricClient {
   private readonly store: SessionStore | null;
   private readonly events = new Emitter<ClientEvents>();
   private readonly tracked = new Map<string, Tracked>();
+  /** Every session object handed out, so a finished conversation can take a follow-up turn. */
+  private readonly known = new Map<string, StreamSession>();
 
   constructor(opts: ClientOptions) {
     this.conn = new ConnectionMachine(opts, {
@@ -157,11 +163,25 @@ export class StreamFabricClient {
     }
     t.resyncing = false;
     t.session.receive(ev);
-    if (t.session.finished) this.tracked.delete(ev.sid);
+    const waiting = t.awaitTurn !== undefined && t.session.turns.length < t.awaitTurn;
+    if (t.session.finished && !waiting && !t.message) this.tracked.delete(ev.sid);
   }
 
   private onReply(f: ReplyFrame): void {
     const t = f.sid ? this.tracked.get(f.sid) : undefined;
+    if (t && f.op === 'message') {
+      const sent = t.message;
+      t.message = undefined;
+      if (!f.ok && sent) {
+        t.awaitTurn = undefined;
+        t.session.failTurn(
+          sent.turn,
+          new StreamFabricError(f.error ?? { code: 'internal', message: 'message failed', retryable: true }),
+        );
+        if (t.session.finished) this.tracked.delete(t.session.sid);
+      }
+      return;
+    }
     const op = f.op === 'start' || f.op === 'resume';
     if (f.ok) {
       if (t && op) {
@@ -189,11 +209,34 @@ export class StreamFabricClient {
   }
 
   private track(sid: string, input?: string, start?: StartOptions & { sid: string }): Tracked {
-    const host = { cancel: (id: string) => this.conn.send({ type: 'cancel', sid: id }) };
-    const t: Tracked = { session: new StreamSession(sid, host, input), retries: 0, resyncing: false };
+    const host = {
+      cancel: (id: string) => this.conn.send({ type: 'cancel', sid: id }),
+      message: (id: string, text: string, turn: number) => this.sendMessage(id, text, turn),
+      input: (id: string, requestId: string, text: string) =>
+        this.conn.send({ type: 'input', sid: id, requestId, text }),
+    };
+    let session = this.known.get(sid);
+    if (!session) {
+      session = new StreamSession(sid, host, input);
+      this.known.set(sid, session);
+    }
+    const t: Tracked = { session, retries: 0, resyncing: false };
     if (start) t.start = start;
     this.tracked.set(sid, t);
     return t;
+  }
+
+  /** A follow-up turn: follow the session again (it may have finished here) and send the message. */
+  private sendMessage(sid: string, text: string, turn: number): void {
+    const t = this.tracked.get(sid) ?? this.track(sid);
+    t.message = { text, turn };
+    t.awaitTurn = turn;
+    if (this.conn.state === 'open') {
+      this.conn.send({ type: 'resume', sid, after: t.session.lastSeq });
+      this.conn.send({ type: 'message', sid, text, turn });
+    } else {
+      this.conn.connect().catch(() => undefined); // the welcome re-subscribes and re-sends it
+    }
   }
 
   /** Sends the start (until acknowledged, while nothing was received) or a resume from the last seq. */
@@ -212,5 +255,7 @@ export class StreamFabricClient {
     } else {
       this.conn.send({ type: 'resume', sid: session.sid, after: session.lastSeq });
     }
+    if (t.message)
+      this.conn.send({ type: 'message', sid: session.sid, text: t.message.text, turn: t.message.turn });
   }
 }

@@ -1,3 +1,11 @@
+import {
+  applyEvent,
+  type Conversation,
+  type ConversationTurn,
+  emptyConversation,
+  type InputExchange,
+  pendingInput,
+} from '../../shared/protocol/conversation.js';
 import type { SessionEvent, SessionEventType } from '../../shared/protocol/events.js';
 import { reportLater } from './emitter.js';
 import { StreamFabricError } from './errors.js';
@@ -9,6 +17,10 @@ export type EventOf<T extends SessionEventType> = Extract<SessionEvent, { type: 
 /** @internal What a session needs from its client. */
 export interface SessionHost {
   cancel(sid: string): void;
+  /** Sends a follow-up turn (`message` frame). */
+  message(sid: string, text: string, turn: number): void;
+  /** Answers an agent's question (`input` frame). */
+  input(sid: string, requestId: string, text: string): void;
 }
 
 /**
@@ -33,8 +45,13 @@ export class StreamSession implements AsyncIterable<SessionEvent> {
   private wakeups: (() => void)[] = [];
   private turnText = '';
   private failure: StreamFabricError | null = null;
-  private readonly terminal: Promise<SessionEvent>;
+  private terminal!: Promise<SessionEvent>;
   private resolveTerminal!: (ev: SessionEvent) => void;
+  private readonly conversation: Conversation = emptyConversation();
+  private readonly turnWaiters = new Map<
+    number,
+    { resolve: (text: string) => void; reject: (e: Error) => void }
+  >();
 
   constructor(
     /** The session id: keep it to resume later, from any gateway. */
@@ -43,9 +60,53 @@ export class StreamSession implements AsyncIterable<SessionEvent> {
     /** The prompt, when this client started the session (or restored it from storage). */
     readonly input?: string,
   ) {
+    this.resetTerminal();
+  }
+
+  private resetTerminal(): void {
     this.terminal = new Promise((r) => {
       this.resolveTerminal = r;
     });
+  }
+
+  /**
+   * The conversation so far, rebuilt from the events (the same fold the workers use): each turn's
+   * user message, streamed answer, agent messages (with names) and questions asked.
+   */
+  get turns(): readonly ConversationTurn[] {
+    return this.conversation.turns;
+  }
+
+  /** The agent's unanswered question, when the session waits for the user; answer it with {@link answer}. */
+  get pendingInput(): InputExchange | null {
+    return pendingInput(this.conversation);
+  }
+
+  /**
+   * Sends a follow-up turn once the current one has ended; resolves with the new turn's answer
+   * text (rejects with a typed error, e.g. `busy` while a turn is still running).
+   * @example const reply = await session.send('And in French?');
+   */
+  send(text: string): Promise<string> {
+    if (!this.finished || this.turnWaiters.size > 0) {
+      const busy = { code: 'busy' as const, message: 'the current turn has not ended yet', retryable: true };
+      return Promise.reject(new StreamFabricError(busy));
+    }
+    const turn = this.conversation.turns.length + 1;
+    const p = new Promise<string>((resolve, reject) => this.turnWaiters.set(turn, { resolve, reject }));
+    this.host.message(this.sid, text, turn);
+    return p;
+  }
+
+  /** Answers the agent's question `requestId` (see {@link pendingInput}). */
+  answer(requestId: string, text: string): void {
+    this.host.input(this.sid, requestId, text);
+  }
+
+  /** @internal The gateway refused a follow-up turn. */
+  failTurn(turn: number, err: StreamFabricError): void {
+    this.turnWaiters.get(turn)?.reject(err);
+    this.turnWaiters.delete(turn);
   }
 
   /**
@@ -95,8 +156,15 @@ export class StreamSession implements AsyncIterable<SessionEvent> {
 
   /** @internal Feeds an event; returns false for a duplicate (already seen). */
   receive(ev: SessionEvent): boolean {
-    if (ev.seq <= this.lastSeq || this.finished) return false;
+    if (ev.seq <= this.lastSeq) return false;
+    if (this.finished) {
+      // A follow-up turn reopens a conversation; anything else after the end is not ours to take.
+      if (ev.type !== 'user_message' || this.failure) return false;
+      this.finished = false;
+      this.resetTerminal();
+    }
     this.lastSeq = ev.seq;
+    applyEvent(this.conversation, ev);
     if (ev.type === 'token') this.turnText += ev.text;
     else if ((ev.type === 'restart' && ev.mode === 'rerun') || ev.type === 'user_message') this.turnText = '';
     this.events.push(ev);
@@ -110,7 +178,16 @@ export class StreamSession implements AsyncIterable<SessionEvent> {
         }
       }
     }
-    if (this.finished) this.resolveTerminal(ev);
+    if (this.finished) {
+      this.resolveTerminal(ev);
+      const t = this.conversation.turns.at(-1);
+      const waiter = t && this.turnWaiters.get(t.turn);
+      if (t && waiter) {
+        this.turnWaiters.delete(t.turn);
+        if (ev.type === 'error') waiter.reject(new StreamFabricError(ev.error));
+        else waiter.resolve(t.assistant);
+      }
+    }
     this.wake();
     return true;
   }

@@ -32,6 +32,16 @@ export const SessionOptions = z
       })
       .strict()
       .optional(),
+    /**
+     * Built-in model: speak as a team. The answer is split into one consecutive part per name;
+     * each part streams with that agent's name and ends with its `message`, like a multi-agent
+     * team does (for demos of multi-agent rendering without a model).
+     */
+    team: z
+      .array(z.string().regex(/^[A-Za-z0-9_ -]{1,40}$/))
+      .min(1)
+      .max(8)
+      .optional(),
     /** OpenAI-compatible agents: model name. */
     model: z.string().min(1).max(200).optional(),
     temperature: z.number().min(0).max(2).optional(),

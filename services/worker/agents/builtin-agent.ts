@@ -40,6 +40,7 @@ export class BuiltinAgent implements Agent {
     }
     const tokens = [...prefix, ...builtinTokens(seed, length, prefix.length > 0)];
     const first = (ctx.resumeFrom?.lastTokenIndex ?? -1) + 1;
+    const team = o.team ? new TeamSplit(o.team, tokens.length) : null;
 
     if (thinkMs > 0 && first === 0 && !(await abortableSleep(thinkMs, ctx.signal))) return;
     const start = performance.now();
@@ -51,8 +52,11 @@ export class BuiltinAgent implements Agent {
       const due =
         tps > 0 ? first + Math.floor(((performance.now() - start) * tps) / 1000) + 1 : tokens.length;
       while (i < Math.min(due, tokens.length)) {
-        yield { kind: 'token', text: tokens[i]!, index: i };
+        const speaker = team ? team.speakerOf(i) : undefined;
+        yield { kind: 'token', text: tokens[i]!, index: i, ...(speaker ? { agent: speaker } : {}) };
         i++;
+        const ended = team?.endsAt(i);
+        if (ended) yield { kind: 'message', agent: ended, text: team!.textOf(ended, tokens) };
       }
       if (i >= tokens.length) break;
       if (tps > 0) {
@@ -69,5 +73,34 @@ export class BuiltinAgent implements Agent {
       totalTokens: promptTokens + tokens.length,
     };
     yield { kind: 'finish', reason: 'stop' };
+  }
+}
+
+/** Splits an answer of `n` tokens into one consecutive part per team member. */
+class TeamSplit {
+  private readonly bounds: number[];
+  constructor(
+    private readonly names: string[],
+    n: number,
+  ) {
+    this.bounds = names.map((_, k) => Math.round(((k + 1) * n) / names.length));
+  }
+  private part(i: number): number {
+    return this.bounds.findIndex((b) => i < b);
+  }
+  speakerOf(i: number): string {
+    return this.names[this.part(i)]!;
+  }
+  /** The agent whose part ends just before token index `i`, if any. */
+  endsAt(i: number): string | undefined {
+    const k = this.bounds.indexOf(i);
+    return k >= 0 ? this.names[k] : undefined;
+  }
+  textOf(name: string, tokens: string[]): string {
+    const k = this.names.indexOf(name);
+    return tokens
+      .slice(k === 0 ? 0 : this.bounds[k - 1], this.bounds[k])
+      .join('')
+      .trim();
   }
 }
