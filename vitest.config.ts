@@ -11,6 +11,6 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 3,
     fileParallelism: true,
-    reporters: ['default'],
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
   },
 });

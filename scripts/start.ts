@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const nats = await startNats({ dataDir: resolve(dataDir, 'nats') });
   log(`nats-server ${nats.urls} (store ${nats.dataDir})`);
   const wanted = Number(process.env.WEBSOCKET_PORT ?? 8080);
-  const port = (await isFree(wanted)) ? wanted : await freePort();
+  const port = wanted === 0 || (await isFree(wanted)) ? wanted : await freePort();
   if (port !== wanted) log(`port ${wanted} is busy; using ${port}`);
   const env = { NATS_URL: nats.urls, STREAM_LOG_LEVEL: process.env.STREAM_LOG_LEVEL ?? 'info' };
   const children: ServiceProcess[] = [];
@@ -53,11 +53,12 @@ async function main(): Promise<void> {
   }
   for (const c of children)
     void c.exited.then((code) => !stopping && log(`${c.kind} exited (${code}); stopping`) && void stop(1));
-  const base = `http://${process.env.WEBSOCKET_HOST ?? '127.0.0.1'}:${port}`;
+  const bound = children[0]?.port ?? port; // the gateway's real port (WEBSOCKET_PORT=0 picks one)
+  const base = `http://${process.env.WEBSOCKET_HOST ?? '127.0.0.1'}:${bound}`;
   log('');
   log(`StreamFabric is running.  Open ${base}/examples/basic.html`);
   log(
-    `  advanced example: ${base}/examples/advanced.html   metrics: ${base}/metrics   WebSocket: ws://127.0.0.1:${port}/v1/ws`,
+    `  advanced example: ${base}/examples/advanced.html   metrics: ${base}/metrics   WebSocket: ws://127.0.0.1:${bound}/v1/ws`,
   );
   log('Press Ctrl-C to stop.');
 }

@@ -1,340 +1,261 @@
-import {
-  type ClientFrame,
-  ControlFrame,
-  isSessionEvent,
-  SessionEvent,
-  type SessionOptions,
-  shouldReconnect,
-  WS_SUBPROTOCOL,
-} from '../../shared/protocol/index.js';
+import type { SessionEvent } from '../../shared/protocol/events.js';
+import type { ReplyFrame } from '../../shared/protocol/server-frames.js';
 import { backoffDelay } from './backoff.js';
+import { ConnectionMachine } from './connection.js';
+import { Emitter } from './emitter.js';
 import { StreamFabricError } from './errors.js';
 import { StreamSession } from './session.js';
+import { SessionStore, type StorageLike } from './session-store.js';
+import type { ClientEvents, ClientOptions, ConnectionState, StartOptions } from './types.js';
 
-/** The connection's state; `state` events report every change with the previous one. */
-export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
-
-/** The minimal WebSocket surface the client needs (the browser's, or `ws` in Node). */
-export interface WebSocketLike {
-  readonly readyState: number;
-  onopen: ((ev: unknown) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-}
-export type WebSocketCtor = new (url: string, protocols?: string | string[]) => WebSocketLike;
-
-export interface ClientOptions {
-  /** Gateway WebSocket URL(s) (`ws://host:port/v1/ws`); on reconnect the client rotates through them. */
-  url: string | string[];
-  /** WebSocket constructor: the browser's by default; pass `ws`'s `WebSocket` in Node. */
-  WebSocket?: WebSocketCtor;
-  /** Reconnect backoff (full jitter). */
-  backoff?: { baseMs?: number; maxMs?: number };
-  /** Extra WebSocket subprotocols. */
-  protocols?: string[];
-  /**
-   * Bearer token (JWT) for gateways running with AUTH_MODE=jwt, sent as the `bearer.<token>`
-   * subprotocol (browsers cannot set headers on a WebSocket; the URL would leak it to logs).
-   * A function is called before every (re)connect, so it can return a fresh token.
-   */
-  token?: string | (() => string | Promise<string>);
+/** Per-session bookkeeping: the start request until acknowledged, and retry/resync flags. */
+interface Tracked {
+  session: StreamSession;
+  start?: StartOptions & { sid: string };
+  retries: number;
+  resyncing: boolean;
+  /** A follow-up turn sent but not yet acknowledged (re-sent after a reconnect; idempotent by turn). */
+  message?: { text: string; turn: number };
+  /** Keep following until this turn has ended (a finished session is reopened by its next turn). */
+  awaitTurn?: number;
 }
 
-export interface StartOptions {
-  input: string;
-  agent?: string;
-  options?: SessionOptions;
-  /** Choose the session id yourself (e.g. to make a retried start idempotent). */
-  sid?: string;
-}
-
-type Handler = (...args: never[]) => void;
+/** Retries of a start/resume the gateway answered with a retryable error (e.g. `unavailable`). */
+const MAX_RETRIES = 5;
 
 function randomId(): string {
-  const bytes = new Uint8Array(12);
+  const bytes = new Uint8Array(16);
   globalThis.crypto.getRandomValues(bytes);
-  let s = '';
-  for (const b of bytes) s += 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'[b & 63];
-  return `s_${s}`;
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  let s = 's_';
+  for (const b of bytes) s += abc[b & 63];
+  return s;
 }
 
 /**
- * A StreamFabric client: one WebSocket, many sessions, automatic reconnect (full-jitter
- * backoff) that resumes every unfinished session from its last seq with duplicates dropped.
+ * A StreamFabric client: one WebSocket, many concurrent sessions. On every (re)connect it
+ * resumes each unfinished session from its last seq; events are delivered in order, exactly
+ * once (duplicates dropped, gaps re-requested). Failures reconnect with full-jitter backoff.
  * @example
  * const client = new StreamFabricClient({ url: 'ws://localhost:8080/v1/ws' });
- * const session = await client.start({ input: 'Hello' });
+ * const session = await client.start({ input: 'Hello', options: { seed: 42 } });
  * for await (const ev of session) if (ev.type === 'token') process.stdout.write(ev.text);
  */
 export class StreamFabricClient {
-  state: ConnectionState = 'idle';
-  private ws: WebSocketLike | null = null;
-  private readonly urls: string[];
-  private urlIndex = 0;
-  private attempt = 0;
-  private readonly sessions = new Map<string, StreamSession>();
-  private readonly pendingStarts = new Map<string, StartOptions>();
-  private readonly handlers = new Map<string, Set<Handler>>();
-  private readonly Ctor: WebSocketCtor;
-  private heartbeatMs = 15_000;
-  private lastFrameAt = 0;
-  private watchdog: ReturnType<typeof setInterval> | null = null;
-  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  private openWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private readonly conn: ConnectionMachine;
+  private readonly store: SessionStore | null;
+  private readonly events = new Emitter<ClientEvents>();
+  private readonly tracked = new Map<string, Tracked>();
+  /** Every session object handed out, so a finished conversation can take a follow-up turn. */
+  private readonly known = new Map<string, StreamSession>();
 
-  constructor(private readonly opts: ClientOptions) {
-    this.urls = Array.isArray(opts.url) ? opts.url : [opts.url];
-    const ctor = opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
-    if (!ctor)
-      throw new Error(
-        'no WebSocket implementation: pass { WebSocket } (in Node: import { WebSocket } from "ws")',
-      );
-    this.Ctor = ctor;
-  }
-
-  /** Listens to connection events: `state` (new, old), `welcome` (gateway id), `error` (StreamFabricError). */
-  on(event: 'state', cb: (state: ConnectionState, previous: ConnectionState) => void): () => void;
-  on(event: 'welcome', cb: (gateway: string) => void): () => void;
-  on(event: 'error', cb: (err: StreamFabricError) => void): () => void;
-  on(event: string, cb: Handler): () => void {
-    let set = this.handlers.get(event);
-    if (!set) {
-      set = new Set();
-      this.handlers.set(event, set);
+  constructor(opts: ClientOptions) {
+    this.conn = new ConnectionMachine(opts, {
+      state: (next, prev, reason) => this.events.emit('state', next, prev, reason),
+      opened: (gateway) => {
+        this.events.emit('welcome', gateway);
+        for (const t of this.tracked.values()) this.subscribe(t);
+      },
+      frame: (f) =>
+        f.kind === 'event' ? this.onEvent(f.event) : f.frame.type === 'reply' && this.onReply(f.frame),
+      closed: (err, notify) => {
+        if (notify) this.events.emit('error', err);
+        for (const t of this.tracked.values()) t.session.reject(err);
+        this.tracked.clear();
+      },
+    });
+    const p = opts.persist;
+    if (p === true) {
+      const tabStorage = (globalThis as { sessionStorage?: StorageLike }).sessionStorage;
+      this.store = tabStorage ? new SessionStore(tabStorage) : null;
+    } else {
+      this.store = p ? new SessionStore(p.storage, p.key, p.max) : null;
     }
-    set.add(cb);
-    return () => set.delete(cb);
   }
 
-  /** Opens the connection (also done lazily by `start`/`resume`). */
+  /** The connection state (see {@link ConnectionState}). */
+  get state(): ConnectionState {
+    return this.conn.state;
+  }
+
+  /** The id of the gateway this client is connected to (from its welcome), for display. */
+  get gateway(): string {
+    return this.conn.gateway;
+  }
+
+  /** Listens to `state`, `welcome` or `error`. Returns an unsubscribe function. */
+  on<K extends keyof ClientEvents>(event: K, cb: ClientEvents[K]): () => void {
+    return this.events.on(event, cb);
+  }
+
+  /** Opens the connection (`start`, `resume` and `restore` do it lazily). Resolves on `welcome`. */
   connect(): Promise<void> {
-    if (this.state === 'open') return Promise.resolve();
-    const p = new Promise<void>((resolve, reject) => this.openWaiters.push({ resolve, reject }));
-    if (this.state === 'idle' || this.state === 'closed') this.open();
-    return p;
+    return this.conn.connect();
   }
 
-  /** Starts a session; events stream into the returned session. */
+  /** Starts a session; its events stream into the returned {@link StreamSession}. */
   async start(s: StartOptions): Promise<StreamSession> {
     const sid = s.sid ?? randomId();
-    const session = this.track(sid);
-    this.pendingStarts.set(sid, { ...s, sid });
-    // When not yet open, the welcome handler sends it (with every other unconfirmed start).
-    if (this.state === 'open') this.sendStart(sid);
-    else await this.connect();
-    return session;
+    const existing = this.tracked.get(sid);
+    if (existing) return existing.session;
+    const t = this.track(sid, s.input, { ...s, sid });
+    this.store?.put({ sid, input: s.input, start: { ...s, sid }, createdAt: Date.now() });
+    await this.attach(t);
+    return t.session;
   }
 
-  /** Follows an existing session from `after` (0 = from its first event). */
+  /** Follows an existing session from `after` (0 = from its first event, which rebuilds its whole text). */
   async resume(sid: string, after = 0): Promise<StreamSession> {
-    const session = this.track(sid);
-    session.lastSeq = Math.max(session.lastSeq, after);
-    if (this.state === 'open') this.send({ type: 'resume', sid, after: session.lastSeq });
-    else await this.connect();
-    return session;
+    const t = this.tracked.get(sid) ?? this.track(sid);
+    t.session.lastSeq = Math.max(t.session.lastSeq, after);
+    await this.attach(t);
+    return t.session;
   }
 
-  /** The gateway this client is connected to (from its welcome), for display. */
-  gateway = '';
+  /**
+   * Re-attaches the sessions a previous page of this tab persisted (needs `persist`), oldest
+   * first, replaying each from seq 0 so its text is rebuilt exactly. Starts that were never
+   * acknowledged are re-sent (idempotent by session id).
+   * @example for (const s of client.restore()) render(s);
+   */
+  restore(): StreamSession[] {
+    const out: StreamSession[] = [];
+    for (const rec of this.store?.list() ?? []) {
+      const start = rec.start && { ...rec.start, sid: rec.sid };
+      const t = this.tracked.get(rec.sid) ?? this.track(rec.sid, rec.input, start);
+      out.push(t.session);
+      this.attach(t).catch(() => undefined); // failures reach the session and the `error` event
+    }
+    return out;
+  }
+
+  /** Stops following a session here and drops it from storage (the session itself goes on). */
+  forget(sid: string): void {
+    this.store?.remove(sid);
+    if (this.tracked.delete(sid)) this.conn.send({ type: 'unsubscribe', sid });
+  }
 
   /** Drops the socket as a network failure would (for demos and tests); the client reconnects and resumes. */
   dropConnection(): void {
-    this.ws?.close(4999, 'dropped by client');
+    this.conn.drop('dropped by client');
   }
 
-  /** Closes for good: no reconnect. */
+  /** Closes for good: no reconnect; unfinished sessions reject with `unavailable`. */
   close(): void {
-    this.setState('closed');
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    if (this.watchdog) clearInterval(this.watchdog);
-    this.ws?.close(1000, 'client closed');
-    this.ws = null;
-  }
-
-  private track(sid: string): StreamSession {
-    let session = this.sessions.get(sid);
-    if (!session) {
-      session = new StreamSession(sid, (id) => this.send({ type: 'cancel', sid: id }));
-      this.sessions.set(sid, session);
-    }
-    return session;
-  }
-
-  private sendStart(sid: string): void {
-    const s = this.pendingStarts.get(sid);
-    if (!s) return;
-    this.send({
-      type: 'start',
-      sid,
-      agent: s.agent ?? 'builtin',
-      input: s.input,
-      ...(s.options ? { options: s.options } : {}),
-    } as ClientFrame);
-  }
-
-  private send(frame: ClientFrame): void {
-    if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify(frame));
-  }
-
-  private setState(next: ConnectionState): void {
-    const prev = this.state;
-    if (prev === next) return;
-    this.state = next;
-    this.emit('state', next, prev);
-  }
-
-  private emit(event: string, ...args: unknown[]): void {
-    for (const cb of this.handlers.get(event) ?? []) (cb as (...a: unknown[]) => void)(...args);
-  }
-
-  private open(): void {
-    this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting');
-    const url = this.urls[this.urlIndex % this.urls.length]!;
-    const token = this.opts.token;
-    if (typeof token !== 'function') {
-      this.openSocket(url, token);
-      return;
-    }
-    Promise.resolve()
-      .then(token)
-      .then(
-        (t) => {
-          if (this.state !== 'closed') this.openSocket(url, t);
-        },
-        (err: unknown) => {
-          if (this.state === 'closed') return;
-          const message = `token provider failed: ${err instanceof Error ? err.message : String(err)}`;
-          this.emit('error', new StreamFabricError({ code: 'unauthenticated', message, retryable: true }));
-          this.scheduleReconnect();
-        },
-      );
-  }
-
-  private openSocket(url: string, token: string | undefined): void {
-    const bearer = token ? [`bearer.${token}`] : [];
-    const ws = new this.Ctor(url, [WS_SUBPROTOCOL, ...bearer, ...(this.opts.protocols ?? [])]);
-    this.ws = ws;
-    ws.onopen = () => {
-      this.lastFrameAt = Date.now();
-      this.startWatchdog();
-    };
-    ws.onmessage = (ev) => {
-      this.lastFrameAt = Date.now();
-      this.onFrame(typeof ev.data === 'string' ? ev.data : String(ev.data));
-    };
-    ws.onerror = () => undefined; // onclose follows and decides
-    ws.onclose = (ev) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      if (this.watchdog) clearInterval(this.watchdog);
-      if (this.state === 'closed') return;
-      if (!shouldReconnect(ev.code)) {
-        this.setState('closed');
-        const err = new StreamFabricError({
-          code: 'forbidden',
-          message: `closed by server: ${ev.code} ${ev.reason}`,
-          retryable: false,
-        });
-        this.emit('error', err);
-        for (const w of this.openWaiters.splice(0)) w.reject(err);
-        return;
-      }
-      this.scheduleReconnect();
-    };
-  }
-
-  private scheduleReconnect(delayMs?: number): void {
-    this.setState('reconnecting');
-    this.urlIndex++;
-    const delay =
-      delayMs ??
-      backoffDelay(this.attempt++, {
-        baseMs: this.opts.backoff?.baseMs ?? 250,
-        maxMs: this.opts.backoff?.maxMs ?? 10_000,
-      });
-    this.reconnectTimer = setTimeout(() => this.open(), delay);
-  }
-
-  private startWatchdog(): void {
-    if (this.watchdog) clearInterval(this.watchdog);
-    this.watchdog = setInterval(
-      () => {
-        if (Date.now() - this.lastFrameAt > this.heartbeatMs * 2.5) {
-          // Silence past the heartbeat: the link is dead even if TCP has not noticed.
-          this.ws?.close(4101, 'heartbeat timeout');
-        }
-      },
-      Math.min(1_000, this.heartbeatMs),
+    this.conn.close(
+      new StreamFabricError({ code: 'unavailable', message: 'client closed', retryable: false }),
     );
   }
 
-  private onFrame(text: string): void {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
+  private async attach(t: Tracked): Promise<void> {
+    if (this.conn.state === 'open') this.subscribe(t);
+    else await this.conn.connect(); // the welcome subscribes every tracked session
+  }
+
+  private onEvent(ev: SessionEvent): void {
+    const t = this.tracked.get(ev.sid);
+    if (!t || ev.seq <= t.session.lastSeq) return; // unknown session or duplicate
+    if (ev.seq > t.session.lastSeq + 1) {
+      // A gap is never silent: ask again from what we hold (once, until it is filled).
+      if (!t.resyncing) this.conn.send({ type: 'resume', sid: ev.sid, after: t.session.lastSeq });
+      t.resyncing = true;
       return;
     }
-    if (isSessionEvent(json as { type: string })) {
-      const parsed = SessionEvent.safeParse(json);
-      if (!parsed.success) return;
-      const ev = parsed.data;
-      const session = this.sessions.get(ev.sid);
-      if (!session) return;
-      if (ev.seq > session.lastSeq + 1) {
-        // A gap must never be silent: ask again from what we hold.
-        this.send({ type: 'resume', sid: ev.sid, after: session.lastSeq });
+    t.resyncing = false;
+    t.session.receive(ev);
+    const waiting = t.awaitTurn !== undefined && t.session.turns.length < t.awaitTurn;
+    if (t.session.finished && !waiting && !t.message) this.tracked.delete(ev.sid);
+  }
+
+  private onReply(f: ReplyFrame): void {
+    const t = f.sid ? this.tracked.get(f.sid) : undefined;
+    if (t && f.op === 'message') {
+      const sent = t.message;
+      t.message = undefined;
+      if (!f.ok && sent) {
+        t.awaitTurn = undefined;
+        t.session.failTurn(
+          sent.turn,
+          new StreamFabricError(f.error ?? { code: 'internal', message: 'message failed', retryable: true }),
+        );
+        if (t.session.finished) this.tracked.delete(t.session.sid);
+      }
+      return;
+    }
+    const op = f.op === 'start' || f.op === 'resume';
+    if (f.ok) {
+      if (t && op) {
+        t.session.acknowledged = true;
+        t.retries = 0;
+        if (t.start) this.store?.acknowledge(t.session.sid);
+        t.start = undefined;
+      }
+      return;
+    }
+    const err = new StreamFabricError(
+      f.error ?? { code: 'internal', message: 'request failed', retryable: true },
+    );
+    if (t && op) {
+      if (err.retryable && t.retries < MAX_RETRIES) {
+        const delay = err.retryAfterMs ?? backoffDelay(t.retries++, this.conn.backoff);
+        setTimeout(() => this.tracked.get(t.session.sid) === t && this.subscribe(t), delay);
         return;
       }
-      session.receive(ev);
-      if (session.finished) this.pendingStarts.delete(ev.sid);
-      return;
+      this.tracked.delete(t.session.sid);
+      this.store?.remove(t.session.sid);
+      t.session.reject(err);
     }
-    const parsed = ControlFrame.safeParse(json);
-    if (!parsed.success) return;
-    const f = parsed.data;
-    switch (f.type) {
-      case 'welcome':
-        this.heartbeatMs = f.heartbeatMs;
-        this.gateway = f.gateway;
-        this.attempt = 0;
-        this.setState('open');
-        this.emit('welcome', f.gateway);
-        for (const w of this.openWaiters.splice(0)) w.resolve();
-        this.resubscribeAll();
-        return;
-      case 'goaway':
-        // The gateway is draining: move now, to the next URL.
-        this.ws?.close(4100, 'goaway');
-        return;
-      case 'reply':
-        if (!f.ok && f.sid && f.error) {
-          const session = this.sessions.get(f.sid);
-          if (session && !session.finished && (f.op === 'start' || f.op === 'resume')) {
-            session.reject(new StreamFabricError(f.error));
-            this.pendingStarts.delete(f.sid);
-          }
-          this.emit('error', new StreamFabricError(f.error));
-        } else if (f.ok && f.sid && f.op === 'start') {
-          this.pendingStarts.delete(f.sid);
-          const s = this.sessions.get(f.sid);
-          if (s) s.acknowledged = true;
-        }
-        return;
-      default:
-        return;
+    this.events.emit('error', err);
+  }
+
+  private track(sid: string, input?: string, start?: StartOptions & { sid: string }): Tracked {
+    const host = {
+      cancel: (id: string) => this.conn.send({ type: 'cancel', sid: id }),
+      message: (id: string, text: string, turn: number) => this.sendMessage(id, text, turn),
+      input: (id: string, requestId: string, text: string) =>
+        this.conn.send({ type: 'input', sid: id, requestId, text }),
+    };
+    let session = this.known.get(sid);
+    if (!session) {
+      session = new StreamSession(sid, host, input);
+      this.known.set(sid, session);
+    }
+    const t: Tracked = { session, retries: 0, resyncing: false };
+    if (start) t.start = start;
+    this.tracked.set(sid, t);
+    return t;
+  }
+
+  /** A follow-up turn: follow the session again (it may have finished here) and send the message. */
+  private sendMessage(sid: string, text: string, turn: number): void {
+    const t = this.tracked.get(sid) ?? this.track(sid);
+    t.message = { text, turn };
+    t.awaitTurn = turn;
+    if (this.conn.state === 'open') {
+      this.conn.send({ type: 'resume', sid, after: t.session.lastSeq });
+      this.conn.send({ type: 'message', sid, text, turn });
+    } else {
+      this.conn.connect().catch(() => undefined); // the welcome re-subscribes and re-sends it
     }
   }
 
-  /** After (re)connecting: re-send unconfirmed starts (idempotent by sid), resume the rest. */
-  private resubscribeAll(): void {
-    for (const [sid, session] of this.sessions) {
-      if (session.finished) continue;
-      if (this.pendingStarts.has(sid) && session.lastSeq === 0) this.sendStart(sid);
-      else this.send({ type: 'resume', sid, after: session.lastSeq });
+  /** Sends the start (until acknowledged, while nothing was received) or a resume from the last seq. */
+  private subscribe(t: Tracked): void {
+    t.resyncing = false;
+    const { session, start } = t;
+    if (start && session.lastSeq === 0) {
+      const { sid, agent, input, options } = start;
+      this.conn.send({
+        type: 'start',
+        sid,
+        agent: agent ?? 'builtin',
+        input,
+        ...(options ? { options } : {}),
+      });
+    } else {
+      this.conn.send({ type: 'resume', sid: session.sid, after: session.lastSeq });
     }
+    if (t.message)
+      this.conn.send({ type: 'message', sid: session.sid, text: t.message.text, turn: t.message.turn });
   }
 }

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { CLIENT_FRAME_TYPES } from '../../shared/protocol/index.js';
 
 /**
  * fast-check generators of hostile input for the gateway: client frames shaped like the
@@ -13,7 +14,8 @@ export type WsInput =
   /** Bytes sent in a TEXT frame that are not valid UTF-8 (a protocol error). */
   | { kind: 'bad-utf8'; data: Uint8Array };
 
-const FRAME_TYPES = ['start', 'resume', 'cancel', 'unsubscribe', 'ping'] as const;
+/** Every frame type the protocol knows, so new frames are fuzzed as soon as they exist. */
+const FRAME_TYPES = CLIENT_FRAME_TYPES;
 const DANGEROUS_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf'];
 const OPTION_KEYS = [
   'seed',
@@ -65,6 +67,10 @@ export const protocolishFrame: fc.Arbitrary<Record<string, unknown>> = fc
       agent: agentish,
       input: fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 50 }), anyValue),
       after: fc.oneof(fc.nat(), nastyNumber, anyValue),
+      // Conversation frames: `message` (text, turn) and `input` (requestId, text).
+      text: fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 50 }), anyValue),
+      turn: fc.oneof(fc.integer({ min: -1, max: 5 }), nastyNumber, anyValue),
+      requestId: fc.oneof(fc.string({ maxLength: 140 }), anyValue),
       options: fc.oneof(
         fc.dictionary(fc.constantFrom(...OPTION_KEYS, ...DANGEROUS_KEYS), fc.oneof(nastyNumber, anyValue), {
           maxKeys: 4,
@@ -156,6 +162,10 @@ const ROUTES = [
   '/api/v1/stream/sessions',
   '/api/v1/stream/health',
   '/v1/sessions/s_abcdefgh/events',
+  '/v1/sessions',
+  '/v1/sessions/s_abcdefgh',
+  '/v1/sessions/s_abcdefgh/cancel',
+  '/v1/chat/completions',
 ];
 const pathArb: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(...ROUTES),

@@ -33,6 +33,8 @@ export interface NatsOptions {
   host?: string;
   /** Fixed client port for the first node (default: a free one). */
   port?: number;
+  /** Extra settings inside the `jetstream { }` block, e.g. `sync_interval: always`. */
+  jetstreamExtra?: string;
 }
 
 export interface NatsCluster {
@@ -89,7 +91,7 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsCluster> {
         `port: ${p.client}`,
         `http_port: ${p.monitor}`,
         `max_payload: 8MB`,
-        `jetstream { store_dir: "${storeDir}", max_memory_store: 1GB, max_file_store: 20GB }`,
+        `jetstream { store_dir: "${storeDir}", max_memory_store: 1GB, max_file_store: 20GB${opts.jetstreamExtra ? `, ${opts.jetstreamExtra}` : ''} }`,
         ...(count > 1
           ? [`cluster { name: sf, host: ${host}, port: ${p.cluster}, routes: [${routes}] }`]
           : []),

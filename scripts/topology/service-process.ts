@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { killChild, onJsonLines } from './child-process.js';
 
 /** Repo root, from dist/scripts/topology or scripts/topology. */
-function repoRoot(): string {
+export function repoRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   return here.includes(`${'/dist/'}`) ? resolve(here, '..', '..', '..') : resolve(here, '..', '..');
 }
@@ -57,24 +58,12 @@ export function spawnService(kind: ServiceKind, opts: SpawnOptions): Promise<Ser
       child.kill('SIGKILL');
       reject(new Error(`${kind} did not become ready in time; stderr: ${stderr.slice(-2000)}`));
     }, opts.timeoutMs ?? 30_000);
-    let buf = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        let rec: Record<string, unknown>;
-        try {
-          rec = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          rec = { msg: line };
-        }
-        if (opts.verbose) process.stderr.write(`${formatLog(kind, rec)}\n`);
-        if (logs.length < 5000) logs.push(rec);
-        if (rec.msg === 'gateway listening' || rec.msg === 'worker ready') {
-          clearTimeout(timer);
-          resolveP(svc(Number(rec.port ?? 0)));
-        }
+    onJsonLines(child.stdout, (rec) => {
+      if (opts.verbose) process.stderr.write(`${formatLog(kind, rec)}\n`);
+      if (logs.length < 5000) logs.push(rec);
+      if (rec.msg === 'gateway listening' || rec.msg === 'worker ready') {
+        clearTimeout(timer);
+        resolveP(svc(Number(rec.port ?? 0)));
       }
     });
     child.stderr?.on('data', (d: Buffer) => {
@@ -91,11 +80,7 @@ export function spawnService(kind: ServiceKind, opts: SpawnOptions): Promise<Ser
       port,
       logs,
       exited,
-      async kill(signal: NodeJS.Signals = 'SIGTERM') {
-        if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-        child.kill(signal);
-        return exited;
-      },
+      kill: (signal?: NodeJS.Signals) => killChild(child, exited, signal),
     });
   });
 }

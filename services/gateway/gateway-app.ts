@@ -6,16 +6,22 @@ import type { Logger } from '../../shared/logging/logger.js';
 import { JetStreamEventLog } from '../../shared/nats/event-log.js';
 import { SessionRegistry } from '../../shared/nats/session-registry.js';
 import { CloseCode, PROTOCOL_VERSION } from '../../shared/protocol/index.js';
+import { principalOf } from './auth/access-policy.js';
 import { createAccessPolicy } from './auth/create-access-policy.js';
 import { whoami } from './auth/whoami-route.js';
 import { FanoutHub } from './fanout/fanout-hub.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { healthz, metricsRoute, readyz } from './http/health-routes.js';
+import { HttpStreamSet } from './http/http-session-stream.js';
+import { chatCompletionsRoute } from './http/openai-compat-routes.js';
+import { sessionApiRoutes } from './http/session-api-routes.js';
+import { sessionEventsRoute } from './http/sse-routes.js';
 import { staticFiles } from './http/static-files.js';
 import { createUserSessionLimit } from './limits/user-session-limit.js';
-import { ClientConnection } from './session/client-connection.js';
+import { ClientConnection, type ConnectionObserver } from './session/client-connection.js';
 import { type Principal, SessionService } from './session/session-service.js';
-import type { Connection } from './transport/connection.js';
+import { SessionStatusReader } from './session/session-status.js';
+import type { Connection, HttpRequestInfo } from './transport/connection.js';
 import { UwsServer } from './transport/uws-server.js';
 
 export interface GatewayDeps {
@@ -34,19 +40,25 @@ export async function createGateway(d: GatewayDeps) {
   const { config, log, metrics } = d;
   const eventLog = await JetStreamEventLog.create(d.nc);
   const access = createAccessPolicy(config, log);
+  const registry = await SessionRegistry.open(d.nc);
+  const status = new SessionStatusReader(registry, eventLog);
   const sessions = new SessionService(
     d.nc,
     jetstream(d.nc),
-    await SessionRegistry.open(d.nc),
+    registry,
     eventLog,
+    status,
+    { maxTurns: config.MAX_TURNS_PER_SESSION, maxInputChars: config.MAX_INPUT_CHARS },
+    d.gatewayId,
     await createUserSessionLimit(d.nc, config),
   );
   const hub = new FanoutHub(
     d.nc,
     eventLog,
     {
-      delivered(n, producedAt) {
-        metrics.eventsDelivered.inc(n);
+      delivered(n, producedAt, tokens, replayed) {
+        (replayed ? metrics.eventsReplayed : metrics.eventsLive).inc(n);
+        if (tokens > 0) metrics.tokensDelivered.inc(tokens);
         if (producedAt !== undefined) metrics.latency.observe(Math.max(0, Date.now() - producedAt) / 1000);
       },
       paused: () => metrics.backpressurePauses.inc(),
@@ -55,6 +67,14 @@ export async function createGateway(d: GatewayDeps) {
   );
   const clients = new Map<Connection<Principal>, ClientConnection>();
   let draining = false;
+  metrics.sources.connections = () => clients.size;
+  metrics.sources.sessions = () => hub.sessionCount;
+  const observer: ConnectionObserver = {
+    error: (code) => metrics.frameErrors.inc({ code }),
+    started: () => metrics.sessionsStarted.inc(),
+    resumed: (outcome) => metrics.resumes.inc({ outcome }),
+    firstEvent: (s) => metrics.firstToken.observe(s),
+  };
 
   const welcome = JSON.stringify({
     type: 'welcome',
@@ -95,18 +115,16 @@ export async function createGateway(d: GatewayDeps) {
           sessions,
           {
             maxSessionsPerConnection: config.MAX_SESSIONS_PER_CONNECTION,
-            maxInputChars: config.MAX_INPUT_CHARS,
             rate: {
               framesPerSecond: config.RATE_LIMIT_FRAMES_PER_SECOND,
               burst: config.RATE_LIMIT_BURST,
               closeAfter: config.RATE_LIMIT_CLOSE_AFTER,
             },
           },
-          log.child({ conn: conn.id }),
-          (code) => metrics.frameErrors.inc({ code }),
+          log.child({ conn: conn.id, tenant: conn.ctx.tenant }),
+          observer,
         );
         clients.set(conn, cc);
-        metrics.connections.set(clients.size);
         metrics.connectionsTotal.inc();
         conn.send(welcome);
       },
@@ -119,19 +137,40 @@ export async function createGateway(d: GatewayDeps) {
       onClose(conn) {
         clients.get(conn)?.dispose();
         clients.delete(conn);
-        metrics.connections.set(clients.size);
-        metrics.sessions.set(hub.sessionCount);
       },
     },
   });
 
   server.route('get', '/healthz', () => healthz());
-  server.route('get', '/readyz', () => readyz({ natsConnected: d.natsConnected, draining: () => draining }));
-  server.route('get', '/metrics', () => {
-    metrics.sessions.set(hub.sessionCount);
-    return metricsRoute(d.registry);
-  });
+  const ready = () => readyz({ natsConnected: d.natsConnected, draining: () => draining });
+  server.route('get', '/readyz', ready);
+  server.route('get', '/metrics', () => metricsRoute(d.registry));
   server.route('get', '/v1/whoami', whoami);
+  // Every /v1/ and /api/ route (streaming ones too) passes the access policy's HTTP filter first:
+  // origin, CORS (incl. preflight), then the bearer token; the principal it attached is the caller.
+  for (const r of sessionApiRoutes({
+    sessions,
+    status,
+    principal: (req) => principalOf(req) ?? null,
+    health: ready,
+    onError: observer.error,
+    log,
+  }))
+    server.route(r.method, r.pattern, r.handler);
+  // HTTP streaming for clients without WebSockets: SSE with Last-Event-ID resume, and OpenAI-compatible.
+  const httpStreams = new HttpStreamSet(config.STREAM_HEARTBEAT_INTERVAL);
+  const streaming = {
+    hub,
+    sessions,
+    streams: httpStreams,
+    principal: (req: HttpRequestInfo) => {
+      const p = principalOf(req);
+      if (!p) throw new Error('no principal: the HTTP filter did not authenticate this route');
+      return p;
+    },
+  };
+  server.stream('get', '/v1/sessions/:sid/events', sessionEventsRoute(streaming));
+  server.stream('post', '/v1/chat/completions', chatCompletionsRoute(streaming));
   server.route('get', '/examples/*', staticFiles('/examples', `${d.staticRoot}/examples`));
   server.route('get', '/client/*', staticFiles('/client', `${d.staticRoot}/dist`));
   server.route('get', '/', () => ({ status: 302, headers: { location: '/examples/basic.html' } }));
@@ -167,10 +206,12 @@ export async function createGateway(d: GatewayDeps) {
       const deadline = Date.now() + timeoutMs;
       while (clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const conn of clients.keys()) conn.close(CloseCode.reconnect, 'gateway draining');
+      httpStreams.closeAll();
       clearInterval(heartbeat);
       server.close();
     },
     close() {
+      httpStreams.closeAll();
       clearInterval(heartbeat);
       server.close();
     },

@@ -6,6 +6,7 @@ import { loadConfig } from '../../shared/config/load-config.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { createRegistry, serveMetrics } from '../../shared/metrics/registry.js';
 import { connectNats } from '../../shared/nats/connect.js';
+import { NatsLinkState } from '../../shared/nats/link-state.js';
 import { provisionFabric } from '../../shared/nats/provision.js';
 import { createGateway } from './gateway-app.js';
 import { createGatewayMetrics } from './gateway-metrics.js';
@@ -22,17 +23,13 @@ async function main(): Promise<void> {
   });
   const registry = createRegistry('gateway', gatewayId);
   const metrics = createGatewayMetrics(registry);
-  let natsUp = false;
+  const link = new NatsLinkState((type) => metrics.natsStatus.inc({ type }));
   const nc = await connectNats(config, {
     name: `streamfabric-gateway-${gatewayId}`,
     log,
-    onStatus: (type) => {
-      metrics.natsStatus.inc({ type });
-      if (type === 'disconnect') natsUp = false;
-      if (type === 'reconnect') natsUp = true;
-    },
+    onStatus: link.onStatus,
   });
-  natsUp = true;
+  link.markUp();
   await provisionFabric(nc, config);
   // dist/services/gateway/main.js -> repo root; the static root holds examples/ and dist/.
   const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -44,7 +41,7 @@ async function main(): Promise<void> {
     registry,
     metrics,
     staticRoot: config.STATIC_DIR ?? resolve(repoRoot, 'client'),
-    natsConnected: () => natsUp && !nc.isClosed(),
+    natsConnected: () => link.connected && !nc.isClosed(),
   });
   const port = await app.listen();
   if (config.PROMETHEUS_METRICS_PORT > 0) await serveMetrics(registry, config.PROMETHEUS_METRICS_PORT);

@@ -6,6 +6,7 @@ import { createLogger } from '../../shared/logging/logger.js';
 import { createRegistry, serveMetrics } from '../../shared/metrics/registry.js';
 import { connectNats } from '../../shared/nats/connect.js';
 import { JetStreamEventLog } from '../../shared/nats/event-log.js';
+import { NatsLinkState } from '../../shared/nats/link-state.js';
 import { provisionFabric, provisionWorkerConsumer } from '../../shared/nats/provision.js';
 import { SessionRegistry } from '../../shared/nats/session-registry.js';
 import { JOBS_STREAM } from '../../shared/nats/subjects.js';
@@ -26,12 +27,19 @@ async function main(): Promise<void> {
   });
   const registry = createRegistry('worker', workerId);
   const metrics = createWorkerMetrics(registry);
+  const link = new NatsLinkState((type) => metrics.natsStatus.inc({ type }));
+  // The worker's only HTTP listener: /metrics for Prometheus, /healthz and /readyz for probes.
   if (config.PROMETHEUS_METRICS_PORT > 0) {
-    const { port } = await serveMetrics(registry, config.PROMETHEUS_METRICS_PORT);
+    const ready = () => link.connected;
+    const { port } = await serveMetrics(registry, config.PROMETHEUS_METRICS_PORT, '0.0.0.0', ready);
     log.info({ port }, 'metrics listening');
   }
 
-  const nc = await connectNats(config, { name: `streamfabric-worker-${workerId}`, log });
+  const nc = await connectNats(config, {
+    name: `streamfabric-worker-${workerId}`,
+    log,
+    onStatus: link.onStatus,
+  });
   await provisionFabric(nc, config);
   const js = jetstream(nc);
   const eventLog = await JetStreamEventLog.create(nc);
@@ -53,6 +61,7 @@ async function main(): Promise<void> {
       replicas: config.NATS_REPLICAS,
     });
     const consumer = await js.consumers.get(JOBS_STREAM, name);
+    metrics.pendingSources.set(agent, async () => (await consumer.info()).num_pending);
     const deps = {
       nc,
       js,
@@ -65,7 +74,13 @@ async function main(): Promise<void> {
       ackWaitMs: config.WORKER_ACK_WAIT_MS,
       maxDeliver: config.WORKER_MAX_DELIVER,
       timeoutMs: config.STREAM_TIMEOUT,
-      coalesce: { bufferSize: config.STREAM_BUFFER_SIZE, flushIntervalMs: config.STREAM_FLUSH_INTERVAL },
+      maxHistoryTokens: config.MAX_HISTORY_TOKENS,
+      inputTimeoutMs: config.INPUT_TIMEOUT_MS,
+      coalesce: {
+        bufferSize: config.STREAM_BUFFER_SIZE,
+        flushIntervalMs: config.STREAM_FLUSH_INTERVAL,
+        maxTokensPerSecond: config.STREAM_MAX_TOKENS_PER_SECOND,
+      },
       shutdown: shutdown.signal,
     };
     const jc = new JobConsumer(
@@ -84,6 +99,7 @@ async function main(): Promise<void> {
     consumers.push(jc);
     void jc.run();
   }
+  link.markUp();
   log.info({ agents: config.WORKER_AGENTS, concurrency: config.WORKER_CONCURRENCY }, 'worker ready');
 
   let stopping = false;

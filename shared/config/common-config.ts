@@ -11,9 +11,11 @@ export const CommonConfigShape = {
   NATS_URL: csv('nats://127.0.0.1:4222'),
   /** Optional NATS credentials file (JWT + nkey seed). */
   NATS_CREDS: z.string().optional(),
-  /** Optional NATS user/password or token. */
+  /** Optional NATS user name (with NATS_PASSWORD). */
   NATS_USER: z.string().optional(),
+  /** Password for NATS_USER. */
   NATS_PASSWORD: z.string().optional(),
+  /** Optional NATS authentication token (instead of a user or a creds file). */
   NATS_TOKEN: z.string().optional(),
   /** Replicas for the EVENTS and JOBS streams and the session bucket (3 on a cluster). */
   NATS_REPLICAS: positiveInt(1, 5),

@@ -28,6 +28,8 @@ const GatewayConfigShape = z.object({
   MAX_BACKPRESSURE_BYTES: positiveInt(256 * 1024),
   /** Drain time on SIGTERM: clients get `goaway` and this long to move (ms). */
   DRAIN_TIMEOUT_MS: nonNegativeInt(5_000),
+  /** Conversation turns one session may have (a `message` beyond it gets `limit_exceeded`). */
+  MAX_TURNS_PER_SESSION: positiveInt(100),
   /** Directory served as static files (examples and the client bundle). */
   STATIC_DIR: z.string().optional(),
 });

@@ -46,7 +46,7 @@ export const SecurityConfigShape = {
   RATE_LIMIT_CLOSE_AFTER: positiveInt(100),
   /** Sessions one user may have queued or running at once, across all gateways (0 = no limit; jwt mode only). */
   MAX_SESSIONS_PER_USER: nonNegativeInt(100),
-  /** Longest prompt accepted in `start` (characters); longer ones get `limit_exceeded`. */
+  /** Longest user text accepted in `start`, `message` and `input` (characters); longer gets `limit_exceeded`. */
   MAX_INPUT_CHARS: positiveInt(100_000, 100_000),
 } as const;
 

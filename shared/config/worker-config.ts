@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CommonConfigShape } from './common-config.js';
 import { csv, nonNegativeInt, nonNegativeNumber, positiveInt } from './fields.js';
+import { OpenAiConfigShape } from './openai-config.js';
 
 /** Worker settings. */
 export const WorkerConfig = z.object({
@@ -23,6 +24,10 @@ export const WorkerConfig = z.object({
   STREAM_FLUSH_INTERVAL: nonNegativeInt(50),
   /** Pacing: cap on tokens per second per session (0 = no cap). */
   STREAM_MAX_TOKENS_PER_SECOND: nonNegativeNumber(0),
+  /** Largest conversation history (estimated tokens, 4 characters each) a turn may carry. */
+  MAX_HISTORY_TOKENS: positiveInt(100_000),
+  /** Default wait for a user's answer to an agent's question (ms) before `input_timeout`. */
+  INPUT_TIMEOUT_MS: positiveInt(300_000),
   /** Built-in model: default tokens per second (0 = as fast as possible). */
   BUILTIN_TOKENS_PER_SECOND: nonNegativeNumber(50),
   /** Built-in model: default answer length in tokens. */
@@ -35,5 +40,7 @@ export const WorkerConfig = z.object({
    * worker (a poison job). The security suite uses it to prove WORKER_MAX_DELIVER ends the cycle.
    */
   BUILTIN_FAULT_CRASH_INPUT: z.string().optional(),
+  /** The `openai` agent (OPENAI_*): see openai-config.ts. */
+  ...OpenAiConfigShape,
 });
 export type WorkerConfig = z.infer<typeof WorkerConfig>;

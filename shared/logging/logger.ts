@@ -1,10 +1,23 @@
+import { createRequire } from 'node:module';
 import { type Logger, pino } from 'pino';
 
 export type { Logger };
 
+/** pino-pretty is a dev dependency: production images do not have it. */
+function prettyAvailable(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Creates the process's root logger: JSON lines (one constant `msg` plus fields), or
- * pino-pretty output in development. Child loggers carry `sid`, `tenant`, `gateway`/`worker`.
+ * pino-pretty output in development (LOG_PRETTY; ignored with a warning where pino-pretty is
+ * not installed, so a production image never fails on it). Child loggers carry `sid`,
+ * `tenant`, `conn`; `base` carries the `gateway`/`worker` id on every line.
  */
 export function createLogger(opts: {
   name: string;
@@ -12,13 +25,16 @@ export function createLogger(opts: {
   pretty?: boolean;
   base?: Record<string, unknown>;
 }): Logger {
-  return pino({
+  const pretty = opts.pretty === true && prettyAvailable();
+  const log = pino({
     name: opts.name,
     level: opts.level,
     base: { pid: process.pid, ...opts.base },
     timestamp: pino.stdTimeFunctions.isoTime,
-    ...(opts.pretty
+    ...(pretty
       ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l' } } }
       : {}),
   });
+  if (opts.pretty && !pretty) log.warn('LOG_PRETTY ignored: pino-pretty is not installed (JSON logs)');
+  return log;
 }

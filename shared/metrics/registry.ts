@@ -1,25 +1,32 @@
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
-/** One registry per process, with the default process metrics and a `service` label. */
-export function createRegistry(service: string, instance: string): Registry {
+/**
+ * One registry per process, with the default process metrics (prefixed `streamfabric_`) and
+ * two labels on every series: `service` (gateway, worker) and `service_id` (GATEWAY_ID /
+ * WORKER_ID). Not `instance`: Prometheus sets that one itself (host:port of the target).
+ */
+export function createRegistry(service: string, id: string): Registry {
   const registry = new Registry();
-  registry.setDefaultLabels({ service, instance });
+  registry.setDefaultLabels({ service, service_id: id });
   collectDefaultMetrics({ register: registry, prefix: 'streamfabric_' });
   return registry;
 }
 
 /**
- * Serves `GET /metrics` on its own port (for workers, and for gateways when
- * PROMETHEUS_METRICS_PORT is set). Resolves with the bound port.
+ * Serves `GET /metrics` on its own port (workers' only listener; gateways' too when
+ * PROMETHEUS_METRICS_PORT is set), plus `/healthz` (alive) and `/readyz` (`ready()`, e.g.
+ * NATS connected) for orchestrator probes. Resolves with the bound port.
  */
 export async function serveMetrics(
   registry: Registry,
   port: number,
   host = '0.0.0.0',
+  ready: () => boolean = () => true,
 ): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
-    if (req.url === '/metrics' || req.url?.startsWith('/metrics?')) {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
       registry
         .metrics()
         .then((body) => {
@@ -32,8 +39,14 @@ export async function serveMetrics(
         });
       return;
     }
-    res.writeHead(req.url === '/healthz' ? 200 : 404);
-    res.end(req.url === '/healthz' ? 'ok' : 'not found');
+    if (path === '/healthz' || path === '/readyz') {
+      const ok = path === '/healthz' || ready();
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: ok ? 'ok' : 'not_ready' }));
+      return;
+    }
+    res.writeHead(404);
+    res.end('not found');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

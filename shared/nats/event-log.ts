@@ -1,13 +1,42 @@
-import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { SessionEvent } from '../protocol/events.js';
-import { EVENTS_STREAM, SEQ_HEADER, seqFromMsgId, subjects } from './subjects.js';
+import {
+  EVENTS_STREAM,
+  eventMsgId,
+  SEQ_HEADER,
+  seqFromMsgId,
+  subjects,
+  TOKENS_HEADER,
+  TS_HEADER,
+  WRITER_HEADER,
+} from './subjects.js';
+
+const decoder = new TextDecoder();
+
+/** The log moved on between a read and a fenced append: re-read and decide again. */
+export class LogConflictError extends Error {
+  override readonly name = 'LogConflictError';
+  constructor(
+    readonly sid: string,
+    readonly seq: number,
+  ) {
+    super(`session ${sid}: the log changed before event ${seq} could be appended`);
+  }
+}
 
 /** One stored event: its position in the stream, its session seq and its bytes (JSON). */
 export interface StoredEvent {
   streamSeq: number;
   seq: number;
   data: Uint8Array;
+  /** Model tokens in a token event (Sf-Tokens header), 0 otherwise: for delivery metrics. */
+  tokens: number;
+}
+
+/** Model tokens a token event carries, from its header (0 when absent). */
+export function tokensOfHeaders(h: { get(k: string): string } | undefined): number {
+  return h ? Number(h.get(TOKENS_HEADER)) || 0 : 0;
 }
 
 /** Reads the per-session seq of a stored or republished message from its headers. */
@@ -23,10 +52,59 @@ export function seqOfHeaders(h: { get(k: string): string } | undefined): number 
  * created on the server, which matters when thousands of clients resume at once).
  */
 export class JetStreamEventLog {
-  private constructor(private readonly jsm: JetStreamManager) {}
+  private constructor(
+    private readonly jsm: JetStreamManager,
+    private readonly js: JetStreamClient,
+  ) {}
 
   static async create(nc: NatsConnection): Promise<JetStreamEventLog> {
-    return new JetStreamEventLog(await jetstreamManager(nc));
+    return new JetStreamEventLog(await jetstreamManager(nc), jetstream(nc));
+  }
+
+  /**
+   * Appends one event written outside a worker (a user's message or answer), fenced like a
+   * worker's write: it is stored only if the subject's last stream sequence is still
+   * `expectLastStreamSeq`. Throws {@link LogConflictError} when someone wrote in between.
+   */
+  async append(
+    tenant: string,
+    event: SessionEvent,
+    expectLastStreamSeq: number,
+    writer: string,
+  ): Promise<number> {
+    const h = headers();
+    h.set(SEQ_HEADER, String(event.seq));
+    h.set(TS_HEADER, String(event.ts));
+    h.set(WRITER_HEADER, writer);
+    try {
+      const ack = await this.js.publish(subjects.events(tenant, event.sid), JSON.stringify(event), {
+        msgID: eventMsgId(event.sid, event.seq),
+        headers: h,
+        expect: { lastSubjectSequence: expectLastStreamSeq },
+        timeout: 5_000,
+      });
+      return ack.seq;
+    } catch (err) {
+      if (String(err).includes('wrong last sequence')) throw new LogConflictError(event.sid, event.seq);
+      throw err;
+    }
+  }
+
+  /** Every stored event of a session, parsed, with the stream sequence of the last one. */
+  async readAll(tenant: string, sid: string): Promise<{ events: SessionEvent[]; lastStreamSeq: number }> {
+    const events: SessionEvent[] = [];
+    let lastStreamSeq = 0;
+    for await (const e of this.readAfter(tenant, sid, 0)) {
+      const parsed = SessionEvent.safeParse(JSON.parse(decoder.decode(e.data)));
+      if (parsed.success) events.push(parsed.data);
+      lastStreamSeq = e.streamSeq;
+    }
+    return { events, lastStreamSeq };
+  }
+
+  /** Removes every event of a session (explicit delete). */
+  async purge(tenant: string, sid: string): Promise<void> {
+    await this.jsm.streams.purge(EVENTS_STREAM, { filter: subjects.events(tenant, sid) });
   }
 
   /** The last event of a session, or null when the session has no stored events. */
@@ -41,6 +119,13 @@ export class JetStreamEventLog {
       if (isNotFound(err)) return null;
       throw err;
     }
+  }
+
+  /** How many of a session's events the stream still holds (the oldest may have aged out). */
+  async count(tenant: string, sid: string): Promise<number> {
+    const subject = subjects.events(tenant, sid);
+    const info = await this.jsm.streams.info(EVENTS_STREAM, { subjects_filter: subject });
+    return info.state.subjects?.[subject] ?? 0;
   }
 
   /**
@@ -79,7 +164,7 @@ export class JetStreamEventLog {
           pending = m.pending;
           const seq = seqOfHeaders(m.header);
           if (seq === undefined || seq <= after) continue;
-          yield { streamSeq: m.seq, seq, data: m.data };
+          yield { streamSeq: m.seq, seq, data: m.data, tokens: tokensOfHeaders(m.header) };
         }
       } catch (err) {
         if (!isNotFound(err)) throw err;

@@ -74,7 +74,9 @@ export async function provisionFabric(nc: NatsConnection, config: ProvisionConfi
     max_age: config.EVENTS_MAX_AGE_SECONDS * 1000 * NS_PER_MS,
     max_bytes: config.EVENTS_MAX_BYTES > 0 ? config.EVENTS_MAX_BYTES : -1,
     discard: DiscardPolicy.Old,
-    duplicate_window: config.NATS_DUPLICATE_WINDOW_MS * NS_PER_MS,
+    // The server refuses a dedupe window longer than the retention.
+    duplicate_window:
+      Math.min(config.NATS_DUPLICATE_WINDOW_MS, config.EVENTS_MAX_AGE_SECONDS * 1000) * NS_PER_MS,
     allow_direct: true,
     republish: { src: subjects.eventsRepublishSrc, dest: subjects.liveRepublishDest },
   });

@@ -67,6 +67,13 @@ export class SessionRegistry {
     return this.update(sid, (r) => ({ ...r, ...extra, state }));
   }
 
+  /** Every session id in the bucket (the list API reads values page by page). */
+  async keys(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const k of await this.kv.keys()) out.push(k);
+    return out;
+  }
+
   /** Every record (for the session list API); the bucket is bounded by its TTL. */
   async *list(): AsyncGenerator<SessionRecord> {
     const keys = await this.kv.keys();

@@ -59,3 +59,5 @@ export const SEQ_HEADER = 'Sf-Seq';
 export const WRITER_HEADER = 'Sf-Writer';
 /** Header carrying the producer's timestamp (ms), so gateways measure latency without parsing JSON. */
 export const TS_HEADER = 'Sf-Ts';
+/** Header on token events: how many model tokens the (coalesced) event holds, for delivery metrics. */
+export const TOKENS_HEADER = 'Sf-Tokens';

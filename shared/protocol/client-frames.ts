@@ -48,6 +48,45 @@ export const UnsubscribeFrame = z
   .strict();
 export type UnsubscribeFrame = z.infer<typeof UnsubscribeFrame>;
 
+/**
+ * A follow-up turn in a conversation, accepted when the previous turn has ended. It becomes a
+ * `user_message` event in the session's log and a new job that sees the whole history.
+ */
+export const MessageFrame = z
+  .object({
+    type: z.literal('message'),
+    id: RequestId.optional(),
+    sid: SessionId,
+    text: z.string().min(1).max(MAX_INPUT_CHARS),
+    /** The turn this message starts (previous turn + 1); makes a retried send idempotent. */
+    turn: z.number().int().min(2).optional(),
+  })
+  .strict();
+export type MessageFrame = z.infer<typeof MessageFrame>;
+
+/** The user's answer to an agent's `input_request`; it becomes an `input` event in the log. */
+export const InputFrame = z
+  .object({
+    type: z.literal('input'),
+    id: RequestId.optional(),
+    sid: SessionId,
+    requestId: z.string().min(1).max(128),
+    text: z.string().max(MAX_INPUT_CHARS),
+  })
+  .strict();
+export type InputFrame = z.infer<typeof InputFrame>;
+
+/** Deletes a session: cancels a running turn, purges its log and registry entry. */
+export const DeleteFrame = z
+  .object({ type: z.literal('delete'), id: RequestId.optional(), sid: SessionId })
+  .strict();
+export type DeleteFrame = z.infer<typeof DeleteFrame>;
+/** The seed's `get_metrics`: a session's live figures, answered with a reply carrying `metrics`. */
+export const GetMetricsFrame = z
+  .object({ type: z.literal('get_metrics'), id: RequestId.optional(), sid: SessionId })
+  .strict();
+export type GetMetricsFrame = z.infer<typeof GetMetricsFrame>;
+
 /** Application-level ping; answered with `pong`. */
 export const PingFrame = z.object({ type: z.literal('ping'), id: RequestId.optional() }).strict();
 export type PingFrame = z.infer<typeof PingFrame>;
@@ -59,6 +98,10 @@ export const ClientFrame = z.discriminatedUnion('type', [
   CancelFrame,
   UnsubscribeFrame,
   PingFrame,
+  MessageFrame,
+  InputFrame,
+  DeleteFrame,
+  GetMetricsFrame,
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame['type'];
@@ -69,5 +112,9 @@ export const CLIENT_FRAME_TYPES: readonly ClientFrameType[] = [
   'cancel',
   'unsubscribe',
   'ping',
+  'message',
+  'input',
+  'delete',
+  'get_metrics',
 ];
 export { RequestId };

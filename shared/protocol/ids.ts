@@ -29,7 +29,5 @@ export type AgentName = z.infer<typeof AgentName>;
 export const Seq = z.number().int().min(1);
 export type Seq = z.infer<typeof Seq>;
 
-/** The protocol version spoken on the wire; bumped only on breaking changes. */
-export const PROTOCOL_VERSION = 1;
-/** WebSocket subprotocol name carrying the version. */
-export const WS_SUBPROTOCOL = 'streamfabric.v1';
+// Zod-free, so the browser client can import them without the schema library.
+export { PROTOCOL_VERSION, WS_SUBPROTOCOL } from './wire-constants.js';

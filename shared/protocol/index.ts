@@ -5,6 +5,7 @@
  */
 
 export * from './client-frames.js';
+export * from './conversation.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './ids.js';
@@ -12,4 +13,5 @@ export * from './jobs.js';
 export * from './json-schema.js';
 export * from './options.js';
 export * from './server-frames.js';
+export * from './session-api.js';
 export * from './session-record.js';

@@ -3,6 +3,7 @@ import { RequestId } from './client-frames.js';
 import { ErrorBody } from './errors.js';
 import { SessionEvent } from './events.js';
 import { SessionId } from './ids.js';
+import { SessionMetrics } from './session-api.js';
 
 /** First frame on every connection. */
 export const WelcomeFrame = z.object({
@@ -25,6 +26,10 @@ export const ReplyFrame = z.object({
   error: ErrorBody.optional(),
   /** For `resume`: the last seq stored when the resume was served. */
   lastSeq: z.number().int().nonnegative().optional(),
+  /** For `message`: the conversation turn the message started. */
+  turn: z.number().int().min(1).optional(),
+  /** For `get_metrics`: the session's live figures. */
+  metrics: SessionMetrics.optional(),
 });
 export type ReplyFrame = z.infer<typeof ReplyFrame>;
 

@@ -1,7 +1,11 @@
 import type { HttpRequestInfo, HttpResult } from '../transport/connection.js';
 
-/** Request headers a browser may send cross-origin (bearer auth, JSON bodies, SSE resume). */
-const ALLOW_HEADERS = 'authorization, content-type, last-event-id';
+/**
+ * Request headers a browser may send cross-origin: bearer auth, JSON bodies, SSE resume, and the
+ * OpenAI-compatible route's session choice and resume position.
+ */
+const ALLOW_HEADERS =
+  'authorization, content-type, last-event-id, x-streamfabric-session, x-streamfabric-resume';
 const ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
 /** Browsers cache a preflight this long (seconds), sparing a round trip per request. */
 const PREFLIGHT_MAX_AGE = '600';
@@ -16,7 +20,8 @@ export function corsHeaders(origin: string | undefined): Record<string, string> 
   return {
     'access-control-allow-origin': origin,
     vary: 'Origin',
-    'access-control-expose-headers': 'retry-after',
+    // The chat completions route names its session in a header; a page needs it to resume.
+    'access-control-expose-headers': 'retry-after, x-streamfabric-session',
   };
 }
 

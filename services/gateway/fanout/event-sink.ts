@@ -1,8 +1,11 @@
 /** Where a session subscription delivers events: one client connection, seen through this port. */
 export interface EventSink {
   readonly closed: boolean;
-  /** Sends an event's bytes; false means "buffer full: pause until `resume()` is called". */
-  send(data: Uint8Array): boolean;
+  /**
+   * Sends an event's bytes (its `seq` alongside, for sinks that frame events with an id, like
+   * SSE); false means "buffer full: pause until `resume()` is called".
+   */
+  send(data: Uint8Array, seq: number): boolean;
   /** A session could not be served (e.g. its events expired); the sink tells its client. */
   fail(sid: string, code: 'expired' | 'unavailable' | 'internal', message: string): void;
 }

@@ -1,7 +1,7 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from '../../../shared/logging/logger.js';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
-import { seqOfHeaders } from '../../../shared/nats/event-log.js';
+import { seqOfHeaders, tokensOfHeaders } from '../../../shared/nats/event-log.js';
 import { subjects, TS_HEADER } from '../../../shared/nats/subjects.js';
 import type { EventSink } from './event-sink.js';
 import { type DeliveryObserver, SessionSubscription } from './session-subscription.js';
@@ -31,8 +31,17 @@ export class FanoutHub {
     return this.feeds.size;
   }
 
-  /** Delivers a session's events after `after` to `sink`, then live ones, until `unsubscribe`. */
-  subscribe(tenant: string, sid: string, after: number, sink: EventSink): SessionSubscription {
+  /**
+   * Delivers a session's events after `after` to `sink`, then live ones, until `unsubscribe`.
+   * `onFirst` runs once when the first event reaches the sink.
+   */
+  subscribe(
+    tenant: string,
+    sid: string,
+    after: number,
+    sink: EventSink,
+    onFirst?: () => void,
+  ): SessionSubscription {
     const key = `${tenant}.${sid}`;
     let feed = this.feeds.get(key);
     if (!feed) {
@@ -51,6 +60,7 @@ export class FanoutHub {
       (a, hint) => this.eventLog.readAfter(tenant, sid, a, hint),
       this.observer,
       this.log,
+      onFirst,
     );
     feed.subscribers.add(sub);
     sub.start();
@@ -75,6 +85,7 @@ export class FanoutHub {
     const streamSeq = Number(m.headers?.get('Nats-Sequence') ?? 0);
     const ts = Number(m.headers?.get(TS_HEADER));
     const producedAt = Number.isFinite(ts) && ts > 0 ? ts : undefined;
-    for (const s of subs) s.onLive(seq, streamSeq, m.data, producedAt);
+    const tokens = tokensOfHeaders(m.headers);
+    for (const s of subs) s.onLive(seq, streamSeq, m.data, producedAt, tokens);
   }
 }

@@ -5,8 +5,13 @@ import type { EventSink } from './event-sink.js';
 /** Reads a session's stored events after a seq (the EVENTS stream through direct gets). */
 export type ReadAfter = (after: number, fromStreamSeq: number) => AsyncIterable<StoredEvent>;
 
+/** Delivery figures for metrics; called on the hot path, so plain arguments, no objects. */
 export interface DeliveryObserver {
-  delivered(count: number, producedAtMs: number | undefined): void;
+  /**
+   * `count` events were sent. `producedAtMs` is the producer's timestamp of a live event
+   * (undefined for events read back from the log: `replayed`), `tokens` the model tokens they hold.
+   */
+  delivered(count: number, producedAtMs: number | undefined, tokens: number, replayed: boolean): void;
   paused(): void;
 }
 
@@ -31,6 +36,8 @@ export class SessionSubscription {
     private readonly readAfter: ReadAfter,
     private readonly observer: DeliveryObserver,
     private readonly log: Logger,
+    /** Called once, when the first event reaches the sink (time-to-first-token metric). */
+    private onFirst?: () => void,
   ) {}
 
   get position(): number {
@@ -43,7 +50,7 @@ export class SessionSubscription {
   }
 
   /** A live event from the upstream subscription (already stored: RePublish runs after storage). */
-  onLive(seq: number, streamSeq: number, data: Uint8Array, producedAt: number | undefined): void {
+  onLive(seq: number, streamSeq: number, data: Uint8Array, producedAt: number | undefined, tokens = 0): void {
     if (this.state !== 'live') {
       if (seq > this.liveMax) this.liveMax = seq;
       return;
@@ -56,7 +63,7 @@ export class SessionSubscription {
       void this.catchUp();
       return;
     }
-    this.deliver(seq, streamSeq, data, producedAt);
+    this.deliver(seq, streamSeq, data, producedAt, tokens, false);
   }
 
   /** The client's buffer drained: continue from the log where delivery stopped. */
@@ -70,11 +77,23 @@ export class SessionSubscription {
     this.state = 'closed';
   }
 
-  private deliver(seq: number, streamSeq: number, data: Uint8Array, producedAt: number | undefined): void {
+  private deliver(
+    seq: number,
+    streamSeq: number,
+    data: Uint8Array,
+    producedAt: number | undefined,
+    tokens: number,
+    replayed: boolean,
+  ): void {
     this.cursor = seq;
     this.streamHint = streamSeq + 1;
-    const ok = this.sink.send(data);
-    this.observer.delivered(1, producedAt);
+    const ok = this.sink.send(data, seq);
+    this.observer.delivered(1, producedAt, tokens, replayed);
+    if (this.onFirst !== undefined) {
+      const first = this.onFirst;
+      this.onFirst = undefined;
+      first();
+    }
     if (!ok && !this.sink.closed) {
       this.state = 'paused';
       this.observer.paused();
@@ -101,7 +120,7 @@ export class SessionSubscription {
             continue;
           }
           first = false;
-          this.deliver(e.seq, e.streamSeq, e.data, undefined);
+          this.deliver(e.seq, e.streamSeq, e.data, undefined, e.tokens, true);
           if (this.state === 'paused') return;
         }
         if (this.state === 'closed' || this.sink.closed) return;

@@ -20,8 +20,17 @@ export interface ClientConnectionLimits {
   maxSessionsPerConnection: number;
   /** Frames per second (token bucket); unset = unlimited. */
   rate?: FrameRateLimits;
-  /** Longest `start` input (characters); unset = the protocol's maximum. */
-  maxInputChars?: number;
+}
+
+/** What a connection reports for metrics; one shared object for all connections (no per-socket closures). */
+export interface ConnectionObserver {
+  /** A request was answered with a typed error. */
+  error(code: string): void;
+  started(): void;
+  /** A resume was answered: `ok` or the error code. */
+  resumed(outcome: string): void;
+  /** Seconds from a start request to the first event of that session sent to this client. */
+  firstEvent(seconds: number): void;
 }
 
 /**
@@ -39,7 +48,7 @@ export class ClientConnection implements EventSink {
     private readonly sessions: SessionService,
     private readonly limits: ClientConnectionLimits,
     private readonly log: Logger,
-    private readonly onFrameError: (code: string) => void,
+    private readonly observer: ConnectionObserver,
   ) {
     this.rate = limits.rate ? new FrameRateGuard(limits.rate) : null;
   }
@@ -72,7 +81,7 @@ export class ClientConnection implements EventSink {
     const verdict = this.rate?.check();
     if (verdict && verdict.action !== 'accept') {
       if (verdict.action === 'close') {
-        this.onFrameError('rate_limited');
+        this.observer.error('rate_limited');
         this.conn.close(verdict.code, verdict.reason);
       } else this.reject(undefined, undefined, verdict.error);
       return;
@@ -120,7 +129,10 @@ export class ClientConnection implements EventSink {
       return;
     }
     void this.dispatch(parsed.data).catch((err: unknown) => {
-      this.log.error({ err, op }, 'frame handler failed');
+      this.log.error(
+        { err, op, sid: 'sid' in parsed.data ? parsed.data.sid : undefined },
+        'frame handler failed',
+      );
       this.reject(id, op, errorBody('unavailable', 'the gateway could not complete the request; retry'));
     });
   }
@@ -143,18 +155,13 @@ export class ClientConnection implements EventSink {
           );
           return;
         }
-        if (this.limits.maxInputChars !== undefined && f.input.length > this.limits.maxInputChars) {
-          this.reject(
-            f.id,
-            'start',
-            errorBody('limit_exceeded', `input exceeds ${this.limits.maxInputChars} characters`),
-          );
-          return;
-        }
+        const t0 = performance.now();
         const r = await this.sessions.start(p, f);
         if (!r.ok) return this.reject(f.id, 'start', r.error);
+        this.observer.started();
+        this.log.info({ sid: r.value.sid, agent: f.agent, created: r.value.created }, 'session started');
         this.reply({ type: 'reply', id: f.id, op: 'start', ok: true, sid: r.value.sid });
-        this.follow(r.value.sid, 0);
+        this.follow(r.value.sid, 0, () => this.observer.firstEvent((performance.now() - t0) / 1000));
         return;
       }
       case 'resume': {
@@ -171,7 +178,9 @@ export class ClientConnection implements EventSink {
           return;
         }
         const r = await this.sessions.authorizeResume(p, f.sid, f.after);
+        this.observer.resumed(r.ok ? 'ok' : r.error.code);
         if (!r.ok) return this.reject(f.id, 'resume', r.error, f.sid);
+        this.log.debug({ sid: f.sid, after: f.after, lastSeq: r.value.lastSeq }, 'session resumed');
         this.reply({ type: 'reply', id: f.id, op: 'resume', ok: true, sid: f.sid, lastSeq: r.value.lastSeq });
         this.follow(f.sid, f.after);
         return;
@@ -179,7 +188,58 @@ export class ClientConnection implements EventSink {
       case 'cancel': {
         const r = await this.sessions.cancel(p, f.sid);
         if (!r.ok) return this.reject(f.id, 'cancel', r.error, f.sid);
+        this.log.info({ sid: f.sid }, 'session cancel requested');
         this.reply({ type: 'reply', id: f.id, op: 'cancel', ok: true, sid: f.sid });
+        return;
+      }
+      case 'message': {
+        const r = await this.sessions.message(p, f);
+        if (!r.ok) {
+          this.reject(f.id, 'message', r.error, f.sid);
+          return;
+        }
+        this.reply({ type: 'reply', id: f.id, op: 'message', ok: true, sid: f.sid, turn: r.value.turn });
+        // Make sure this connection follows the session (it may be a second device).
+        if (!this.subs.has(f.sid)) this.follow(f.sid, 0);
+        return;
+      }
+      case 'input': {
+        const r = await this.sessions.input(p, f);
+        if (!r.ok) {
+          this.reject(f.id, 'input', r.error, f.sid);
+          return;
+        }
+        this.reply({ type: 'reply', id: f.id, op: 'input', ok: true, sid: f.sid });
+        return;
+      }
+      case 'delete': {
+        const r = await this.sessions.delete(p, f.sid);
+        if (!r.ok) {
+          this.reject(f.id, 'delete', r.error, f.sid);
+          return;
+        }
+        const s = this.subs.get(f.sid);
+        if (s) this.hub.unsubscribe(p.tenant, s);
+        this.subs.delete(f.sid);
+        this.reply({ type: 'reply', id: f.id, op: 'delete', ok: true, sid: f.sid });
+        return;
+      }
+      case 'get_metrics': {
+        const r = await this.sessions.status(p, f.sid);
+        if (!r.ok) {
+          this.reject(f.id, 'get_metrics', r.error, f.sid);
+          return;
+        }
+        const delivered = this.subs.get(f.sid)?.position ?? null;
+        const lag = delivered === null ? null : Math.max(0, r.value.lastSeq - delivered);
+        this.reply({
+          type: 'reply',
+          id: f.id,
+          op: 'get_metrics',
+          ok: true,
+          sid: f.sid,
+          metrics: { ...r.value, delivered, lag },
+        });
         return;
       }
       case 'unsubscribe': {
@@ -192,11 +252,11 @@ export class ClientConnection implements EventSink {
     }
   }
 
-  private follow(sid: string, after: number): void {
+  private follow(sid: string, after: number, onFirst?: () => void): void {
     if (this.conn.closed) return;
     const existing = this.subs.get(sid);
     if (existing) this.hub.unsubscribe(this.conn.ctx.tenant, existing);
-    this.subs.set(sid, this.hub.subscribe(this.conn.ctx.tenant, sid, after, this));
+    this.subs.set(sid, this.hub.subscribe(this.conn.ctx.tenant, sid, after, this, onFirst));
   }
 
   /** Releases every subscription when the socket closes. */
@@ -210,7 +270,7 @@ export class ClientConnection implements EventSink {
   }
 
   private reject(id: ReplyFrame['id'], op: string | undefined, error: ErrorBody, sid?: string): void {
-    this.onFrameError(error.code);
+    this.observer.error(error.code);
     this.reply({
       type: 'reply',
       ...(id !== undefined ? { id } : {}),

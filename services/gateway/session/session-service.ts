@@ -1,18 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
+import { type JetStreamEventLog, LogConflictError } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { jobMsgId, subjects } from '../../../shared/nats/subjects.js';
 import type { UserSessionIndex } from '../../../shared/nats/user-session-index.js';
 import {
   type ErrorBody,
   errorBody,
+  foldConversation,
+  type InputFrame,
+  isTerminal,
   type Job,
+  type MessageFrame,
+  pendingInput,
+  type SessionEvent,
+  type SessionOptions,
   type SessionRecord,
+  type SessionStatus,
   type StartFrame,
 } from '../../../shared/protocol/index.js';
 import { mayUseAgent, owns, type Principal } from '../auth/principal.js';
+import { SessionStatusReader } from './session-status.js';
 
 export type { Principal };
 
@@ -27,6 +36,13 @@ const ACTIVE_STATES: ReadonlySet<SessionRecord['state']> = new Set([
   'running',
   'waiting_for_input',
 ]);
+
+export interface SessionLimits {
+  /** Turns per conversation (MAX_TURNS_PER_SESSION). */
+  maxTurns: number;
+  /** Longest user text of a start, message or input (MAX_INPUT_CHARS); unset = the protocol's cap. */
+  maxInputChars?: number;
+}
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
@@ -46,10 +62,23 @@ export class SessionService {
     private readonly js: JetStreamClient,
     private readonly registry: SessionRegistry,
     private readonly eventLog: JetStreamEventLog,
+    private readonly statusReader = new SessionStatusReader(registry, eventLog),
+    private readonly limits: SessionLimits = { maxTurns: 100 },
+    private readonly writerId = 'gateway',
     private readonly userLimit?: UserSessionLimit,
   ) {}
 
+  /** A session's status and counts for its owner, read from NATS (the same answer on every gateway). */
+  async status(p: Principal, sid: string): Promise<Result<SessionStatus>> {
+    // Only the owner sees a session's details (the reader alone would allow the whole tenant).
+    const owned = await this.owned(p, sid);
+    if (!owned.ok) return owned;
+    return this.statusReader.get(p, sid);
+  }
+
   async start(p: Principal, frame: StartFrame): Promise<Result<{ sid: string; created: boolean }>> {
+    const tooLong = this.checkInput(frame.input);
+    if (tooLong) return tooLong;
     if (!mayUseAgent(p, frame.agent))
       return {
         ok: false,
@@ -67,6 +96,7 @@ export class SessionService {
       updatedAt: now,
       turns: 1,
       cancelRequested: false,
+      ...(frame.options ? { options: frame.options } : {}),
     };
     const created = await this.registry.create(record);
     if (!created.created) {
@@ -75,30 +105,179 @@ export class SessionService {
       // Idempotent start: the same owner retried; the job's msg id dedupes the queue too.
     } else {
       const refused = await this.admitForUser(p, sid);
-      if (refused) return { ok: false, error: refused };
+      if (refused) {
+        await this.registry.delete(sid);
+        return { ok: false, error: refused };
+      }
     }
+    // The user's message opens the log (seq 1) so the conversation is whole from any device.
+    // A retried start finds it there and only re-queues the job (deduplicated by its msg id).
+    const last = await this.eventLog.last(p.tenant, sid);
+    if (!last) {
+      const ev: SessionEvent = {
+        sid,
+        seq: 1,
+        ts: now,
+        type: 'user_message',
+        text: frame.input,
+        user: p.user,
+      };
+      await this.eventLog.append(p.tenant, ev, 0, this.writerId).catch((err: unknown) => {
+        if (!(err instanceof LogConflictError)) throw err; // a concurrent retry wrote it: fine
+      });
+    }
+    await this.queueJob(p, sid, created.record.agent, frame.input, frame.options ?? {}, 1);
+    return { ok: true, value: { sid, created: created.created } };
+  }
+
+  private async queueJob(
+    p: Principal,
+    sid: string,
+    agent: string,
+    input: string,
+    options: SessionOptions,
+    turn: number,
+  ): Promise<void> {
     const job: Job = {
       v: 1,
       sid,
       tenant: p.tenant,
       user: p.user,
-      agent: frame.agent,
-      input: frame.input,
-      options: frame.options ?? {},
-      turn: 1,
-      createdAt: now,
+      agent,
+      input,
+      options,
+      turn,
+      createdAt: Date.now(),
     };
-    await this.js.publish(subjects.job(frame.agent), JSON.stringify(job), {
-      msgID: jobMsgId(sid, 1),
+    await this.js.publish(subjects.job(agent), JSON.stringify(job), {
+      msgID: jobMsgId(sid, turn),
       timeout: 5_000,
     });
-    return { ok: true, value: { sid, created: created.created } };
   }
 
   /**
-   * MAX_SESSIONS_PER_USER: counted in NATS so the cap holds across gateways. The record is
-   * created first (so a racing start on another gateway already counts it) and removed again
-   * when the user is over the limit.
+   * A follow-up turn: accepted only when the previous turn has ended. The message is appended
+   * to the log (fenced: if anything else wrote first, the caller is told the session is busy)
+   * and a job for the new turn is queued; the worker rebuilds the history from the log.
+   */
+  async message(p: Principal, f: MessageFrame): Promise<Result<{ turn: number }>> {
+    const tooLong = this.checkInput(f.text);
+    if (tooLong) return tooLong;
+    const owned = await this.owned(p, f.sid);
+    if (!owned.ok) return owned;
+    const record = owned.value;
+    const options = record.options ?? {};
+    if (record.turns >= this.limits.maxTurns) {
+      return {
+        ok: false,
+        error: errorBody(
+          'limit_exceeded',
+          `session ${f.sid} reached the maximum of ${this.limits.maxTurns} turns`,
+        ),
+      };
+    }
+    const { events, lastStreamSeq } = await this.eventLog.readAll(p.tenant, f.sid);
+    const conv = foldConversation(events);
+    const last = events.at(-1);
+    const turn = conv.turns.length + 1;
+    if (f.turn !== undefined && f.turn === turn - 1 && conv.turns.at(-1)?.user === f.text) {
+      // A retry of a message already in the log: make sure its job is queued, nothing else.
+      await this.queueJob(p, f.sid, record.agent, f.text, options, f.turn);
+      return { ok: true, value: { turn: f.turn } };
+    }
+    if (f.turn !== undefined && f.turn !== turn) {
+      return {
+        ok: false,
+        error: errorBody(
+          'invalid_argument',
+          `turn ${f.turn} does not follow the conversation (next turn is ${turn})`,
+        ),
+      };
+    }
+    if (last && !isTerminal(last)) {
+      return {
+        ok: false,
+        error: errorBody('busy', `session ${f.sid} is still answering turn ${conv.turns.length}`),
+      };
+    }
+    const refused = await this.admitForUser(p, f.sid);
+    if (refused) return { ok: false, error: refused };
+    const ev: SessionEvent = {
+      sid: f.sid,
+      seq: (last?.seq ?? 0) + 1,
+      ts: Date.now(),
+      type: 'user_message',
+      text: f.text,
+      user: p.user,
+    };
+    try {
+      await this.eventLog.append(p.tenant, ev, lastStreamSeq, this.writerId);
+    } catch (err) {
+      if (err instanceof LogConflictError)
+        return { ok: false, error: errorBody('busy', `session ${f.sid} changed meanwhile; retry`) };
+      throw err;
+    }
+    await this.registry.update(f.sid, (r) => ({
+      ...r,
+      turns: turn,
+      state: 'queued',
+      cancelRequested: false,
+    }));
+    await this.queueJob(p, f.sid, record.agent, f.text, options, turn);
+    return { ok: true, value: { turn } };
+  }
+
+  /** The user's answer to the pending `input_request`; the waiting worker reads it from the log. */
+  async input(p: Principal, f: InputFrame): Promise<Result<null>> {
+    const tooLong = this.checkInput(f.text);
+    if (tooLong) return tooLong;
+    const owned = await this.owned(p, f.sid);
+    if (!owned.ok) return owned;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { events, lastStreamSeq } = await this.eventLog.readAll(p.tenant, f.sid);
+      const pending = pendingInput(foldConversation(events));
+      if (!pending || pending.requestId !== f.requestId) {
+        return {
+          ok: false,
+          error: errorBody('invalid_argument', `no pending input request ${f.requestId} in session ${f.sid}`),
+        };
+      }
+      const ev: SessionEvent = {
+        sid: f.sid,
+        seq: (events.at(-1)?.seq ?? 0) + 1,
+        ts: Date.now(),
+        type: 'input',
+        requestId: f.requestId,
+        text: f.text,
+        user: p.user,
+      };
+      try {
+        await this.eventLog.append(p.tenant, ev, lastStreamSeq, this.writerId);
+        return { ok: true, value: null };
+      } catch (err) {
+        if (!(err instanceof LogConflictError)) throw err; // the worker wrote meanwhile: read again
+      }
+    }
+    return { ok: false, error: errorBody('busy', `session ${f.sid} is changing too fast; retry`) };
+  }
+
+  /** Deletes a session everywhere: stops a running turn, purges its log, drops its registry entry. */
+  async delete(p: Principal, sid: string): Promise<Result<null>> {
+    const owned = await this.owned(p, sid);
+    if (!owned.ok) return owned;
+    this.nc.publish(
+      subjects.control(sid),
+      JSON.stringify({ type: 'cancel', sid, reason: 'session deleted' }),
+    );
+    await this.eventLog.purge(p.tenant, sid);
+    await this.registry.delete(sid);
+    return { ok: true, value: null };
+  }
+
+  /**
+   * MAX_SESSIONS_PER_USER: counted in NATS so the cap holds across gateways. A start creates the
+   * record first (so a racing start on another gateway already counts it) and removes it again
+   * when the user is over the limit; a follow-up turn reactivates a session, so it is admitted too.
    */
   private async admitForUser(p: Principal, sid: string): Promise<ErrorBody | null> {
     const limit = this.userLimit;
@@ -109,8 +288,14 @@ export class SessionService {
     };
     const r = await limit.index.admit(p.tenant, p.user, sid, limit.max, isActive);
     if (r.admitted) return null;
-    await this.registry.delete(sid);
     return errorBody('too_many_sessions', `at most ${limit.max} active sessions per user`);
+  }
+
+  /** MAX_INPUT_CHARS, checked before anything is read or written. */
+  private checkInput(text: string): { ok: false; error: ErrorBody } | null {
+    const max = this.limits.maxInputChars;
+    if (max === undefined || text.length <= max) return null;
+    return { ok: false, error: errorBody('limit_exceeded', `input exceeds ${max} characters`) };
   }
 
   /** The session's record when `p` owns it: `not_found` or `forbidden` otherwise. */
@@ -123,9 +308,11 @@ export class SessionService {
   }
 
   /** Checks that `p` may read session `sid` from `after`, and where its log stands. */
-  async authorizeResume(p: Principal, sid: string, after: number): Promise<Result<{ lastSeq: number }>> {
-    // The log is read under the caller's own tenant subject, so another tenant's events are
-    // unreachable even before the ownership check.
+  async authorizeResume(
+    p: Principal,
+    sid: string,
+    after: number,
+  ): Promise<Result<{ lastSeq: number; finished: boolean }>> {
     const [record, last] = await Promise.all([this.registry.get(sid), this.eventLog.last(p.tenant, sid)]);
     if (record && !owns(p, record)) {
       return { ok: false, error: errorBody('forbidden', `session ${sid} belongs to another user`) };
@@ -136,7 +323,7 @@ export class SessionService {
       return { ok: false, error: errorBody('expired', `session ${sid} expired`) };
     }
     if (!last) {
-      if (record) return { ok: true, value: { lastSeq: 0 } }; // queued, no events yet
+      if (record) return { ok: true, value: { lastSeq: 0, finished: false } }; // queued, no events yet
       return after > 0
         ? {
             ok: false,
@@ -150,7 +337,7 @@ export class SessionService {
         error: errorBody('invalid_argument', `after=${after} is beyond the last event (${last.event.seq})`),
       };
     }
-    return { ok: true, value: { lastSeq: last.event.seq } };
+    return { ok: true, value: { lastSeq: last.event.seq, finished: isTerminal(last.event) } };
   }
 
   async cancel(p: Principal, sid: string, reason = 'cancelled by client'): Promise<Result<null>> {

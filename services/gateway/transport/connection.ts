@@ -55,3 +55,27 @@ export type UpgradeDecision<Ctx> =
  * preflight) or lets the route run with a context and extra response headers.
  */
 export type HttpFilterResult = { respond: HttpResult } | { ctx?: unknown; headers?: Record<string, string> };
+
+/**
+ * A streaming HTTP response (Server-Sent Events), neutral like {@link Connection}: status and
+ * headers once, then chunks over time with backpressure, until `end` or the client goes away.
+ */
+export interface HttpStream {
+  /** True once ended or aborted by the client: writes are then ignored. */
+  readonly closed: boolean;
+  /** Sends status and headers; call once, before the first `write`. */
+  writeHead(status: number, headers: Record<string, string>): void;
+  /** Writes a chunk. False means backpressure: the chunk is kept, but stop until `onDrain`. */
+  write(chunk: string): boolean;
+  /** Ends the response, with an optional last chunk. */
+  end(chunk?: string): void;
+  /** A complete, non-streamed answer (status, headers, body) instead of a stream. */
+  respond(result: HttpResult): void;
+  /** Called after a `write` returned false, once the buffered data went out. */
+  onDrain(cb: () => void): void;
+  /** Called once when the response is over: ended by us or aborted by the client. */
+  onClose(cb: () => void): void;
+}
+
+/** A route that answers over time: it writes to `res` until it ends it. */
+export type StreamingHttpRoute = (req: HttpRequestInfo, res: HttpStream) => void | Promise<void>;

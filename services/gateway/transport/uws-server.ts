@@ -13,8 +13,13 @@ import type {
   HttpFilterResult,
   HttpRequestInfo,
   HttpResult,
+  HttpStream,
+  StreamingHttpRoute,
   UpgradeDecision,
 } from './connection.js';
+import { statusLine } from './status-line.js';
+import { UwsHttpStream } from './uws-http-stream.js';
+import { withHeaders } from './with-headers.js';
 
 /** This file is the only place that imports uWebSockets.js. */
 
@@ -40,29 +45,7 @@ interface UserData<Ctx> {
   remoteAddress: string;
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  200: '200 OK',
-  201: '201 Created',
-  202: '202 Accepted',
-  204: '204 No Content',
-  301: '301 Moved Permanently',
-  302: '302 Found',
-  304: '304 Not Modified',
-  400: '400 Bad Request',
-  401: '401 Unauthorized',
-  403: '403 Forbidden',
-  404: '404 Not Found',
-  405: '405 Method Not Allowed',
-  409: '409 Conflict',
-  410: '410 Gone',
-  413: '413 Payload Too Large',
-  429: '429 Too Many Requests',
-  500: '500 Internal Server Error',
-  503: '503 Service Unavailable',
-};
-export function statusLine(status: number): string {
-  return STATUS_TEXT[status] ?? `${status} Status`;
-}
+export { statusLine } from './status-line.js';
 
 let nextId = 1;
 
@@ -239,17 +222,7 @@ export class UwsServer<Ctx> {
       if (info.method === 'post' || info.method === 'put' || info.method === 'patch') {
         readBody(res, bodyLimit, (body) => {
           if (body === null) {
-            respond({
-              status: 413,
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({
-                error: {
-                  code: 'frame_too_large',
-                  message: `body exceeds ${bodyLimit} bytes`,
-                  retryable: false,
-                },
-              }),
-            });
+            respond(tooLarge(bodyLimit));
             return;
           }
           info.body = body;
@@ -269,6 +242,52 @@ export class UwsServer<Ctx> {
     info.ctx = f.ctx;
     const result = await handler(info);
     return f.headers ? { ...result, headers: { ...f.headers, ...result.headers } } : result;
+  }
+
+  /**
+   * Registers a streaming HTTP route (SSE): the handler gets a neutral {@link HttpStream} and
+   * writes to it over time. POST bodies are read (bounded) first.
+   */
+  stream(
+    method: 'get' | 'post',
+    pattern: string,
+    handler: StreamingHttpRoute,
+    bodyLimit = 1024 * 1024,
+  ): void {
+    this.app[method](pattern, (res, req) => {
+      const info = requestInfo(req, Buffer.alloc(0));
+      const stream = new UwsHttpStream(res);
+      res.onAborted(() => stream.aborted());
+      const run = () =>
+        Promise.resolve()
+          .then(() => this.filteredStream(info, stream, handler))
+          .catch((err: unknown) => {
+            if (stream.closed) return;
+            stream.respond({
+              status: 500,
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ error: { code: 'internal', message: String(err), retryable: true } }),
+            });
+          });
+      if (method !== 'post') return void run();
+      readBody(res, bodyLimit, (body) => {
+        if (body === null) {
+          stream.respond(tooLarge(bodyLimit));
+          return;
+        }
+        info.body = body;
+        void run();
+      });
+    });
+  }
+
+  /** Streaming routes pass the same HTTP filter as `route()` (origin, CORS, authentication). */
+  private async filteredStream(info: HttpRequestInfo, res: HttpStream, handler: StreamingHttpRoute) {
+    if (!this.opts.httpFilter) return handler(info, res);
+    const f = await this.opts.httpFilter(info);
+    if ('respond' in f) return res.respond(f.respond);
+    info.ctx = f.ctx;
+    return handler(info, f.headers ? withHeaders(res, f.headers) : res);
   }
 
   listen(): Promise<number> {
@@ -296,6 +315,16 @@ export class UwsServer<Ctx> {
     this.stopListening();
     this.app.close();
   }
+}
+
+function tooLarge(bodyLimit: number): HttpResult {
+  return {
+    status: 413,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      error: { code: 'frame_too_large', message: `body exceeds ${bodyLimit} bytes`, retryable: false },
+    }),
+  };
 }
 
 function requestInfo(

@@ -1,5 +1,5 @@
 import type { Logger } from '../../../shared/logging/logger.js';
-import type { ErrorBody, Job } from '../../../shared/protocol/index.js';
+import type { ConversationTurn, ErrorBody, Job } from '../../../shared/protocol/index.js';
 
 /** What an agent produces, in order. The publish layer turns these into session events. */
 export type AgentOutput =
@@ -17,6 +17,15 @@ export interface ResumePoint {
   lastTokenIndex?: number;
 }
 
+/** A question for the user (human in the loop). */
+export interface AskUserRequest {
+  prompt: string;
+  options?: string[];
+  /** How long to wait (ms); the worker's INPUT_TIMEOUT_MS by default. */
+  timeoutMs?: number;
+  agent?: string;
+}
+
 export interface AgentContext {
   job: Job;
   /** Aborted on cancel, on timeout, and when the writer is fenced. */
@@ -24,6 +33,13 @@ export interface AgentContext {
   log: Logger;
   /** Set when this run continues an interrupted attempt (only for agents with `canContinue`). */
   resumeFrom?: ResumePoint;
+  /** The conversation so far (turns before this one), rebuilt from the session's log. */
+  history: ConversationTurn[];
+  /**
+   * Asks the user and waits for the answer (an `input_request` event, answered by an `input`
+   * frame on any gateway). Rejects with an input-timeout error after the deadline.
+   */
+  askUser(req: AskUserRequest): Promise<string>;
 }
 
 /**

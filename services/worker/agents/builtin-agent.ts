@@ -1,6 +1,7 @@
+import { estimateTokens } from '../../../shared/protocol/index.js';
 import { abortableSleep } from './abortable-sleep.js';
 import type { Agent, AgentContext, AgentOutput } from './agent.js';
-import { builtinTokens, seedFromInput } from './builtin-model.js';
+import { answerPrefixTokens, builtinTokens, seedFromInput } from './builtin-model.js';
 
 export interface BuiltinDefaults {
   tokensPerSecond: number;
@@ -27,12 +28,25 @@ export class BuiltinAgent implements Agent {
       process.kill(process.pid, 'SIGKILL');
     }
     const o = ctx.job.options;
-    const seed = o.seed ?? seedFromInput(ctx.job.input);
+    // Each turn of a conversation gets its own (still deterministic) text.
+    const seed = o.seed !== undefined ? o.seed + ctx.job.turn - 1 : seedFromInput(ctx.job.input);
     const length = o.length ?? this.defaults.length;
     const tps = o.tokensPerSecond ?? this.defaults.tokensPerSecond;
     const thinkMs = o.thinkMs ?? this.defaults.thinkMs;
-    const tokens = builtinTokens(seed, length);
+    let prefix: string[] = [];
+    if (o.askUser) {
+      // Human in the loop: on a redelivery this returns the answer already in the log.
+      const answer = await ctx.askUser({
+        prompt: o.askUser.prompt,
+        ...(o.askUser.options ? { options: o.askUser.options } : {}),
+        ...(o.askUser.timeoutMs !== undefined ? { timeoutMs: o.askUser.timeoutMs } : {}),
+        agent: 'builtin',
+      });
+      prefix = answerPrefixTokens(answer);
+    }
+    const tokens = [...prefix, ...builtinTokens(seed, length, prefix.length > 0)];
     const first = (ctx.resumeFrom?.lastTokenIndex ?? -1) + 1;
+    const team = o.team ? new TeamSplit(o.team, tokens.length) : null;
 
     if (thinkMs > 0 && first === 0 && !(await abortableSleep(thinkMs, ctx.signal))) return;
     const start = performance.now();
@@ -44,8 +58,11 @@ export class BuiltinAgent implements Agent {
       const due =
         tps > 0 ? first + Math.floor(((performance.now() - start) * tps) / 1000) + 1 : tokens.length;
       while (i < Math.min(due, tokens.length)) {
-        yield { kind: 'token', text: tokens[i]!, index: i };
+        const speaker = team ? team.speakerOf(i) : undefined;
+        yield { kind: 'token', text: tokens[i]!, index: i, ...(speaker ? { agent: speaker } : {}) };
         i++;
+        const ended = team?.endsAt(i);
+        if (ended) yield { kind: 'message', agent: ended, text: team!.textOf(ended, tokens) };
       }
       if (i >= tokens.length) break;
       if (tps > 0) {
@@ -53,12 +70,43 @@ export class BuiltinAgent implements Agent {
         if (!(await abortableSleep(Math.max(0, nextAt - performance.now()), ctx.signal))) return;
       }
     }
+    // The prompt size covers the whole conversation the agent was given, rebuilt from the log.
+    const promptTokens = estimateTokens(ctx.history, ctx.job.input);
     yield {
       kind: 'usage',
-      promptTokens: ctx.job.input.length > 0 ? Math.ceil(ctx.job.input.length / 4) : 0,
+      promptTokens,
       completionTokens: tokens.length,
-      totalTokens: Math.ceil(ctx.job.input.length / 4) + tokens.length,
+      totalTokens: promptTokens + tokens.length,
     };
     yield { kind: 'finish', reason: 'stop' };
+  }
+}
+
+/** Splits an answer of `n` tokens into one consecutive part per team member. */
+class TeamSplit {
+  private readonly bounds: number[];
+  constructor(
+    private readonly names: string[],
+    n: number,
+  ) {
+    this.bounds = names.map((_, k) => Math.round(((k + 1) * n) / names.length));
+  }
+  private part(i: number): number {
+    return this.bounds.findIndex((b) => i < b);
+  }
+  speakerOf(i: number): string {
+    return this.names[this.part(i)]!;
+  }
+  /** The agent whose part ends just before token index `i`, if any. */
+  endsAt(i: number): string | undefined {
+    const k = this.bounds.indexOf(i);
+    return k >= 0 ? this.names[k] : undefined;
+  }
+  textOf(name: string, tokens: string[]): string {
+    const k = this.names.indexOf(name);
+    return tokens
+      .slice(k === 0 ? 0 : this.bounds[k - 1], this.bounds[k])
+      .join('')
+      .trim();
   }
 }

@@ -79,14 +79,14 @@ function pick<T>(rand: () => number, list: readonly T[]): T {
  * The model's tokens for a seed: `length` tokens, each a word with its leading space (the
  * first without), sentences ending with punctuation. Token i is the same for any `length` >= i.
  */
-export function builtinTokens(seed: number, length: number): string[] {
+export function builtinTokens(seed: number, length: number, leadingSpace = false): string[] {
   const rand = prng(seed);
   const out: string[] = [];
   while (out.length < length) {
     const sentence = `${pick(rand, SUBJECTS)} ${pick(rand, VERBS)} ${pick(rand, OBJECTS)} ${pick(rand, TAILS)}${rand() < 0.2 ? '!' : '.'}`;
     for (const word of sentence.split(' ')) {
       if (out.length >= length) break;
-      out.push(out.length === 0 ? word : ` ${word}`);
+      out.push(out.length === 0 && !leadingSpace ? word : ` ${word}`);
     }
   }
   return out;
@@ -105,4 +105,14 @@ export function seedFromInput(input: string): number {
     h = Math.imul(h, 16777619);
   }
   return h >>> 0;
+}
+
+/** Tokens that acknowledge the user's answer to the built-in model's question. */
+export function answerPrefixTokens(answer: string): string[] {
+  return ['You', ' answered', ` "${answer}".`];
+}
+
+/** The full answer text when the built-in model asked the user first and got `answer`. */
+export function builtinAnswerText(answer: string, seed: number, length: number): string {
+  return [...answerPrefixTokens(answer), ...builtinTokens(seed, length, true)].join('');
 }

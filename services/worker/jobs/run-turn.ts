@@ -4,12 +4,15 @@ import type { Logger } from '../../../shared/logging/logger.js';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { subjects } from '../../../shared/nats/subjects.js';
-import { ControlMessage, type EventDraft, isTerminal, Job } from '../../../shared/protocol/index.js';
-import type { Agent, AgentOutput, ResumePoint } from '../agents/agent.js';
+import { ControlMessage, type EventDraft, estimateTokens, Job } from '../../../shared/protocol/index.js';
+import type { Agent, AgentOutput, AskUserRequest, ResumePoint } from '../agents/agent.js';
 import { TokenCoalescer } from '../publish/coalescer.js';
+import { TokenPacer } from '../publish/pacer.js';
 import { FencedError, SessionWriter } from '../publish/session-writer.js';
 import type { WorkerMetrics } from '../worker-metrics.js';
+import { InputBroker, InputTimeoutError } from './input-broker.js';
 import { type AbortReason, timeoutError } from './turn-outcome.js';
+import { readTurnState } from './turn-state.js';
 
 export interface TurnDeps {
   nc: NatsConnection;
@@ -23,7 +26,10 @@ export interface TurnDeps {
   ackWaitMs: number;
   maxDeliver: number;
   timeoutMs: number;
-  coalesce: { bufferSize: number; flushIntervalMs: number };
+  maxHistoryTokens: number;
+  inputTimeoutMs: number;
+  /** Token coalescing and pacing defaults (a session's options override them). */
+  coalesce: { bufferSize: number; flushIntervalMs: number; maxTokensPerSecond?: number };
   /** Aborted when the worker shuts down: running turns stop without writing (another worker resumes them). */
   shutdown: AbortSignal;
 }
@@ -46,6 +52,8 @@ export async function runTurn(msg: JsMsg, deps: TurnDeps): Promise<void> {
     return;
   }
   const job = parsed.data;
+  if (msg.info.deliveryCount === 1)
+    deps.metrics.jobWait.observe(Math.max(0, Date.now() - job.createdAt) / 1000);
   const log = deps.log.child({
     sid: job.sid,
     tenant: job.tenant,
@@ -69,14 +77,16 @@ export async function runTurn(msg: JsMsg, deps: TurnDeps): Promise<void> {
 }
 
 async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, log: Logger): Promise<void> {
-  const last = await deps.eventLog.last(job.tenant, job.sid);
-  if (last && isTerminal(last.event)) {
-    log.info({ lastSeq: last.event.seq }, 'turn already finished: acking redelivered job');
+  const state = await readTurnState(deps.eventLog, job);
+  if (state.status === 'finished' || state.status === 'conflict') {
+    if (state.status === 'conflict')
+      log.error({ turn: job.turn, lastSeq: state.lastSeq }, 'job does not fit the log: dropped');
+    else log.info({ lastSeq: state.lastSeq }, 'turn already finished: acking redelivered job');
     await ackDurably(msg, log);
     return;
   }
   const delivery = msg.info.deliveryCount;
-  const attempt = Math.max(delivery, (last?.event.attempt ?? 0) + (last ? 1 : 0), 1);
+  const attempt = Math.max(delivery, state.lastAttempt + (state.status === 'interrupted' ? 1 : 0), 1);
   const writer = new SessionWriter(
     deps.js,
     deps.eventLog,
@@ -84,9 +94,12 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     job.sid,
     `${deps.workerId}/${delivery}`,
     attempt,
-    last?.event.seq ?? 0,
-    last?.streamSeq ?? 0,
+    state.lastSeq,
+    state.lastStreamSeq,
   );
+  if (state.status === 'needs_user_message') {
+    await writer.append({ type: 'user_message', text: job.input, user: job.user });
+  }
 
   if (delivery > deps.maxDeliver) {
     log.error({ delivery }, 'poison job: dead-lettered');
@@ -112,17 +125,32 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     await finish(msg, deps, job, 'cancelled', log);
     return;
   }
+  if (estimateTokens(state.history, job.input) > deps.maxHistoryTokens) {
+    await writer.append({
+      type: 'error',
+      error: {
+        code: 'limit_exceeded',
+        message: `conversation history exceeds MAX_HISTORY_TOKENS (${deps.maxHistoryTokens})`,
+        retryable: false,
+      },
+    });
+    await finish(msg, deps, job, 'error', log);
+    return;
+  }
 
   let resumeFrom: ResumePoint | undefined;
-  if (last) {
-    resumeFrom = agent.canContinue ? await lastTokenIndex(deps, job) : undefined;
+  if (state.status === 'interrupted') {
+    resumeFrom =
+      agent.canContinue && state.lastTokenIndex !== undefined
+        ? { lastTokenIndex: state.lastTokenIndex }
+        : undefined;
     await writer.append({
       type: 'restart',
       attempt,
       mode: agent.canContinue ? 'continue' : 'rerun',
       reason: 'worker lost; job redelivered',
     });
-    log.warn({ attempt, afterSeq: last.event.seq }, 'restarting interrupted turn');
+    log.warn({ attempt, afterSeq: state.lastSeq }, 'restarting interrupted turn');
   }
   await deps.registry.setState(job.sid, 'running').catch(() => undefined);
 
@@ -146,13 +174,16 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
   let tokens = 0;
   let inflight = 0;
   let writeError: unknown = null;
-  const append = (draft: EventDraft) => {
+  const append = (draft: EventDraft, modelTokens = 0) => {
     inflight++;
-    const p = writer.append(draft).finally(() => inflight--);
-    p.catch((err: unknown) => {
-      writeError ??= err;
-      abort({ kind: err instanceof FencedError ? 'fenced' : 'shutdown' });
-    });
+    const p = writer.append(draft, modelTokens).finally(() => inflight--);
+    p.then(
+      () => deps.metrics.events.inc(),
+      (err: unknown) => {
+        writeError ??= err;
+        abort({ kind: err instanceof FencedError ? 'fenced' : 'shutdown' });
+      },
+    );
     return p;
   };
   const coalescer = new TokenCoalescer(
@@ -160,26 +191,51 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       bufferSize: job.options.bufferSize ?? deps.coalesce.bufferSize,
       flushIntervalMs: job.options.flushIntervalMs ?? deps.coalesce.flushIntervalMs,
     },
-    (out) =>
-      void append({
-        type: 'token',
-        text: out.text,
-        ...(out.agent ? { agent: out.agent } : {}),
-        ...(out.index !== undefined ? { index: out.index } : {}),
-      }),
+    (out, n) =>
+      void append(
+        {
+          type: 'token',
+          text: out.text,
+          ...(out.agent ? { agent: out.agent } : {}),
+          ...(out.index !== undefined ? { index: out.index } : {}),
+        },
+        n,
+      ),
   );
+
+  const pacer = new TokenPacer(job.options.maxTokensPerSecond ?? deps.coalesce.maxTokensPerSecond ?? 0);
 
   let finishReason = 'stop';
   let agentError: Extract<AgentOutput, { kind: 'error' }> | null = null;
   try {
+    const broker = new InputBroker(
+      deps.nc,
+      deps.eventLog,
+      deps.registry,
+      writer,
+      job.tenant,
+      job.turn,
+      state.current,
+      deps.inputTimeoutMs,
+      controller.signal,
+    );
+    const askUser = (req: AskUserRequest) => {
+      coalescer.flush(); // the question follows everything said before it
+      return broker.ask(req);
+    };
     for await (const out of agent.run({
       job,
       signal: controller.signal,
       log,
+      history: state.history,
+      askUser,
       ...(resumeFrom ? { resumeFrom } : {}),
     })) {
       if (controller.signal.aborted) break;
       if (out.kind === 'token') {
+        if (tokens === 0)
+          deps.metrics.modelLatency.observe({ agent: job.agent }, (performance.now() - started) / 1000);
+        if (pacer.enabled && !(await pacer.admit(controller.signal))) break;
         tokens++;
         deps.metrics.tokens.inc();
         coalescer.push(out);
@@ -194,7 +250,12 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       else void append(toDraft(out));
     }
   } catch (err) {
-    if (!controller.signal.aborted) {
+    if (err instanceof InputTimeoutError) {
+      agentError = {
+        kind: 'error',
+        error: { code: 'input_timeout', message: err.message, retryable: false },
+      };
+    } else if (!controller.signal.aborted) {
       log.error({ err }, 'agent failed');
       agentError = {
         kind: 'error',
@@ -215,6 +276,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       'turn stopped without finishing: another worker will resume it',
     );
     if (reason.kind === 'shutdown' && !writeError) msg.nak(0);
+    deps.metrics.jobsTotal.inc({ agent: job.agent, outcome: 'handed_back' });
     return;
   }
   // Flush what the agent produced before the terminal event, so no text is lost on cancel.
@@ -227,6 +289,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       await append({ type: 'error', error: timeoutError(deps.timeoutMs) });
       await finish(msg, deps, job, 'error', log);
     } else if (agentError) {
+      deps.metrics.upstreamErrors.inc({ agent: job.agent, code: agentError.error.code });
       await append({ type: 'error', error: agentError.error });
       await finish(msg, deps, job, 'error', log);
     } else {
@@ -238,7 +301,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       });
       await finish(msg, deps, job, 'done', log);
     }
-    deps.metrics.jobDuration.observe((performance.now() - started) / 1000);
+    deps.metrics.jobDuration.observe({ agent: job.agent }, (performance.now() - started) / 1000);
   } catch (err) {
     log.warn({ err }, 'could not write the terminal event: leaving the job for redelivery');
   }
@@ -260,6 +323,7 @@ async function finish(
     .setState(job.sid, 'idle', { lastOutcome: outcome, cancelRequested: false })
     .catch((err: unknown) => log.warn({ err }, 'registry update failed'));
   await ackDurably(msg, log);
+  deps.metrics.jobsTotal.inc({ agent: job.agent, outcome });
   log.info({ outcome }, 'turn finished');
 }
 
@@ -270,15 +334,6 @@ async function ackDurably(msg: JsMsg, log: Logger): Promise<void> {
     // The terminal event is in the log, so a redelivery will just see it and ack.
     log.warn({ err }, 'ack not confirmed');
   }
-}
-
-async function lastTokenIndex(deps: TurnDeps, job: Job): Promise<ResumePoint> {
-  let idx: number | undefined;
-  for await (const e of deps.eventLog.readAfter(job.tenant, job.sid, 0)) {
-    const ev = JSON.parse(decoder.decode(e.data)) as { type: string; index?: number };
-    if (ev.type === 'token' && typeof ev.index === 'number') idx = ev.index;
-  }
-  return idx === undefined ? {} : { lastTokenIndex: idx };
 }
 
 async function deadLetter(deps: TurnDeps, msg: JsMsg, reason: string): Promise<void> {

@@ -24,8 +24,8 @@ export class TokenCoalescer {
 
   constructor(
     private readonly opts: CoalescerOptions,
-    /** Receives each coalesced token output (and is awaited by `push` callers through `flush`). */
-    private readonly emit: (out: TokenOut) => void,
+    /** Receives each coalesced token output and how many model tokens it holds. */
+    private readonly emit: (out: TokenOut, tokens: number) => void,
   ) {}
 
   /** Adds a token; may emit synchronously when the buffer is full. */
@@ -52,9 +52,10 @@ export class TokenCoalescer {
     const out: TokenOut = { kind: 'token', text: this.text };
     if (this.agent !== undefined) out.agent = this.agent;
     if (this.index !== undefined) out.index = this.index;
+    const tokens = this.count;
     this.text = '';
     this.count = 0;
-    this.emit(out);
+    this.emit(out, tokens);
   }
 
   /** Drops the buffer and timer (on abort). */

@@ -1,7 +1,14 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
-import { eventMsgId, SEQ_HEADER, subjects, TS_HEADER, WRITER_HEADER } from '../../../shared/nats/subjects.js';
+import {
+  eventMsgId,
+  SEQ_HEADER,
+  subjects,
+  TOKENS_HEADER,
+  TS_HEADER,
+  WRITER_HEADER,
+} from '../../../shared/nats/subjects.js';
 import type { EventDraft, SessionEvent } from '../../../shared/protocol/index.js';
 
 /** Another writer took the session over: this writer must stop (it is a zombie). */
@@ -52,15 +59,16 @@ export class SessionWriter {
 
   /**
    * Appends an event; resolves with the stored event once JetStream acknowledged it. Calls are
-   * serialised: each publish names the previous one's stream sequence.
+   * serialised: each publish names the previous one's stream sequence. `tokens` (model tokens in
+   * a token event) travels in a header so gateways count tokens without parsing JSON.
    */
-  append(draft: EventDraft): Promise<SessionEvent> {
-    const next = this.chain.then(() => this.write(draft));
+  append(draft: EventDraft, tokens = 0): Promise<SessionEvent> {
+    const next = this.chain.then(() => this.write(draft, tokens));
     this.chain = next.catch(() => undefined);
     return next;
   }
 
-  private async write(draft: EventDraft): Promise<SessionEvent> {
+  private async write(draft: EventDraft, tokens: number): Promise<SessionEvent> {
     if (this.fenced) throw this.fenced;
     const seq = this.seq + 1;
     const event = { ...draft, sid: this.sid, seq, ts: Date.now(), attempt: this.attempt } as SessionEvent;
@@ -68,6 +76,7 @@ export class SessionWriter {
     h.set(SEQ_HEADER, String(seq));
     h.set(WRITER_HEADER, this.writerId);
     h.set(TS_HEADER, String(event.ts));
+    if (tokens > 0) h.set(TOKENS_HEADER, String(tokens));
     const subject = subjects.events(this.tenant, this.sid);
     try {
       const ack = await this.publishWithRetry(subject, encoder.encode(JSON.stringify(event)), seq, h);
@@ -121,5 +130,15 @@ export class SessionWriter {
         await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
       }
     }
+  }
+
+  /**
+   * Accepts an event another party appended on purpose (a user's `input`, written by a gateway
+   * while this writer waited for it) as the new end of the log.
+   */
+  adopt(seq: number, streamSeq: number): void {
+    if (seq !== this.seq + 1) throw new Error(`adopt: seq ${seq} does not follow ${this.seq}`);
+    this.seq = seq;
+    this.lastStreamSeq = streamSeq;
   }
 }

@@ -1,0 +1,171 @@
+"""Maps what an AutoGen AgentChat `run_stream` yields to StreamFabric event drafts.
+
+| AutoGen item                               | StreamFabric event(s)                                  |
+| ------------------------------------------ | ------------------------------------------------------ |
+| ModelClientStreamingChunkEvent             | `token` {text, agent = source} (coalesced later)       |
+| TextMessage (and other text chat messages) | `message` {agent = source, text, role: assistant};     |
+|                                            | preceded by one `token` with the whole text when the   |
+|                                            | agent did not stream it (model_client_stream=False)    |
+| ToolCallRequestEvent                       | one `tool_call` {id, name, arguments, agent} per call  |
+| ToolCallExecutionEvent                     | one `tool_result` {id, name, result, isError, agent}   |
+| ToolCallSummaryMessage                     | `message` {role: tool}                                 |
+| HandoffMessage, StopMessage                | `message` {role: system}                               |
+| TaskResult                                 | `usage` (sum of models_usage, if any), then `done`     |
+|                                            | {finishReason: stop_reason or "stop"}                  |
+| the task echo, thoughts, other events      | nothing                                                |
+
+Items are recognised by their `type` field (every AgentChat message has one since 0.4) rather
+than by class, so the mapping does not depend on where a class lives in a given AutoGen version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Chat messages whose text is the agent's answer (shown as tokens when not streamed).
+TEXT_MESSAGES = {"TextMessage", "MultiModalMessage", "StructuredMessage"}
+#: Chat messages that are boundaries but not answer text.
+SYSTEM_MESSAGES = {"HandoffMessage", "StopMessage"}
+
+
+@dataclass
+class Token:
+    """A piece of model output text to coalesce."""
+
+    text: str
+    agent: str | None
+
+
+@dataclass
+class Event:
+    """A non-token event draft (the coalescer is flushed before it)."""
+
+    draft: dict[str, Any]
+
+
+@dataclass
+class Finish:
+    """The run ended: TaskResult's stop reason."""
+
+    reason: str
+
+
+Out = Token | Event | Finish
+
+
+def _text_of(item: Any) -> str:
+    to_text = getattr(item, "to_text", None)
+    if callable(to_text):
+        return str(to_text())
+    content = getattr(item, "content", "")
+    return content if isinstance(content, str) else str(content)
+
+
+def _is_task_result(item: Any) -> bool:
+    return hasattr(item, "messages") and hasattr(item, "stop_reason") and not hasattr(item, "type")
+
+
+@dataclass
+class AutoGenMapper:
+    """Stateful per turn: remembers which messages were streamed and sums usage."""
+
+    task: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    _seen_chat: bool = False
+    _streamed_ids: set[str] = field(default_factory=set)
+    _streaming_sources: set[str] = field(default_factory=set)
+
+    def map(self, item: Any) -> list[Out]:
+        if _is_task_result(item):
+            return self._finish(item)
+        kind = getattr(item, "type", None)
+        source = getattr(item, "source", None)
+        self._add_usage(getattr(item, "models_usage", None))
+        if kind == "ModelClientStreamingChunkEvent":
+            mid = getattr(item, "full_message_id", None)
+            if mid:
+                self._streamed_ids.add(mid)
+            if source:
+                self._streaming_sources.add(source)
+            return [Token(str(item.content), source)] if item.content else []
+        if kind == "ToolCallRequestEvent":
+            return [
+                Event(
+                    _with_agent(
+                        {"type": "tool_call", "id": c.id, "name": c.name, "arguments": c.arguments}, source
+                    )
+                )
+                for c in item.content
+            ]
+        if kind == "ToolCallExecutionEvent":
+            return [
+                Event(
+                    _with_agent(
+                        {
+                            "type": "tool_result",
+                            "id": r.call_id,
+                            **({"name": r.name} if getattr(r, "name", None) else {}),
+                            "result": str(r.content),
+                            "isError": bool(getattr(r, "is_error", False)),
+                        },
+                        source,
+                    )
+                )
+                for r in item.content
+            ]
+        if kind in TEXT_MESSAGES or kind in SYSTEM_MESSAGES or kind == "ToolCallSummaryMessage":
+            return self._chat_message(item, kind, source)
+        return []  # thoughts, memory queries, speaker selection, ...: not part of the stream contract
+
+    def _chat_message(self, item: Any, kind: str, source: str | None) -> list[Out]:
+        first = not self._seen_chat
+        self._seen_chat = True
+        text = _text_of(item)
+        if first and source == "user" and text == self.task:
+            return []  # run_stream echoes the task first: the client sent it, it is not output
+        agent = source or "agent"
+        streamed = getattr(item, "id", None) in self._streamed_ids or agent in self._streaming_sources
+        self._streaming_sources.discard(agent)
+        out: list[Out] = []
+        role = "assistant"
+        if kind == "ToolCallSummaryMessage":
+            role = "tool"
+        elif kind in SYSTEM_MESSAGES:
+            role = "system"
+        elif not streamed and text:
+            out.append(Token(text, agent))  # a non-streaming agent: its answer is one token
+        out.append(Event({"type": "message", "agent": agent, "text": text, "role": role}))
+        return out
+
+    def _add_usage(self, usage: Any) -> None:
+        if usage is None:
+            return
+        self.prompt_tokens += int(getattr(usage, "prompt_tokens", 0) or 0)
+        self.completion_tokens += int(getattr(usage, "completion_tokens", 0) or 0)
+
+    def usage_draft(self) -> dict[str, Any] | None:
+        """The turn's `usage` event, or None when no model reported usage."""
+        if self.prompt_tokens == 0 and self.completion_tokens == 0:
+            return None
+        return {
+            "type": "usage",
+            "promptTokens": self.prompt_tokens,
+            "completionTokens": self.completion_tokens,
+            "totalTokens": self.prompt_tokens + self.completion_tokens,
+        }
+
+    def _finish(self, result: Any) -> list[Out]:
+        out: list[Out] = []
+        usage = self.usage_draft()
+        if usage:
+            out.append(Event(usage))
+        out.append(Finish(str(result.stop_reason) if result.stop_reason else "stop"))
+        return out
+
+
+def _with_agent(draft: dict[str, Any], source: str | None) -> dict[str, Any]:
+    if source:
+        draft["agent"] = source
+    return draft

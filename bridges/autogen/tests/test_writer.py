@@ -1,0 +1,113 @@
+"""session writer - the wire contract of services/worker/publish/session-writer.ts, against a real
+nats-server: headers, contiguous seq, dedupe of retried publishes, fencing, schema validation."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import Fabric, new_sid, run
+
+from streamfabric_autogen.event_log import EventLog
+from streamfabric_autogen.schemas import SchemaError, validate_event, validate_job
+from streamfabric_autogen.session_writer import FencedError, SessionWriter
+
+
+def writer(
+    f: Fabric, sid: str, last_seq: int = 0, last_stream_seq: int = 0, attempt: int = 1, wid: str = "py-t/1"
+) -> SessionWriter:
+    return SessionWriter(f.js, EventLog(f.js), "public", sid, wid, attempt, last_seq, last_stream_seq)
+
+
+def test_writer_stamps_contiguous_seq_and_the_gateway_headers(nats_url: str) -> None:
+    async def body() -> None:
+        f = await Fabric.connect(nats_url)
+        sid = new_sid()
+        w = writer(f, sid)
+        for text in ["a", "b"]:
+            await w.append({"type": "token", "text": text, "agent": "writer"})
+        await w.append({"type": "done", "finishReason": "stop", "tokens": 2, "durationMs": 1})
+        stored = await f.stored(sid)
+        assert [e["seq"] for e, _ in stored] == [1, 2, 3]
+        for ev, h in stored:
+            assert ev["sid"] == sid and ev["attempt"] == 1
+            assert h["Nats-Msg-Id"] == f"{sid}:{ev['seq']}"
+            assert h["Sf-Seq"] == str(ev["seq"])
+            assert h["Sf-Ts"] == str(ev["ts"])
+            assert h["Sf-Writer"] == "py-t/1"
+        await f.close()
+
+    run(body())
+
+
+def test_writer_a_retried_publish_of_the_same_event_is_stored_once(nats_url: str) -> None:
+    async def body() -> None:
+        f = await Fabric.connect(nats_url)
+        sid = new_sid()
+        await writer(f, sid).append({"type": "token", "text": "once"})
+        # Same attempt, same seq, as if the first ack was lost and the publish retried.
+        again = await writer(f, sid).append({"type": "token", "text": "once"})
+        assert again["seq"] == 1
+        assert len(await f.events(sid)) == 1
+        await f.close()
+
+    run(body())
+
+
+def test_writer_is_fenced_when_another_writer_moved_the_log_on(nats_url: str) -> None:
+    async def body() -> None:
+        f = await Fabric.connect(nats_url)
+        sid = new_sid()
+        zombie = writer(f, sid, wid="zombie/1")
+        await zombie.append({"type": "token", "text": "a"})
+        # A new owner (attempt 2) continues from the log.
+        last = await EventLog(f.js).last("public", sid)
+        owner = writer(f, sid, last_seq=1, last_stream_seq=last.stream_seq, attempt=2, wid="owner/2")
+        await owner.append({"type": "restart", "attempt": 2, "mode": "rerun", "reason": "worker lost"})
+        with pytest.raises(FencedError):
+            await zombie.append({"type": "token", "text": "stale"})
+        assert zombie.is_fenced
+        with pytest.raises(FencedError):  # and stays fenced
+            await zombie.append({"type": "token", "text": "stale again"})
+        assert [(e["seq"], e["attempt"]) for e in await f.events(sid)] == [(1, 1), (2, 2)]
+        await f.close()
+
+    run(body())
+
+
+def test_writer_refuses_an_event_the_protocol_schema_rejects(nats_url: str) -> None:
+    async def body() -> None:
+        f = await Fabric.connect(nats_url)
+        sid = new_sid()
+        w = writer(f, sid)
+        with pytest.raises(SchemaError, match="agent"):
+            await w.append({"type": "message", "text": "who said this?"})  # message needs `agent`
+        with pytest.raises(SchemaError):
+            await w.append(
+                {"type": "error", "error": {"code": "not_a_code", "message": "x", "retryable": False}}
+            )
+        assert await f.events(sid) == [] and w.last_seq == 0
+        await f.close()
+
+    run(body())
+
+
+JOB = {
+    "v": 1,
+    "sid": "s_12345678",
+    "tenant": "public",
+    "user": "u",
+    "agent": "a",
+    "input": "x",
+    "createdAt": 1,
+}
+
+
+def test_schemas_job_defaults_are_applied_and_bad_jobs_rejected() -> None:
+    job = validate_job(dict(JOB))
+    assert job["options"] == {} and job["turn"] == 1
+    with pytest.raises(SchemaError, match="sid"):
+        validate_job({**JOB, "sid": "bad sid"})
+    with pytest.raises(SchemaError):
+        validate_job({**JOB, "extra": 1})  # jobs are strict: unknown keys are refused
+    validate_event({"type": "token", "sid": "s_12345678", "seq": 1, "ts": 1, "text": "t", "agent": "writer"})
+    with pytest.raises(SchemaError):
+        validate_event({"type": "token", "sid": "s_12345678", "seq": 0, "ts": 1, "text": "t"})

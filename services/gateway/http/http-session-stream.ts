@@ -1,0 +1,146 @@
+import { type ErrorBody, type ErrorCode, errorBody } from '../../../shared/protocol/index.js';
+import type { EventSink } from '../fanout/event-sink.js';
+import type { FanoutHub } from '../fanout/fanout-hub.js';
+import type { Principal, SessionService } from '../session/session-service.js';
+import type { HttpRequestInfo, HttpResult, HttpStream } from '../transport/connection.js';
+
+/** What the HTTP streaming routes need from the gateway. */
+export interface HttpStreamingDeps {
+  hub: FanoutHub;
+  sessions: SessionService;
+  streams: HttpStreamSet;
+  /** Who is asking: the principal the server's HTTP filter (auth/access-policy.ts) attached. */
+  principal(req: HttpRequestInfo): Principal;
+}
+
+/** What one stored event becomes for an HTTP client. */
+export interface Rendered {
+  /** Bytes to write now (SSE lines); nothing for events this format does not show. */
+  chunk?: string;
+  /** End the response after this event. */
+  end?: boolean;
+  /** Instead of a stream: answer with this complete response (non-streaming mode). */
+  respond?: HttpResult;
+}
+
+export type EventRenderer = (seq: number, json: string) => Rendered;
+
+const STATUS_OF: Partial<Record<ErrorCode, number>> = {
+  bad_frame: 400,
+  invalid_argument: 400,
+  unknown_type: 400,
+  frame_too_large: 413,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  already_exists: 409,
+  expired: 410,
+  rate_limited: 429,
+  too_many_sessions: 429,
+  upstream_error: 502,
+  upstream_auth: 502,
+  upstream_rate_limited: 429,
+  upstream_timeout: 504,
+  unavailable: 503,
+  overloaded: 503,
+  timeout: 504,
+};
+
+/** The HTTP status for a typed error. */
+export function httpStatusOf(code: ErrorCode): number {
+  return STATUS_OF[code] ?? 500;
+}
+
+/** A typed error as a JSON HTTP answer: `{"error": {code, message, retryable, ...extra}}`. */
+export function errorResult(error: ErrorBody, extra: Record<string, unknown> = {}): HttpResult {
+  return {
+    status: httpStatusOf(error.code),
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ error: { ...error, ...extra } }),
+  };
+}
+
+/** Headers of an SSE response. `x-accel-buffering` stops nginx from buffering the stream. */
+export function sseHeaders(sid: string): Record<string, string> {
+  return {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    'x-accel-buffering': 'no',
+    'x-streamfabric-session': sid,
+    'access-control-expose-headers': 'x-streamfabric-session',
+  };
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Follows a session over an HTTP response through the same FanoutHub/SessionSubscription path
+ * as WebSockets: catch-up from the log after `after`, then live, exactly once and in order.
+ * Backpressure pauses the subscription until the response drains (the log is the buffer).
+ */
+export function followOverHttp(
+  deps: HttpStreamingDeps,
+  tenant: string,
+  sid: string,
+  after: number,
+  res: HttpStream,
+  render: EventRenderer,
+  fail: (error: ErrorBody) => Rendered,
+): void {
+  const apply = (r: Rendered): boolean => {
+    let ok = true;
+    if (r.respond) res.respond(r.respond);
+    else if (r.chunk) ok = res.write(r.chunk);
+    if (r.end) res.end();
+    return ok;
+  };
+  const sink: EventSink = {
+    get closed() {
+      return res.closed;
+    },
+    send: (data, seq) => apply(render(seq, decoder.decode(data))),
+    fail: (_sid, code, message) => {
+      apply({ ...fail(errorBody(code, message)), end: true });
+    },
+  };
+  const sub = deps.hub.subscribe(tenant, sid, after, sink);
+  res.onDrain(() => sub.resume());
+  res.onClose(() => deps.hub.unsubscribe(tenant, sub));
+}
+
+/**
+ * Every open HTTP stream of this gateway: one heartbeat timer for all of them (an SSE comment,
+ * which keeps proxies from timing the stream out), and a way to end them all when draining.
+ */
+export class HttpStreamSet {
+  private readonly sse = new Set<HttpStream>();
+  private readonly pending = new Set<HttpStream>();
+  private readonly timer: ReturnType<typeof setInterval>;
+
+  constructor(heartbeatMs: number) {
+    this.timer = setInterval(() => {
+      const beat = `: heartbeat ${Date.now()}\n\n`;
+      for (const res of this.sse) res.write(beat);
+    }, heartbeatMs);
+    this.timer.unref?.();
+  }
+
+  get size(): number {
+    return this.sse.size + this.pending.size;
+  }
+
+  /** Tracks a response: `sse` ones get heartbeats; others (a JSON answer still pending) only drain handling. */
+  add(res: HttpStream, kind: 'sse' | 'pending'): void {
+    const set = kind === 'sse' ? this.sse : this.pending;
+    set.add(res);
+    res.onClose(() => set.delete(res));
+  }
+
+  /** Draining: SSE clients reconnect (with Last-Event-ID) elsewhere; pending answers get a retryable 503. */
+  closeAll(): void {
+    clearInterval(this.timer);
+    for (const res of [...this.sse]) res.end();
+    const busy = errorResult(errorBody('unavailable', 'gateway is draining; retry'));
+    for (const res of [...this.pending]) res.respond(busy);
+  }
+}

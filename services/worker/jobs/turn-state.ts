@@ -1,0 +1,62 @@
+import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
+import {
+  type ConversationTurn,
+  foldConversation,
+  type Job,
+  type SessionEvent,
+} from '../../../shared/protocol/index.js';
+
+/** Where a job's turn stands in the session's log, read when a delivery begins. */
+export interface TurnState {
+  /**
+   * `finished`: the turn already has a terminal event (or a later turn exists): just ack.
+   * `fresh`: nothing of the turn is in the log yet beyond the user's message.
+   * `interrupted`: a previous attempt wrote part of the turn and was lost.
+   * `needs_user_message`: the job's message is not in the log yet (a producer that queued a job
+   *   without writing it): the worker writes it first.
+   * `conflict`: the log does not fit the job (e.g. turn 3 queued while turn 1 is the last one).
+   */
+  status: 'finished' | 'fresh' | 'interrupted' | 'needs_user_message' | 'conflict';
+  /** The turns before this one: the conversation history the agent sees. */
+  history: ConversationTurn[];
+  /** Events of this turn after its user message. */
+  current: SessionEvent[];
+  lastSeq: number;
+  lastStreamSeq: number;
+  /** Highest attempt number among this turn's events (0 when none). */
+  lastAttempt: number;
+  /** Index of the last model token of this turn in the log, for deterministic continuation. */
+  lastTokenIndex?: number;
+}
+
+/** Rebuilds the turn's state from the log alone (never from a worker's memory). */
+export async function readTurnState(log: JetStreamEventLog, job: Job): Promise<TurnState> {
+  const { events, lastStreamSeq } = await log.readAll(job.tenant, job.sid);
+  const conv = foldConversation(events);
+  const lastSeq = events.at(-1)?.seq ?? 0;
+  const base = { lastSeq, lastStreamSeq, lastAttempt: 0, current: [] as SessionEvent[] };
+  const turns = conv.turns;
+  if (turns.length < job.turn) {
+    const prev = turns.at(-1);
+    const ready = turns.length === job.turn - 1 && (!prev || prev.outcome !== undefined);
+    return { ...base, status: ready ? 'needs_user_message' : 'conflict', history: turns };
+  }
+  const turn = turns[job.turn - 1]!;
+  const history = turns.slice(0, job.turn - 1);
+  if (turns.length > job.turn || turn.outcome) return { ...base, status: 'finished', history };
+  const current = events.filter((e) => e.seq > turn.startSeq);
+  let lastAttempt = 0;
+  let lastTokenIndex: number | undefined;
+  for (const e of current) {
+    lastAttempt = Math.max(lastAttempt, e.attempt ?? 0);
+    if (e.type === 'token' && e.index !== undefined) lastTokenIndex = e.index;
+  }
+  return {
+    ...base,
+    status: current.length > 0 ? 'interrupted' : 'fresh',
+    history,
+    current,
+    lastAttempt,
+    ...(lastTokenIndex !== undefined ? { lastTokenIndex } : {}),
+  };
+}

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { type SessionEvent, StreamFabricClient } from '../../client/src/index.js';
+import { type BridgeProcess, ensurePython, spawnBridge } from '../../scripts/topology/bridge-process.js';
+import { waitFor } from '../../scripts/topology/wait.js';
+import { startFabric, type TestFabric } from '../harness/fabric.js';
+import { assertContiguous, RawClient, tokenText } from '../harness/raw-client.js';
+
+// A real gateway and nats-server (no TypeScript worker): the sessions' agents are served only by
+// AutoGen bridges running as Python processes, driven by AutoGen's ReplayChatCompletionClient.
+let fabric: TestFabric;
+const bridges: BridgeProcess[] = [];
+
+beforeAll(async () => {
+  ensurePython();
+  fabric = await startFabric({ gateways: 1, workers: 0 });
+  const env = { NATS_URL: fabric.nats.urls, STREAM_LOG_LEVEL: 'info' };
+  bridges.push(
+    ...(await Promise.all([
+      spawnBridge({ builder: 'streamfabric_autogen.demo:team', agent: 'autogen-team', env }),
+      spawnBridge({ builder: 'streamfabric_autogen.demo:assistant', agent: 'autogen-assistant', env }),
+    ])),
+  );
+}, 600_000);
+afterAll(async () => {
+  await Promise.allSettled(bridges.map((b) => b.kill('SIGKILL')));
+  await fabric?.stop();
+});
+
+/** Splits a turn into agent messages: the tokens before each `message` event, and the message. */
+function speeches(
+  events: SessionEvent[],
+): { agent: string; tokens: string; tokenAgents: string[]; text: string }[] {
+  const out: { agent: string; tokens: string; tokenAgents: string[]; text: string }[] = [];
+  let tokens = '';
+  let agents = new Set<string>();
+  for (const e of events) {
+    if (e.type === 'token') {
+      tokens += e.text;
+      agents.add(e.agent ?? '(none)');
+    } else if (e.type === 'message') {
+      out.push({ agent: e.agent, tokens, tokenAgents: [...agents], text: e.text });
+      tokens = '';
+      agents = new Set();
+    }
+  }
+  return out;
+}
+
+describe('autogen bridge - a TypeScript client on a gateway', () => {
+  it('receives a two-agent team’s tokens and messages with agent names, in order, contiguous', async () => {
+    const client = new StreamFabricClient({ url: fabric.wsUrl(0), WebSocket: WebSocket as never });
+    const session = await client.start({
+      agent: 'autogen-team',
+      input: 'plan a trip',
+      options: { length: 40 },
+    });
+    const events: SessionEvent[] = [];
+    for await (const ev of session) events.push(ev);
+    assertContiguous(events);
+    const turns = speeches(events);
+    expect(turns.map((t) => t.agent)).toEqual(['writer', 'critic', 'writer', 'critic']);
+    for (const t of turns) {
+      // Every token before a message is that agent's, and the tokens spell the message exactly.
+      expect(t.tokenAgents).toEqual([t.agent]);
+      expect(t.tokens).toBe(t.text);
+      expect(t.text.split(' ')).toHaveLength(40);
+    }
+    const done = events.at(-1)!;
+    expect(done.type).toBe('done');
+    expect(done.type === 'done' && done.finishReason).toMatch(/Maximum number of messages 5 reached/);
+    expect(done.type === 'done' && done.tokens).toBe(160);
+    expect(events.some((e) => e.type === 'usage')).toBe(true);
+    expect(await session.text()).toBe(turns.map((t) => t.text).join(''));
+    client.close();
+  });
+
+  it('a client that resumes on the gateway gets the bridge’s events after its position exactly once', async () => {
+    const a = await RawClient.connect(fabric.wsUrl(0));
+    a.send({ type: 'start', id: 'r1', agent: 'autogen-assistant', input: 'hello', options: { length: 30 } });
+    const sid = (await a.reply((r) => r.id === 'r1')).sid!;
+    const all = await a.finished(sid);
+    a.close();
+    assertContiguous(all);
+    const b = await RawClient.connect(fabric.wsUrl(0));
+    b.send({ type: 'resume', id: 'r2', sid, after: 2 });
+    expect((await b.reply((r) => r.id === 'r2')).ok).toBe(true);
+    const rest = await b.finished(sid);
+    assertContiguous(rest, 2);
+    expect(rest).toEqual(all.slice(2));
+    expect(tokenText(all).split(' ')).toHaveLength(30);
+    b.close();
+  });
+
+  it('cancel from the client stops the AutoGen run and the stream ends with cancelled', async () => {
+    const client = new StreamFabricClient({ url: fabric.wsUrl(0), WebSocket: WebSocket as never });
+    const session = await client.start({
+      agent: 'autogen-assistant',
+      input: 'talk for a long time',
+      options: { length: 5000, tokensPerSecond: 50 },
+    });
+    const seen: SessionEvent[] = [];
+    session.on('*', (e) => seen.push(e));
+    await waitFor(() => seen.filter((e) => e.type === 'token').length >= 3, {
+      timeoutMs: 30_000,
+      what: 'first tokens',
+    });
+    session.cancel();
+    const last = await session.finishedEvent();
+    expect(last.type).toBe('cancelled');
+    assertContiguous(seen);
+    // Stopped early: far fewer than the 5,000 words the model would have streamed.
+    expect(tokenText(seen).split(' ').length).toBeLessThan(1000);
+    client.close();
+  });
+});
