@@ -14,7 +14,7 @@ from autogen_ext.models.replay import ReplayChatCompletionClient
 from streamfabric_autogen.demo import _replay_client
 
 
-def assistant(text: str, name: str = "assistant", stream: bool = True, tps: float = 0) -> AssistantAgent:
+def assistant(text: Any, name: str = "assistant", stream: bool = True, tps: float = 0) -> AssistantAgent:
     return AssistantAgent(name, model_client=_replay_client([text], tps), model_client_stream=stream)
 
 

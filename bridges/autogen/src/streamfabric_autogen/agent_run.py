@@ -1,8 +1,8 @@
 """Runs one AutoGen `run_stream` and streams it into a TurnPublisher, stoppable from outside.
 
-Abort reasons (cancel, timeout, input_timeout, shutdown, fenced) are one funnel: the first one wins, cancels the
-AutoGen CancellationToken (which aborts the model request) and stops consuming at once, even when
-the agent is blocked inside a model call.
+Abort reasons (cancel, timeout, input_timeout, shutdown, fenced) are one funnel: the first one
+wins, cancels the AutoGen CancellationToken (which aborts the model request) and stops consuming at
+once, even when the agent is blocked inside a model call or waiting for the user.
 """
 
 from __future__ import annotations

@@ -80,7 +80,9 @@ def apply_event(c: Conversation, ev: dict[str, Any]) -> Conversation:
     if kind == "token":
         t.assistant += str(ev.get("text", ""))
     elif kind == "message":
-        t.messages.append(Message(str(ev.get("agent", "")), str(ev.get("text", "")), ev.get("role", "assistant")))
+        t.messages.append(
+            Message(str(ev.get("agent", "")), str(ev.get("text", "")), ev.get("role", "assistant"))
+        )
     elif kind == "restart":
         if ev.get("mode") == "rerun":
             t.assistant = ""

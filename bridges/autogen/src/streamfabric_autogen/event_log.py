@@ -27,7 +27,9 @@ class StoredEvent:
 
 def _is_event(value: Any) -> bool:
     """Cheap shape check of a stored event (the writers validated it against the schema)."""
-    return isinstance(value, dict) and isinstance(value.get("type"), str) and isinstance(value.get("seq"), int)
+    return (
+        isinstance(value, dict) and isinstance(value.get("type"), str) and isinstance(value.get("seq"), int)
+    )
 
 
 class EventLog:
