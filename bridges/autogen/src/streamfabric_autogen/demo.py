@@ -72,6 +72,19 @@ def _replay_client(answers: Sequence[Answer], tokens_per_second: float, model_in
     return PacedReplayClient(list(answers), model_info=model_info)
 
 
+def tool_model_info() -> Any:
+    """Model info of a replay model that can call tools (and so hand off)."""
+    from autogen_core.models import ModelFamily, ModelInfo
+
+    return ModelInfo(
+        vision=False,
+        function_calling=True,
+        json_output=False,
+        family=ModelFamily.UNKNOWN,
+        structured_output=False,
+    )
+
+
 def _opts(job: dict[str, Any] | None) -> tuple[str, int, float]:
     job = job or {}
     o = job.get("options") or {}
@@ -154,16 +167,9 @@ def desk(job: dict[str, Any] | None = None) -> Any:
     from autogen_agentchat.conditions import HandoffTermination, TextMentionTermination
     from autogen_agentchat.teams import Swarm
     from autogen_core import FunctionCall
-    from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsage
+    from autogen_core.models import CreateResult, RequestUsage
 
     _, _, tps = _opts(job)
-    info = ModelInfo(
-        vision=False,
-        function_calling=True,
-        json_output=False,
-        family=ModelFamily.UNKNOWN,
-        structured_output=False,
-    )
 
     def desk_answer(messages: Sequence[Any]) -> Any:
         asked = _said(messages, "user")
@@ -175,7 +181,7 @@ def desk(job: dict[str, Any] | None = None) -> Any:
 
     agent = AssistantAgent(
         "desk",
-        model_client=_replay_client([desk_answer] * 20, tps, info),
+        model_client=_replay_client([desk_answer] * 20, tps, tool_model_info()),
         model_client_stream=True,
         handoffs=[Handoff(target="user", message="Which booking reference should I refund?")],
     )
