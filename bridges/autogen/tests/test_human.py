@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from autogen_agentchat.agents import AssistantAgent
+from autogen_core import FunctionCall
+from autogen_core.models import CreateResult, RequestUsage
 from helpers import Fabric, assert_contiguous, new_agent, run, running_bridge, wait_for
 
-from streamfabric_autogen import demo
+from streamfabric_autogen import demo, input_func
 
 
 def kinds(events: list[dict[str, Any]]) -> list[str]:
@@ -155,6 +158,70 @@ def test_human_a_question_nobody_answers_ends_the_turn_with_input_timeout(nats_u
         assert events[-2]["type"] == "input_request" and events[-1]["type"] == "error"
         assert events[-1]["error"]["code"] == "input_timeout" and events[-1]["error"]["retryable"] is False
         assert (await f.record(sid))["lastOutcome"] == "error"
+        await f.close()
+
+    run(body())
+
+
+def test_human_cancel_while_waiting_for_the_user_ends_the_turn_with_cancelled(nats_url: str) -> None:
+    async def body() -> None:
+        f = await Fabric.connect(nats_url)
+        agent = new_agent()
+        async with running_bridge(nats_url, agent, demo.concierge):
+            sid = await f.start(agent, "plan a trip")
+            await question(f, sid)
+            await wait_for(lambda: state_is(f, sid, "waiting_for_input"), what="waiting_for_input")
+            await f.cancel(sid, "changed my mind")
+            events = await f.finished(sid)
+            await wait_for(lambda: state_is(f, sid, "idle"), what="idle")
+        assert_contiguous(events)
+        assert [e["type"] for e in events[-2:]] == ["input_request", "cancelled"]
+        assert (await f.record(sid))["lastOutcome"] == "cancelled"
+        await f.close()
+
+    run(body())
+
+
+def test_human_input_func_asks_the_user_from_a_tool(nats_url: str) -> None:
+    async def body() -> None:
+        f = await Fabric.connect(nats_url)
+        agent = new_agent()
+
+        def build() -> Any:
+            ask = input_func("clerk", options=["yes", "no"])
+
+            async def confirm(question: str) -> str:
+                """Asks the user to confirm."""
+                return await ask(question)
+
+            call = FunctionCall(id="c1", name="confirm", arguments='{"question": "Ship it?"}')
+            usage = RequestUsage(prompt_tokens=1, completion_tokens=1)
+            first = CreateResult(finish_reason="function_calls", content=[call], usage=usage, cached=False)
+            client = demo._replay_client([first, "Shipping as you said."], 0, demo.tool_model_info())
+            return AssistantAgent(
+                "clerk",
+                model_client=client,
+                tools=[confirm],
+                model_client_stream=True,
+                reflect_on_tool_use=True,
+            )
+
+        async with running_bridge(nats_url, agent, build):
+            sid = await f.start(agent, "ship my order")
+            req = await question(f, sid)
+            assert (req["agent"], req["prompt"], req["options"]) == ("clerk", "Ship it?", ["yes", "no"])
+            await f.answer(sid, req["requestId"], "yes")
+            events = await f.finished(sid)
+        assert_contiguous(events)
+        assert kinds(events)[:5] == [
+            "user_message",
+            "tool_call(clerk)",
+            "input_request(clerk)",
+            "input",
+            "tool_result(clerk)",
+        ]
+        assert next(e for e in events if e["type"] == "tool_result")["result"] == "yes"
+        assert events[-1]["type"] == "done"
         await f.close()
 
     run(body())

@@ -30,6 +30,9 @@ __all__ = ["InputGate", "TurnHuman", "input_func", "user_proxy"]
 
 AsyncInputFunc = Callable[[str, Any], Awaitable[str]]
 
+#: Longest an input function waits for the bridge to reach its UserInputRequestedEvent.
+GATE_TIMEOUT_S = 10.0
+
 
 class InputGate:
     """Keeps the question in order with what was said before it.
@@ -50,15 +53,17 @@ class InputGate:
         """The bridge consumed the UserInputRequestedEvent with this id."""
         self._event(request_id).set()
 
-    async def wait(self, request_id: str) -> None:
+    async def wait(self, request_id: str, timeout_s: float = GATE_TIMEOUT_S) -> None:
+        """Returns once the event was consumed, or after `timeout_s` (a proxy whose events do not
+        reach the stream, e.g. inside a nested team, asks anyway rather than hang)."""
         seen = asyncio.create_task(self._event(request_id).wait())
         aborted = asyncio.create_task(self._aborted.wait())
         try:
-            await asyncio.wait({seen, aborted}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({seen, aborted}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
         finally:
             seen.cancel()
             aborted.cancel()
-        if not self._event(request_id).is_set():
+        if self._aborted.is_set():
             raise asyncio.CancelledError("the turn stopped before the question was asked")
 
 
