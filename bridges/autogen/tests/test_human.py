@@ -33,6 +33,14 @@ async def question(f: Fabric, sid: str, n: int = 1) -> dict[str, Any]:
     return await wait_for(check, what=f"input_request #{n}")
 
 
+async def plan_a_trip(
+    f: Fabric, agent: str, options: dict[str, Any] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """Starts a concierge session; returns its sid once the customer's question is in the log."""
+    sid = await f.start(agent, "plan a trip", options=options)
+    return sid, await question(f, sid)
+
+
 async def state_is(f: Fabric, sid: str, state: str) -> bool:
     return (await f.record(sid))["state"] == state
 
@@ -42,8 +50,7 @@ def test_human_a_user_proxy_asks_and_the_answer_from_the_log_goes_on_with_the_tu
         f = await Fabric.connect(nats_url)
         agent = new_agent()
         async with running_bridge(nats_url, agent, demo.concierge):
-            sid = await f.start(agent, "plan a trip")
-            req = await question(f, sid)
+            sid, req = await plan_a_trip(f, agent)
             await wait_for(lambda: state_is(f, sid, "waiting_for_input"), what="waiting_for_input")
             assert req["agent"] == "customer" and req["prompt"] == "Enter your response: "
             assert req["requestId"] == f"{sid}.t1.q1" and req["deadline"] > req["ts"]
@@ -80,8 +87,7 @@ def test_human_a_bridge_lost_while_waiting_is_replaced_by_one_that_does_not_ask_
         f = await Fabric.connect(nats_url)
         agent = new_agent()
         async with running_bridge(nats_url, agent, demo.concierge):
-            sid = await f.start(agent, "plan a trip")
-            req = await question(f, sid)
+            sid, req = await plan_a_trip(f, agent)
         # The first bridge is gone (its job handed back); a second one reruns the turn and waits on
         # the same question: its rerun of the guide ends where the question is.
         async with running_bridge(nats_url, agent, demo.concierge):
@@ -108,8 +114,7 @@ def test_human_an_answer_that_races_a_rerun_fences_that_attempt_and_the_next_one
         agent = new_agent()
         slow = {"tokensPerSecond": 4}  # the guide's question takes over a second to stream
         async with running_bridge(nats_url, agent, demo.concierge):
-            sid = await f.start(agent, "plan a trip", options=slow)
-            req = await question(f, sid)
+            sid, req = await plan_a_trip(f, agent, slow)
         async with running_bridge(nats_url, agent, demo.concierge, ack_wait_ms=1000) as b:
             # The user answers while the second bridge is still re-streaming the guide's question:
             # the gateway's `input` takes the next seq, so the bridge's next write is refused.
@@ -131,8 +136,7 @@ def test_human_an_answer_given_while_no_bridge_runs_is_found_in_the_log(nats_url
         f = await Fabric.connect(nats_url)
         agent = new_agent()
         async with running_bridge(nats_url, agent, demo.concierge):
-            sid = await f.start(agent, "plan a trip")
-            req = await question(f, sid)
+            sid, req = await plan_a_trip(f, agent)
         await f.answer(sid, req["requestId"], "Faro")  # nobody is waiting right now
         async with running_bridge(nats_url, agent, demo.concierge):
             events = await f.finished(sid)
