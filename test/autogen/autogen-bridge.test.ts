@@ -58,6 +58,11 @@ describe('autogen bridge - a TypeScript client on a gateway', () => {
     const events: SessionEvent[] = [];
     for await (const ev of session) events.push(ev);
     assertContiguous(events);
+    // The gateway's user_message opens the turn, and a fresh turn is not mistaken for an
+    // interrupted one: no `restart`, every bridge event of attempt 1.
+    expect(events[0]?.type).toBe('user_message');
+    expect(events.filter((e) => e.type === 'restart')).toEqual([]);
+    expect(new Set(events.slice(1).map((e) => e.attempt))).toEqual(new Set([1]));
     const turns = speeches(events);
     expect(turns.map((t) => t.agent)).toEqual(['writer', 'critic', 'writer', 'critic']);
     for (const t of turns) {
@@ -82,6 +87,9 @@ describe('autogen bridge - a TypeScript client on a gateway', () => {
     const all = await a.finished(sid);
     a.close();
     assertContiguous(all);
+    expect(all.map((e) => e.type).filter((t) => t === 'user_message' || t === 'restart')).toEqual([
+      'user_message',
+    ]);
     const b = await RawClient.connect(fabric.wsUrl(0));
     b.send({ type: 'resume', id: 'r2', sid, after: 2 });
     expect((await b.reply((r) => r.id === 'r2')).ok).toBe(true);

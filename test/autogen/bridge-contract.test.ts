@@ -55,7 +55,7 @@ from streamfabric_autogen import subjects as s
 print(json.dumps([s.EVENTS_STREAM, s.JOBS_STREAM, s.DEADLETTER_STREAM, s.SESSIONS_BUCKET,
   s.events_subject("t1", "sid1"), s.job_subject("team"), s.control_subject("sid1"),
   s.dead_letter_subject("team"), s.worker_consumer_name("team"), s.event_msg_id("sid1", 7),
-  s.SEQ_HEADER, s.WRITER_HEADER, s.TS_HEADER]))`);
+  s.SEQ_HEADER, s.WRITER_HEADER, s.TS_HEADER, s.live_subject("t1", "sid1")]))`);
     expect(got).toEqual([
       EVENTS_STREAM,
       JOBS_STREAM,
@@ -70,6 +70,7 @@ print(json.dumps([s.EVENTS_STREAM, s.JOBS_STREAM, s.DEADLETTER_STREAM, s.SESSION
       SEQ_HEADER,
       WRITER_HEADER,
       TS_HEADER,
+      subjects.live('t1', 'sid1'),
     ]);
   });
 
@@ -80,7 +81,7 @@ import json
 from streamfabric_autogen.config import load_config
 c = load_config("team", env={})
 print(json.dumps([c.nats_urls, c.replicas, c.concurrency, c.ack_wait_ms, c.max_deliver, c.timeout_ms,
-  c.buffer_size, c.flush_interval_ms, c.log_level]))`);
+  c.buffer_size, c.flush_interval_ms, c.log_level, c.max_history_tokens, c.input_timeout_ms]))`);
     expect(got).toEqual([
       ts.NATS_URL,
       ts.NATS_REPLICAS,
@@ -91,6 +92,8 @@ print(json.dumps([c.nats_urls, c.replicas, c.concurrency, c.ack_wait_ms, c.max_d
       ts.STREAM_BUFFER_SIZE,
       ts.STREAM_FLUSH_INTERVAL,
       ts.STREAM_LOG_LEVEL,
+      ts.MAX_HISTORY_TOKENS,
+      ts.INPUT_TIMEOUT_MS,
     ]);
   });
 

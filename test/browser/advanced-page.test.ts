@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinText } from '../../services/worker/agents/builtin-model.js';
+import { builtinAnswerText, builtinText } from '../../services/worker/agents/builtin-model.js';
 import { startFabric, type TestFabric } from '../harness/fabric.js';
 import { launchChromium, type TestBrowser } from './chromium.js';
 
@@ -58,6 +58,55 @@ describe('advanced page - in Chromium', () => {
     });
     expect(await page.locator('#log').innerText()).toMatch(/resumed \d stream\(s\)/);
     expect(await page.locator('#gateway').innerText()).toMatch(/^g-/);
+    await page.close();
+  });
+});
+
+describe('advanced page - conversation in Chromium', () => {
+  it('shows a two-agent conversation that asks the user, takes the answer in the page and a follow-up turn', async () => {
+    const page = await browser.context.newPage();
+    page.on('pageerror', (err) => console.error('page error:', err));
+    await page.goto(`${fabric.httpUrl(0)}/examples/advanced.html?seed=7&length=40&tps=80`);
+    await page.click('#convoStart');
+    // The agents ask first: the question appears with its choices, and the page answers it.
+    await page.waitForSelector('.bubble.question button[data-answer="engineers"]', { timeout: 20_000 });
+    await browser.screenshot(page, 'advanced-conversation-question');
+    await page.click('.bubble.question button[data-answer="engineers"]');
+    await page.waitForFunction(
+      () => document.querySelector('#convo')?.getAttribute('data-state') === 'idle',
+      undefined,
+      { timeout: 30_000 },
+    );
+    const agents = await page.$$eval('#transcript .bubble.bot .agent', (els) =>
+      els.map((e) => e.textContent),
+    );
+    expect(agents).toEqual(['researcher', 'writer']);
+    const expected = builtinAnswerText('engineers', 107, 40);
+    const said = await page.evaluate(
+      () =>
+        (
+          window as unknown as { streamfabric: { conversation(): { turns: { assistant: string }[] } } }
+        ).streamfabric.conversation().turns[0]!.assistant,
+    );
+    expect(said).toBe(expected);
+
+    // A follow-up turn from the page; the agents ask again and the page answers again.
+    await page.fill('#followText', 'Make it shorter');
+    await page.click('#followSend');
+    await page.waitForSelector('.bubble.question:not(.answered) button[data-answer="executives"]', {
+      timeout: 20_000,
+    });
+    await page.click('.bubble.question:not(.answered) button[data-answer="executives"]');
+    await page.waitForFunction(
+      () =>
+        document.querySelector('#convo')?.getAttribute('data-turns') === '2' &&
+        document.querySelector('#convo')?.getAttribute('data-state') === 'idle',
+      undefined,
+      { timeout: 30_000 },
+    );
+    await browser.screenshot(page, 'advanced-conversation-done');
+    const users = await page.$$eval('#transcript .bubble.user', (els) => els.map((e) => e.textContent));
+    expect(users).toEqual(['youExplain how a durable stream survives a failure', 'youMake it shorter']);
     await page.close();
   });
 });

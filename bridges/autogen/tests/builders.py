@@ -8,13 +8,13 @@ from autogen_agentchat.agents import AssistantAgent
 from autogen_agentchat.conditions import MaxMessageTermination
 from autogen_agentchat.teams import RoundRobinGroupChat
 from autogen_core import FunctionCall
-from autogen_core.models import CreateResult, ModelFamily, ModelInfo, RequestUsage
+from autogen_core.models import CreateResult, RequestUsage
 from autogen_ext.models.replay import ReplayChatCompletionClient
 
-from streamfabric_autogen.demo import _replay_client
+from streamfabric_autogen.demo import _replay_client, tool_model_info
 
 
-def assistant(text: str, name: str = "assistant", stream: bool = True, tps: float = 0) -> AssistantAgent:
+def assistant(text: Any, name: str = "assistant", stream: bool = True, tps: float = 0) -> AssistantAgent:
     return AssistantAgent(name, model_client=_replay_client([text], tps), model_client_stream=stream)
 
 
@@ -35,13 +35,7 @@ async def add(a: int, b: int) -> int:
 
 def calculator() -> AssistantAgent:
     """Asks for the `add` tool, then streams an answer that reflects on the result."""
-    info = ModelInfo(
-        vision=False,
-        function_calling=True,
-        json_output=False,
-        family=ModelFamily.UNKNOWN,
-        structured_output=False,
-    )
+    info = tool_model_info()
     call = CreateResult(
         finish_reason="function_calls",
         content=[FunctionCall(id="call_1", name="add", arguments='{"a": 1, "b": 2}')],

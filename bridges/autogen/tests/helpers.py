@@ -75,6 +75,7 @@ class Fabric:
         sid: str | None = None,
         tenant: str = "public",
         cancel_requested: bool = False,
+        log_message: bool = True,
     ) -> str:
         sid = sid or new_sid()
         now = int(time.time() * 1000)
@@ -91,6 +92,21 @@ class Fabric:
         }
         kv = await self.js.key_value(SESSIONS_BUCKET)
         await kv.create(sid, json.dumps(record).encode())
+        if log_message:
+            # As the gateway does: the user's message opens the log (seq 1) before the job is queued.
+            await self.append_fenced(sid, self._draft(sid, 1, "user_message", text=text, user="tester"), 0)
+        await self.queue(agent, sid, text, 1, options, tenant)
+        return sid
+
+    async def queue(
+        self,
+        agent: str,
+        sid: str,
+        text: str,
+        turn: int,
+        options: dict[str, Any] | None = None,
+        tenant: str = "public",
+    ) -> None:
         job = {
             "v": 1,
             "sid": sid,
@@ -99,13 +115,58 @@ class Fabric:
             "agent": agent,
             "input": text,
             "options": options or {},
-            "turn": 1,
-            "createdAt": now,
+            "turn": turn,
+            "createdAt": int(time.time() * 1000),
         }
         await self.js.publish(
-            job_subject(agent), json.dumps(job).encode(), headers={"Nats-Msg-Id": f"job:{sid}:1"}
+            job_subject(agent), json.dumps(job).encode(), headers={"Nats-Msg-Id": f"job:{sid}:{turn}"}
         )
-        return sid
+
+    @staticmethod
+    def _draft(sid: str, seq: int, kind: str, **fields: Any) -> dict[str, Any]:
+        return {"sid": sid, "seq": seq, "ts": int(time.time() * 1000), "type": kind, **fields}
+
+    async def append_fenced(
+        self, sid: str, event: dict[str, Any], expect_stream_seq: int, tenant: str = "public"
+    ) -> int:
+        """Appends as the gateway's JetStreamEventLog.append does: stored only if the log has not moved."""
+        ack = await self.js.publish(
+            events_subject(tenant, sid),
+            json.dumps(event).encode(),
+            headers={
+                "Nats-Msg-Id": f"{sid}:{event['seq']}",
+                "Nats-Expected-Last-Subject-Sequence": str(expect_stream_seq),
+                "Sf-Seq": str(event["seq"]),
+                "Sf-Ts": str(event["ts"]),
+                "Sf-Writer": "gateway",
+            },
+        )
+        return ack.seq
+
+    async def follow_up(self, agent: str, sid: str, text: str, tenant: str = "public") -> int:
+        """A `message` frame: the next turn's user_message after the last turn ended, then its job."""
+        stored = await self.stored(sid, tenant)
+        last, headers = stored[-1]
+        assert last["type"] in TERMINAL, f"turn still running: {last['type']}"
+        turn = sum(1 for e, _ in stored if e["type"] == "user_message") + 1
+        draft = self._draft(sid, last["seq"] + 1, "user_message", text=text, user="tester")
+        await self.append_fenced(sid, draft, int(headers["Nats-Sequence"]), tenant)
+        await self.queue(agent, sid, text, turn, tenant=tenant)
+        return turn
+
+    async def answer(self, sid: str, request_id: str, text: str, tenant: str = "public") -> None:
+        """An `input` frame: the answer to the pending question, appended after the log's last event."""
+        for _ in range(5):
+            stored = await self.stored(sid, tenant)
+            last, headers = stored[-1]
+            draft = self._draft(sid, last["seq"] + 1, "input", requestId=request_id, text=text, user="tester")
+            try:
+                await self.append_fenced(sid, draft, int(headers["Nats-Sequence"]), tenant)
+                return
+            except Exception as err:  # noqa: BLE001 - the bridge wrote meanwhile: read again
+                if "wrong last sequence" not in str(err).lower() and getattr(err, "err_code", 0) != 10071:
+                    raise
+        raise AssertionError("the log kept moving: could not answer")
 
     async def record(self, sid: str) -> dict[str, Any]:
         kv = await self.js.key_value(SESSIONS_BUCKET)

@@ -23,8 +23,12 @@ def test_bridge_assistant_turn_streams_tokens_message_usage_done_and_acks(nats_u
         agent = new_agent()
         async with running_bridge(nats_url, agent, lambda: assistant("one two three four")):
             sid = await f.start(agent, "count")
-            events = await f.finished(sid)
-            assert_contiguous(events)
+            log = await f.finished(sid)
+            assert_contiguous(log)
+            # The gateway's user_message opens the turn; the bridge writes only its output after it
+            # (no `restart`: a fresh turn is not an interrupted one).
+            assert log[0]["type"] == "user_message" and log[0]["text"] == "count"
+            events = log[1:]
             assert [e["type"] for e in events] == ["token"] * 4 + ["message", "usage", "done"]
             assert "".join(e["text"] for e in events[:4]) == "one two three four"
             assert {e["agent"] for e in events[:4]} == {"assistant"}
@@ -70,7 +74,7 @@ def test_bridge_team_events_name_each_agent_in_order_and_coalesce_per_agent(nats
 
 
 def test_bridge_tool_calls_are_stored_as_tool_call_and_tool_result(nats_url: str) -> None:
-    events = one_turn(nats_url, calculator, "1+2")
+    events = one_turn(nats_url, calculator, "1+2")[1:]
     types = [e["type"] for e in events]
     assert types[:2] == ["tool_call", "tool_result"] and types[-3:] == ["message", "usage", "done"]
     assert events[0]["name"] == "add" and events[1]["result"] == "3" and events[1]["id"] == events[0]["id"]
@@ -138,7 +142,10 @@ def test_bridge_a_session_cancelled_before_start_never_runs_the_agent(nats_url: 
             sid = await f.start(agent, cancel_requested=True)
             events = await f.finished(sid)
             await wait_for(lambda: _eq(pending_jobs(f, agent), 0), what="the job to be acked")
-        assert [(e["type"], e.get("reason")) for e in events] == [("cancelled", "cancelled before start")]
+        assert [(e["type"], e.get("reason")) for e in events] == [
+            ("user_message", None),
+            ("cancelled", "cancelled before start"),
+        ]
         assert built == []
         await f.close()
 

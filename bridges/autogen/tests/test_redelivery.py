@@ -34,19 +34,20 @@ def test_redelivery_an_interrupted_turn_restarts_in_rerun_mode_with_the_next_att
     async def body() -> None:
         f = await Fabric.connect(nats_url)
         agent, sid = new_agent(), new_sid()
-        # A worker that died after writing two tokens of attempt 1.
-        for seq, text in [(1, "partial "), (2, "answ")]:
+        # The gateway's user message, then a worker that died after writing two tokens of attempt 1.
+        await f.append_raw(sid, {"sid": sid, "seq": 1, "ts": 1, "type": "user_message", "text": "hello"})
+        for seq, text in [(2, "partial "), (3, "answ")]:
             await f.append_raw(
                 sid, {"sid": sid, "seq": seq, "ts": 1, "attempt": 1, "type": "token", "text": text}
             )
         async with running_bridge(nats_url, agent, lambda: assistant("full answer")):
-            await f.start(agent, sid=sid)
+            await f.start(agent, sid=sid, log_message=False)
             events = await f.finished(sid)
         assert_contiguous(events)
-        restart = events[2]
+        restart = events[3]
         assert restart["type"] == "restart" and restart["mode"] == "rerun" and restart["attempt"] == 2
-        assert all(e["attempt"] == 2 for e in events[2:])
-        assert "".join(e["text"] for e in events[3:] if e["type"] == "token") == "full answer"
+        assert all(e["attempt"] == 2 for e in events[3:])
+        assert "".join(e["text"] for e in events[4:] if e["type"] == "token") == "full answer"
         assert events[-1]["type"] == "done"
         await f.close()
 
@@ -57,11 +58,12 @@ def test_redelivery_of_a_turn_that_already_ended_is_acked_without_writing(nats_u
     async def body() -> None:
         f = await Fabric.connect(nats_url)
         agent, sid = new_agent(), new_sid()
+        await f.append_raw(sid, {"sid": sid, "seq": 1, "ts": 1, "type": "user_message", "text": "hello"})
         await f.append_raw(
             sid,
             {
                 "sid": sid,
-                "seq": 1,
+                "seq": 2,
                 "ts": 1,
                 "attempt": 1,
                 "type": "done",
@@ -71,10 +73,10 @@ def test_redelivery_of_a_turn_that_already_ended_is_acked_without_writing(nats_u
             },
         )
         async with running_bridge(nats_url, agent, lambda: assistant("never")) as b:
-            await f.start(agent, sid=sid)
+            await f.start(agent, sid=sid, log_message=False)
             await wait_for(lambda: acked(f, agent), what="the job to be acked")
             assert b.logged("turn already finished: acking redelivered job")
-        assert len(await f.events(sid)) == 1
+        assert len(await f.events(sid)) == 2
         await f.close()
 
     run(body())
@@ -94,8 +96,8 @@ def test_redelivery_past_max_deliver_is_poison_error_event_and_dead_letter(nats_
         async with running_bridge(nats_url, agent, lambda: assistant("never"), max_deliver=1):
             events = await f.finished(sid)
             await wait_for(lambda: acked(f, agent), what="the poison job to be terminated")
-        assert [e["type"] for e in events] == ["error"]
-        assert events[0]["error"]["code"] == "poison_job" and events[0]["error"]["retryable"] is False
+        assert [e["type"] for e in events] == ["user_message", "error"]
+        assert events[1]["error"]["code"] == "poison_job" and events[1]["error"]["retryable"] is False
         dead = await f.js._jsm.get_last_msg(DEADLETTER_STREAM, dead_letter_subject(agent))
         assert (
             json.loads(dead.data)["sid"] == sid
@@ -189,7 +191,7 @@ def test_redelivery_a_turn_longer_than_ack_wait_is_kept_alive_by_in_progress_ack
             sid = await f.start(agent)
             events = await f.finished(sid)
         assert time.monotonic() - started > 2  # well past the 1 s ack wait
-        assert events[-1]["type"] == "done" and {e["attempt"] for e in events} == {1}
+        assert events[-1]["type"] == "done" and {e["attempt"] for e in events[1:]} == {1}
         assert not any(e["type"] == "restart" for e in events)
         await f.close()
 

@@ -40,7 +40,7 @@ export class BuiltinAgent implements Agent {
         prompt: o.askUser.prompt,
         ...(o.askUser.options ? { options: o.askUser.options } : {}),
         ...(o.askUser.timeoutMs !== undefined ? { timeoutMs: o.askUser.timeoutMs } : {}),
-        agent: 'builtin',
+        agent: o.team?.[0] ?? 'builtin',
       });
       prefix = answerPrefixTokens(answer);
     }

@@ -1,13 +1,15 @@
 """Runs one AutoGen `run_stream` and streams it into a TurnPublisher, stoppable from outside.
 
-Abort reasons (cancel, timeout, shutdown, fenced) are one funnel: the first one wins, cancels the
-AutoGen CancellationToken (which aborts the model request) and stops consuming at once, even when
-the agent is blocked inside a model call.
+Abort reasons (cancel, timeout, input_timeout, shutdown, fenced) are one funnel: the first one
+wins, cancels the AutoGen CancellationToken (which aborts the model request) and stops consuming at
+once, even when the agent is blocked inside a model call or waiting for the user.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,16 +17,19 @@ from typing import Any
 from autogen_core import CancellationToken
 
 from .coalescer import TokenCoalescer
+from .conversation import Turn
 from .factory import Builder, build_runnable
+from .history import scope_termination, task_messages
+from .human import InputGate, TurnHuman, bound
 from .log import Logger
-from .mapping import AutoGenMapper, Event, Finish, Token
+from .mapping import AutoGenMapper, Event, Finish, InputRequested, Token
 from .publisher import TurnPublisher
 from .session_writer import FencedError, SessionWriter
 
 
 @dataclass
 class Abort:
-    kind: str  # cancel | timeout | shutdown | fenced
+    kind: str  # cancel | timeout | input_timeout | shutdown | fenced
     reason: str | None = None
 
 
@@ -45,7 +50,9 @@ class AgentRun:
         self.coalescer = TokenCoalescer(buffer_size, flush_interval_ms, self._emit_token)
         self.token = CancellationToken()
         self.abort_reason: Abort | None = None
-        self._aborted = asyncio.Event()
+        #: Set by the first abort: everything waiting on the user or the log stops.
+        self.aborted = asyncio.Event()
+        self.gate = InputGate(self.aborted)
         self._log = log
 
     def _emit_token(self, draft: dict[str, Any]) -> None:
@@ -61,16 +68,33 @@ class AgentRun:
         if self.abort_reason is None:
             self.abort_reason = Abort(kind, reason)
         self.token.cancel()
-        self._aborted.set()
+        self.aborted.set()
 
-    async def run(self, builder: Builder, job: dict[str, Any], timeout_ms: int) -> RunOutcome:
+    async def run(
+        self,
+        builder: Builder,
+        job: dict[str, Any],
+        timeout_ms: int,
+        history: list[Turn] | None = None,
+        human: TurnHuman | None = None,
+    ) -> RunOutcome:
+        """Builds the agent or team for `job` and streams its run on the conversation so far."""
         started = time.monotonic()
-        mapper = AutoGenMapper(job["input"])
         state = {"tokens": 0, "finish": "stop"}
 
         async def consume() -> None:
+            with bound(human) if human else contextlib.nullcontext():
+                await stream_run()
+
+        async def stream_run() -> None:
             runnable = await build_runnable(builder, job)
-            stream = runnable.run_stream(task=job["input"], cancellation_token=self.token)
+            task = task_messages(history or [], job["input"])
+            scope_termination(runnable, len(task) - 1)
+            kwargs: dict[str, Any] = {"task": task, "cancellation_token": self.token}
+            if _accepts(runnable.run_stream, "output_task_messages"):
+                kwargs["output_task_messages"] = False  # the task is in the log already
+            mapper = AutoGenMapper(() if "output_task_messages" in kwargs else task)
+            stream = runnable.run_stream(**kwargs)
             async for item in stream:
                 if self.abort_reason is not None:
                     break
@@ -85,11 +109,15 @@ class AgentRun:
                         self.publisher.push(out.draft)
                     elif isinstance(out, Finish):
                         state["finish"] = out.reason
+                    elif isinstance(out, InputRequested):
+                        # What was said before the question is handed to the writer first.
+                        self.coalescer.flush()
+                        self.gate.mark(out.request_id)
 
         loop = asyncio.get_running_loop()
         timer = loop.call_later(timeout_ms / 1000, self.abort, "timeout")
         task = asyncio.create_task(consume())
-        waiter = asyncio.create_task(self._aborted.wait())
+        waiter = asyncio.create_task(self.aborted.wait())
         error: BaseException | None = None
         try:
             await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
@@ -114,3 +142,11 @@ class AgentRun:
             tokens=state["tokens"],
             started=started,
         )
+
+
+def _accepts(fn: Any, name: str) -> bool:
+    """Whether `fn` takes keyword `name` (AgentChat added some run_stream options after 0.4)."""
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False

@@ -21,6 +21,8 @@ DEFAULTS: dict[str, object] = {
     "STREAM_TIMEOUT": 600_000,
     "STREAM_BUFFER_SIZE": 32,
     "STREAM_FLUSH_INTERVAL": 50,
+    "MAX_HISTORY_TOKENS": 100_000,
+    "INPUT_TIMEOUT_MS": 300_000,
     "STREAM_LOG_LEVEL": "info",
 }
 
@@ -47,6 +49,10 @@ class BridgeConfig:
     timeout_ms: int = 600_000
     buffer_size: int = 32
     flush_interval_ms: int = 50
+    #: Largest conversation history (estimated tokens, 4 characters each) a turn may carry.
+    max_history_tokens: int = 100_000
+    #: Default wait for a user's answer to an agent's question (ms) before `input_timeout`.
+    input_timeout_ms: int = 300_000
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -91,6 +97,8 @@ def load_config(agent: str, env: Mapping[str, str] | None = None, **overrides: o
         timeout_ms=_int(env, "STREAM_TIMEOUT", 1),
         buffer_size=_int(env, "STREAM_BUFFER_SIZE", 1),
         flush_interval_ms=_int(env, "STREAM_FLUSH_INTERVAL", 0),
+        max_history_tokens=_int(env, "MAX_HISTORY_TOKENS", 1),
+        input_timeout_ms=_int(env, "INPUT_TIMEOUT_MS", 1),
         log_level=level,
     )
     values.update({k: v for k, v in overrides.items() if v is not None})

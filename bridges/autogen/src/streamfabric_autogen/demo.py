@@ -6,6 +6,12 @@ ReplayChatCompletionClient, which streams a scripted answer word by word.
 
 Job options used: `length` (words per answer, default 12), `tokensPerSecond` (pace of the
 stream; 0 = as fast as possible).
+
+Two more show conversations and human in the loop (their scripted model answers from what it is
+given, so a follow-up turn shows the history it received):
+
+    python -m streamfabric_autogen streamfabric_autogen.demo:concierge --agent autogen-concierge
+    python -m streamfabric_autogen streamfabric_autogen.demo:desk --agent autogen-desk
 """
 
 from __future__ import annotations
@@ -26,7 +32,11 @@ def demo_text(agent: str, task: str, length: int, round_: int = 0) -> str:
     return " ".join(WORDS[(seed + i * 7) % len(WORDS)] for i in range(max(1, length)))
 
 
-def _replay_client(answers: Sequence[str], tokens_per_second: float) -> Any:
+#: A scripted answer: a fixed text or result, or a function of the messages the model is given.
+Answer = Any
+
+
+def _replay_client(answers: Sequence[Answer], tokens_per_second: float, model_info: Any = None) -> Any:
     try:
         from autogen_ext.models.replay import ReplayChatCompletionClient
     except ImportError as err:  # pragma: no cover - depends on the install
@@ -35,23 +45,43 @@ def _replay_client(answers: Sequence[str], tokens_per_second: float) -> Any:
         ) from err
 
     class PacedReplayClient(ReplayChatCompletionClient):
-        """ReplayChatCompletionClient paced like a real model, and honouring cancellation (the
-        stock replay client never looks at the token: a real provider's request is aborted)."""
+        """ReplayChatCompletionClient paced like a real model, honouring cancellation (the stock
+        replay client never looks at the token: a real provider's request is aborted), whose
+        scripted answers may be functions of the prompt."""
 
-        async def create_stream(self, *args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        def _script(self, messages: Any) -> None:
+            i = self._current_index
+            if i < len(self.chat_completions) and callable(self.chat_completions[i]):
+                self.chat_completions[i] = self.chat_completions[i](messages)
+
+        async def create(self, messages: Any, *args: Any, **kwargs: Any) -> Any:
+            self._script(messages)
+            return await super().create(messages, *args, **kwargs)
+
+        async def create_stream(self, messages: Any, *args: Any, **kwargs: Any) -> AsyncGenerator[Any, None]:
+            self._script(messages)
             token = kwargs.get("cancellation_token")
             self.cancellation_token = token  # lets tests check the run's token reached the model
-            async for chunk in super().create_stream(*args, **kwargs):
+            async for chunk in super().create_stream(messages, *args, **kwargs):
                 if token is not None and token.is_cancelled():
                     raise asyncio.CancelledError("cancelled")
                 if tokens_per_second > 0 and isinstance(chunk, str):
                     await asyncio.sleep(1 / tokens_per_second)
                 yield chunk
 
-    return (
-        PacedReplayClient(list(answers))
-        if tokens_per_second > 0
-        else ReplayChatCompletionClient(list(answers))
+    return PacedReplayClient(list(answers), model_info=model_info)
+
+
+def tool_model_info() -> Any:
+    """Model info of a replay model that can call tools (and so hand off)."""
+    from autogen_core.models import ModelFamily, ModelInfo
+
+    return ModelInfo(
+        vision=False,
+        function_calling=True,
+        json_output=False,
+        family=ModelFamily.UNKNOWN,
+        structured_output=False,
     )
 
 
@@ -87,3 +117,73 @@ def team(job: dict[str, Any] | None = None) -> Any:
     ]
     # The task message plus four answers.
     return RoundRobinGroupChat(agents, termination_condition=MaxMessageTermination(5))
+
+
+def _said(messages: Sequence[Any], source: str) -> list[str]:
+    """What `source` said in a model prompt (AutoGen puts other speakers' messages there as
+    UserMessage with their name as source)."""
+    return [str(m.content) for m in messages if getattr(m, "source", None) == source]
+
+
+def _recap(messages: Sequence[Any]) -> str:
+    said = [
+        f"{m.source}: {m.content}" for m in messages if getattr(m, "source", None) in ("user", "customer")
+    ]
+    return "Noted. So far: " + "; ".join(said) + ". TERMINATE"
+
+
+def concierge(job: dict[str, Any] | None = None) -> Any:
+    """Human in the loop with a UserProxyAgent: `guide` asks where to go, `customer` (the session's
+    user, answering from the client: an `input_request` / `input` exchange) answers, and `guide`
+    recaps everything the user and the customer said, earlier turns included, then ends the turn.
+    A follow-up turn, whose history already holds the customer's answer, is recapped at once."""
+    from autogen_agentchat.agents import AssistantAgent
+    from autogen_agentchat.conditions import TextMentionTermination
+    from autogen_agentchat.teams import RoundRobinGroupChat
+
+    from .human import user_proxy
+
+    _, _, tps = _opts(job)
+
+    def guide_answer(messages: Sequence[Any]) -> str:
+        return _recap(messages) if _said(messages, "customer") else "Where would you like to go?"
+
+    guide = AssistantAgent(
+        "guide", model_client=_replay_client([guide_answer] * 20, tps), model_client_stream=True
+    )
+    return RoundRobinGroupChat(
+        [guide, user_proxy("customer")],
+        termination_condition=TextMentionTermination("TERMINATE", sources=["guide"]),
+        max_turns=20,
+    )
+
+
+def desk(job: dict[str, Any] | None = None) -> Any:
+    """A Swarm that hands the conversation back to the user: `desk` hands off to "user" asking for
+    a booking reference (the turn ends: `done` with finishReason "handoff"); the user's next
+    message resumes the Swarm at `desk` (a HandoffMessage from "user"), which answers from it."""
+    from autogen_agentchat.agents import AssistantAgent
+    from autogen_agentchat.base import Handoff
+    from autogen_agentchat.conditions import HandoffTermination, TextMentionTermination
+    from autogen_agentchat.teams import Swarm
+    from autogen_core import FunctionCall
+    from autogen_core.models import CreateResult, RequestUsage
+
+    _, _, tps = _opts(job)
+
+    def desk_answer(messages: Sequence[Any]) -> Any:
+        asked = _said(messages, "user")
+        if len(asked) < 2:
+            call = FunctionCall(id="handoff_1", name="transfer_to_user", arguments="{}")
+            usage = RequestUsage(prompt_tokens=len(messages), completion_tokens=1)
+            return CreateResult(finish_reason="function_calls", content=[call], usage=usage, cached=False)
+        return f"Refund of booking {asked[-1]} approved. TERMINATE"
+
+    agent = AssistantAgent(
+        "desk",
+        model_client=_replay_client([desk_answer] * 20, tps, tool_model_info()),
+        model_client_stream=True,
+        handoffs=[Handoff(target="user", message="Which booking reference should I refund?")],
+    )
+    termination = HandoffTermination(target="user") | TextMentionTermination("TERMINATE", sources=["desk"])
+    return Swarm([agent], termination_condition=termination)

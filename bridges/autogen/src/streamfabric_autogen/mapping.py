@@ -12,6 +12,11 @@
 | HandoffMessage, StopMessage                | `message` {role: system}                               |
 | TaskResult                                 | `usage` (sum of models_usage, if any), then `done`     |
 |                                            | {finishReason: stop_reason or "stop"}                  |
+| UserInputRequestedEvent (a UserProxyAgent) | no event: marks the question's place in the stream    |
+|                                            | (the proxy's input_func then writes `input_request`)   |
+| a UserProxyAgent's TextMessage/Handoff     | `message` {agent = proxy, text = answer, role: user}   |
+| TaskResult after a HandoffMessage          | `done` {finishReason: "handoff"}: the turn is handed   |
+|                                            | back to the user (see history.py for the next turn)    |
 | the task echo, thoughts, other events      | nothing                                                |
 
 Items are recognised by their `type` field (every AgentChat message has one since 0.4) rather
@@ -20,6 +25,7 @@ than by class, so the mapping does not depend on where a class lives in a given 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +57,18 @@ class Finish:
     reason: str
 
 
-Out = Token | Event | Finish
+@dataclass
+class InputRequested:
+    """A UserProxyAgent is about to ask the user (its input function waits for this point)."""
+
+    request_id: str
+    agent: str | None
+
+
+#: finishReason of a turn the agents handed back to the user (a HandoffMessage ended the run).
+HANDOFF = "handoff"
+
+Out = Token | Event | Finish | InputRequested
 
 
 def _text_of(item: Any) -> str:
@@ -66,16 +83,32 @@ def _is_task_result(item: Any) -> bool:
     return hasattr(item, "messages") and hasattr(item, "stop_reason") and not hasattr(item, "type")
 
 
+def _echo_of(task: str | Sequence[Any]) -> list[tuple[str, str]]:
+    if isinstance(task, str):
+        return [("user", task)]
+    return [(str(getattr(m, "source", "")), _text_of(m)) for m in task]
+
+
 @dataclass
 class AutoGenMapper:
-    """Stateful per turn: remembers which messages were streamed and sums usage."""
+    """Stateful per turn: remembers which messages were streamed, who is a human, and sums usage.
 
-    task: str
+    `task` is what run_stream was given (a string or chat messages) when AutoGen echoes it first;
+    pass `()` when it does not (run_stream(output_task_messages=False))."""
+
+    task: str | Sequence[Any] = ()
     prompt_tokens: int = 0
     completion_tokens: int = 0
     _seen_chat: bool = False
     _streamed_ids: set[str] = field(default_factory=set)
     _streaming_sources: set[str] = field(default_factory=set)
+    #: Agents that asked the user (UserProxyAgents): their messages are the user's words.
+    _humans: set[str] = field(default_factory=set)
+    _echo: list[tuple[str, str]] = field(default_factory=list)
+    _last_chat: str | None = None
+
+    def __post_init__(self) -> None:
+        self._echo = _echo_of(self.task)
 
     def map(self, item: Any) -> list[Out]:
         if _is_task_result(item):
@@ -115,17 +148,26 @@ class AutoGenMapper:
                 )
                 for r in item.content
             ]
+        if kind == "UserInputRequestedEvent":
+            if source:
+                self._humans.add(source)
+            return [InputRequested(str(getattr(item, "request_id", "")), source)]
         if kind in TEXT_MESSAGES or kind in SYSTEM_MESSAGES or kind == "ToolCallSummaryMessage":
             return self._chat_message(item, kind, source)
         return []  # thoughts, memory queries, speaker selection, ...: not part of the stream contract
 
     def _chat_message(self, item: Any, kind: str, source: str | None) -> list[Out]:
-        first = not self._seen_chat
-        self._seen_chat = True
         text = _text_of(item)
-        if first and source == "user" and text == self.task:
+        if not self._seen_chat and self._echo and self._echo[0] == (source or "", text):
+            self._echo.pop(0)
             return []  # run_stream echoes the task first: the client sent it, it is not output
+        self._seen_chat = True
+        if kind != "StopMessage":
+            self._last_chat = None if source in self._humans else kind
         agent = source or "agent"
+        if agent in self._humans:
+            # A UserProxyAgent's message is the user's answer (already in the log as `input`).
+            return [Event({"type": "message", "agent": agent, "text": text, "role": "user"})]
         streamed = getattr(item, "id", None) in self._streamed_ids or agent in self._streaming_sources
         self._streaming_sources.discard(agent)
         out: list[Out] = []
@@ -161,7 +203,10 @@ class AutoGenMapper:
         usage = self.usage_draft()
         if usage:
             out.append(Event(usage))
-        out.append(Finish(str(result.stop_reason) if result.stop_reason else "stop"))
+        if self._last_chat == "HandoffMessage":
+            out.append(Finish(HANDOFF))  # the agents handed the conversation back to the user
+        else:
+            out.append(Finish(str(result.stop_reason) if result.stop_reason else "stop"))
         return out
 
 

@@ -131,6 +131,14 @@ class SessionWriter:
         self._last_stream_seq = ack.seq
         return event
 
+    def adopt(self, seq: int, stream_seq: int) -> None:
+        """Takes an event another writer appended in our turn (the gateway's `input`, the user's
+        answer to our `input_request`) as the new end of the log, so the next append follows it."""
+        if seq != self._seq + 1:
+            raise ValueError(f"adopt: seq {seq} does not follow {self._seq}")
+        self._seq = seq
+        self._last_stream_seq = stream_seq
+
     async def _publish_with_retry(self, payload: bytes, headers: dict[str, str]) -> Any:
         deadline = time.monotonic() + self._retry_for_s
         attempt = 0

@@ -22,6 +22,11 @@ def events_subject(tenant: str, sid: str) -> str:
     return f"fabric.ev.{tenant}.{sid}"
 
 
+def live_subject(tenant: str, sid: str) -> str:
+    """Core-NATS subject on which the server republishes a session's events once stored."""
+    return f"fabric.live.{tenant}.{sid}"
+
+
 def job_subject(agent: str) -> str:
     """Subject of an agent pool's jobs (JOBS work-queue stream)."""
     return f"fabric.jobs.{agent}"

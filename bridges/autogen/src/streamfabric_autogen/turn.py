@@ -1,10 +1,15 @@
 """One delivery of a job, with the same rules as services/worker/jobs/run-turn.ts:
 
-- a redelivered job whose turn already ended (the log's last event is terminal) is just acked;
+- where the turn stands is read from the session's log (turn_state.py): a turn that already
+  ended, or a job that does not fit the log, is just acked; a job whose user message is not in
+  the log yet (a producer that did not write it) gets its `user_message` written first;
 - past WORKER_MAX_DELIVER it is poison: an `error` (poison_job) event, dead-lettered, terminated;
 - a session cancelled before it started ends with `cancelled` without running the agent;
+- a conversation longer than MAX_HISTORY_TOKENS ends with `limit_exceeded`;
 - a redelivery of an interrupted turn writes `restart` (mode "rerun": AutoGen cannot continue a
-  half-written answer, so the client discards the partial text) and runs the agent again;
+  half-written answer, so the client discards the partial text) and runs the agent again; a
+  question it had asked the user is not asked twice (input_broker.py);
+- the agents get the conversation so far (history.py) and can ask the user (human.py);
 - cancel on fabric.ctl.<sid> cancels the AutoGen run; the turn ends with `cancelled`;
 - the job is marked in progress while it runs, and acked only after the terminal event is stored;
 - the session registry goes `running`, then `idle` with `lastOutcome`.
@@ -14,20 +19,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from .agent_run import AgentRun, RunOutcome
+from .agent_run import AgentRun
+from .conversation import estimate_tokens
 from .event_log import EventLog
 from .factory import Builder
+from .human import TurnHuman
+from .input_broker import InputBroker
 from .log import Logger
 from .registry import SessionRegistry
 from .schemas import SchemaError, validate_control, validate_job
 from .session_writer import SessionWriter
-from .subjects import control_subject, dead_letter_subject
-
-TERMINAL = {"done", "error", "cancelled"}
+from .subjects import control_subject
+from .turn_end import ack, dead_letter, finish, registry_update, set_idle, terminal_event
+from .turn_state import TurnState, read_turn_state
 
 
 @dataclass
@@ -44,6 +51,10 @@ class TurnDeps:
     timeout_ms: int
     buffer_size: int
     flush_interval_ms: int
+    #: Default wait for the user's answer to a question (ms) before `input_timeout`.
+    input_timeout_ms: int
+    #: Largest conversation (estimated tokens) a turn may carry.
+    max_history_tokens: int
     #: Set when the bridge shuts down: running turns stop without writing (another worker resumes them).
     shutdown: asyncio.Event
     #: Set once the bridge has no pull request pending: only then is a job handed back (nak).
@@ -56,7 +67,7 @@ async def run_turn(msg: Any, deps: TurnDeps) -> None:
         job = validate_job(json.loads(msg.data))
     except (ValueError, SchemaError) as err:
         deps.log.error("invalid job payload: dead-lettered", err=str(err))
-        await _dead_letter(deps, msg, "invalid job payload")
+        await dead_letter(deps.js, msg, "invalid job payload", deps.log)
         await msg.term()
         return
     if deps.shutdown.is_set():
@@ -82,24 +93,28 @@ async def run_turn(msg: Any, deps: TurnDeps) -> None:
 
 
 async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: TurnDeps, log: Logger) -> None:
-    sid, tenant = job["sid"], job["tenant"]
-    last = await deps.event_log.last(tenant, sid)
-    if last and last.event.get("type") in TERMINAL:
-        log.info("turn already finished: acking redelivered job", lastSeq=last.event.get("seq"))
-        await _ack(msg, log)
+    sid = job["sid"]
+    state = await read_turn_state(deps.event_log, job)
+    if state.status in ("finished", "conflict"):
+        if state.status == "conflict":
+            log.error("job does not fit the log: dropped", turn=job["turn"], lastSeq=state.last_seq)
+        else:
+            log.info("turn already finished: acking redelivered job", lastSeq=state.last_seq)
+        await ack(msg, log)
         return
-    last_attempt = int(last.event.get("attempt") or 0) if last else 0
-    attempt = max(delivery, last_attempt + (1 if last else 0), 1)
+    attempt = state.attempt_for(delivery)
     writer = SessionWriter(
         deps.js,
         deps.event_log,
-        tenant,
+        job["tenant"],
         sid,
         f"{deps.worker_id}/{delivery}",
         attempt,
-        int(last.event["seq"]) if last else 0,
-        last.stream_seq if last else 0,
+        state.last_seq,
+        state.last_stream_seq,
     )
+    if state.status == "needs_user_message":
+        await writer.append({"type": "user_message", "text": job["input"], "user": job["user"]})
 
     if delivery > deps.max_deliver:
         log.error("poison job: dead-lettered", delivery=delivery)
@@ -112,30 +127,58 @@ async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: Tu
             await writer.append({"type": "error", "error": error})
         except Exception as err:  # noqa: BLE001 - dead-lettering goes on regardless
             log.warn("could not write the poison error event", err=repr(err))
-        await _dead_letter(deps, msg, "max deliveries exceeded")
-        await _set_idle(deps, sid, "error", log)
+        await dead_letter(deps.js, msg, "max deliveries exceeded", log)
+        await set_idle(deps.registry, sid, "error", log)
         await msg.term()
         return
 
     record = await deps.registry.get(sid)
     if record and record.get("cancelRequested"):
         await writer.append({"type": "cancelled", "reason": "cancelled before start"})
-        await _finish(msg, deps, sid, "cancelled", log)
+        await finish(msg, deps.registry, sid, "cancelled", log)
+        return
+    if estimate_tokens(state.history, job["input"]) > deps.max_history_tokens:
+        message = f"conversation history exceeds MAX_HISTORY_TOKENS ({deps.max_history_tokens})"
+        await writer.append(
+            {"type": "error", "error": {"code": "limit_exceeded", "message": message, "retryable": False}}
+        )
+        await finish(msg, deps.registry, sid, "error", log)
         return
 
-    if last:
+    if state.status == "interrupted":
         await writer.append(
             {"type": "restart", "attempt": attempt, "mode": "rerun", "reason": "worker lost; job redelivered"}
         )
-        log.warn("restarting interrupted turn", attempt=attempt, afterSeq=last.event.get("seq"))
-    await _registry(deps.registry.set_state(sid, "running"), log)
+        log.warn("restarting interrupted turn", attempt=attempt, afterSeq=state.last_seq)
+    await registry_update(deps.registry.set_state(sid, "running"), log)
+    await _run_agent(msg, job, state, writer, deps, log)
 
+
+async def _run_agent(
+    msg: Any, job: dict[str, Any], state: TurnState, writer: SessionWriter, deps: TurnDeps, log: Logger
+) -> None:
+    sid = job["sid"]
     run = AgentRun(
         writer,
         _opt(job, "bufferSize", deps.buffer_size),
         _opt(job, "flushIntervalMs", deps.flush_interval_ms),
         log,
     )
+    broker = InputBroker(
+        nc=deps.nc,
+        event_log=deps.event_log,
+        registry=deps.registry,
+        writer=writer,
+        publisher=run.publisher,
+        tenant=job["tenant"],
+        turn=int(job["turn"]),
+        earlier=state.current,
+        default_timeout_ms=deps.input_timeout_ms,
+        aborted=run.aborted,
+        on_timeout=lambda err: run.abort("input_timeout", str(err)),
+        log=log,
+    )
+    human = TurnHuman(broker, run.gate, run.coalescer.flush)
 
     async def on_control(m: Any) -> None:
         try:
@@ -149,7 +192,7 @@ async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: Tu
     shutdown_watch = asyncio.create_task(deps.shutdown.wait())
     shutdown_watch.add_done_callback(lambda t: None if t.cancelled() else run.abort("shutdown"))
     try:
-        outcome = await run.run(deps.builder, job, deps.timeout_ms)
+        outcome = await run.run(deps.builder, job, deps.timeout_ms, state.history, human)
     finally:
         shutdown_watch.cancel()
         await sub.unsubscribe()
@@ -168,7 +211,7 @@ async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: Tu
         return
     # Flush what the agent produced before the terminal event, so no text is lost on cancel.
     run.coalescer.flush()
-    terminal, result = _terminal(outcome, deps.timeout_ms)
+    terminal, result = terminal_event(outcome, deps.timeout_ms)
     try:
         await pub.push(terminal)
     except Exception as err:  # noqa: BLE001 - the job stays unacked and is redelivered
@@ -176,31 +219,7 @@ async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: Tu
         await pub.close()
         return
     await pub.close()
-    await _finish(msg, deps, sid, result, log)
-
-
-def _terminal(outcome: RunOutcome, timeout_ms: int) -> tuple[dict[str, Any], str]:
-    """The turn's terminal event and the registry's `lastOutcome` for it."""
-    if outcome.abort and outcome.abort.kind == "cancel":
-        reason = {"reason": outcome.abort.reason} if outcome.abort.reason else {}
-        return {"type": "cancelled", **reason}, "cancelled"
-    if outcome.abort and outcome.abort.kind == "timeout":
-        message = f"turn exceeded STREAM_TIMEOUT ({timeout_ms} ms)"
-        return {"type": "error", "error": {"code": "timeout", "message": message, "retryable": True}}, "error"
-    if outcome.error is not None:
-        message = (str(outcome.error) or type(outcome.error).__name__)[:2000]
-        return {
-            "type": "error",
-            "error": {"code": "agent_error", "message": message, "retryable": False},
-        }, "error"
-    duration = round((time.monotonic() - outcome.started) * 1000)
-    done = {
-        "type": "done",
-        "finishReason": outcome.finish_reason,
-        "tokens": outcome.tokens,
-        "durationMs": duration,
-    }
-    return done, "done"
+    await finish(msg, deps.registry, sid, result, log)
 
 
 async def _hand_back(msg: Any, deps: TurnDeps) -> None:
@@ -215,36 +234,3 @@ async def _hand_back(msg: Any, deps: TurnDeps) -> None:
 def _opt(job: dict[str, Any], key: str, fallback: int) -> int:
     v = job.get("options", {}).get(key)
     return int(v) if isinstance(v, (int, float)) else fallback
-
-
-async def _registry(aw: Any, log: Logger) -> None:
-    try:
-        await aw
-    except Exception as err:  # noqa: BLE001 - the registry is advisory; the log is the truth
-        log.warn("registry update failed", err=repr(err))
-
-
-async def _set_idle(deps: TurnDeps, sid: str, outcome: str, log: Logger) -> None:
-    await _registry(deps.registry.set_state(sid, "idle", lastOutcome=outcome, cancelRequested=False), log)
-
-
-async def _finish(msg: Any, deps: TurnDeps, sid: str, outcome: str, log: Logger) -> None:
-    await _set_idle(deps, sid, outcome, log)
-    await _ack(msg, log)
-    log.info("turn finished", outcome=outcome)
-
-
-async def _ack(msg: Any, log: Logger) -> None:
-    try:
-        await msg.ack_sync(timeout=5.0)
-    except Exception as err:  # noqa: BLE001 - the terminal event is stored: a redelivery just acks
-        log.warn("ack not confirmed", err=repr(err))
-
-
-async def _dead_letter(deps: TurnDeps, msg: Any, reason: str) -> None:
-    agent = msg.subject.rsplit(".", 1)[-1]
-    headers = {"Sf-Dead-Reason": reason, "Sf-Deliveries": str(msg.metadata.num_delivered)}
-    try:
-        await deps.js.publish(dead_letter_subject(agent), msg.data, headers=headers)
-    except Exception as err:  # noqa: BLE001
-        deps.log.error("dead-letter publish failed", err=repr(err))

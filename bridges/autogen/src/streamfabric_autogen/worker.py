@@ -115,6 +115,8 @@ class Bridge:
             timeout_ms=self.cfg.timeout_ms,
             buffer_size=self.cfg.buffer_size,
             flush_interval_ms=self.cfg.flush_interval_ms,
+            input_timeout_ms=self.cfg.input_timeout_ms,
+            max_history_tokens=self.cfg.max_history_tokens,
             shutdown=self._shutdown,
             fetch_stopped=self._loop_done,
         )
