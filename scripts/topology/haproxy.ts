@@ -57,8 +57,9 @@ frontend monitoring
 backend gateways
   balance leastconn
   option httpchk
-  # HTTP/1.1 with a Host header: uWebSockets.js answers HTTP/1.0 requests with 505.
-  http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host streamfabric-gateway
+  # HTTP/1.1 with a Host header: uWebSockets.js answers HTTP/1.0 requests with 505. "localhost"
+  # because a dev-mode gateway answers only loopback Host names (its DNS-rebinding guard).
+  http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host localhost
   http-check expect status 200
   default-server check inter ${inter} fall 2 rise 2
 ${o.gateways.map((g) => `  server ${g.name} ${g.host}:${g.port}`).join('\n')}

@@ -169,7 +169,13 @@ describe('docker-compose - validated by the real tools', () => {
   it('docker-compose config -q accepts the file', (ctx) => {
     const bin = optionalTool({ bin: 'docker-compose', pkg: 'docker-compose' });
     if (!bin) return ctx.skip('docker-compose is not available');
-    const r = run(bin, ['-f', 'docker-compose.yml', 'config', '-q']);
+    // Gateways authenticate (AUTH_MODE=jwt): the file requires the secret, and says so without it.
+    const missing = run(bin, ['-f', 'docker-compose.yml', 'config', '-q'], { STREAMFABRIC_JWT_SECRET: '' });
+    expect(missing.code).not.toBe(0);
+    expect(missing.out).toContain('STREAMFABRIC_JWT_SECRET');
+    const r = run(bin, ['-f', 'docker-compose.yml', 'config', '-q'], {
+      STREAMFABRIC_JWT_SECRET: 'a-compose-test-secret-of-at-least-32-chars',
+    });
     expect(r.out).toBe('');
     expect(r.code).toBe(0);
   }, 600_000);
