@@ -1,3 +1,4 @@
+import { type TickWheel, workerWheel } from '../timing/tick-wheel.js';
 import { abortableSleep } from './abortable-sleep.js';
 import type { Agent, AgentContext, AgentOutput } from './agent.js';
 import { builtinTokens, seedFromInput } from './builtin-model.js';
@@ -8,16 +9,26 @@ export interface BuiltinDefaults {
   thinkMs: number;
 }
 
+/** Waits shorter than this ride the shared wheel (cancel is then seen within one token gap). */
+const WHEEL_MAX_WAIT_MS = 250;
+
 /**
  * The default agent: the built-in deterministic model, paced at a configurable rate. Because
  * token i depends only on the seed, a new worker can continue a lost attempt exactly where the
  * log ends (`canContinue`).
+ *
+ * Pacing is cheap at scale: the pauses between tokens wait on the worker's shared tick wheel
+ * (no timer and no abort listener per pause), and the tokens that fell due during a pause are
+ * handed over as one output (like an SSE chunk holding several tokens).
  */
 export class BuiltinAgent implements Agent {
   readonly name = 'builtin';
   readonly canContinue = true;
 
-  constructor(private readonly defaults: BuiltinDefaults) {}
+  constructor(
+    private readonly defaults: BuiltinDefaults,
+    private readonly wheel: TickWheel = workerWheel,
+  ) {}
 
   async *run(ctx: AgentContext): AsyncIterable<AgentOutput> {
     const o = ctx.job.options;
@@ -33,18 +44,23 @@ export class BuiltinAgent implements Agent {
     let i = first;
     while (i < tokens.length) {
       if (ctx.signal.aborted) return;
-      // Emit every token that is due by now (catching up after a slow tick), then sleep until
-      // the next one is due: one timer per burst, not per token.
-      const due =
-        tps > 0 ? first + Math.floor(((performance.now() - start) * tps) / 1000) + 1 : tokens.length;
-      while (i < Math.min(due, tokens.length)) {
+      if (tps > 0) {
+        // Every token due by now (several after a slow tick) goes out as one output.
+        const due = Math.min(
+          tokens.length,
+          first + Math.floor(((performance.now() - start) * tps) / 1000) + 1,
+        );
+        if (due > i) {
+          yield { kind: 'token', text: tokens.slice(i, due).join(''), index: due - 1, count: due - i };
+          i = due;
+        }
+        if (i >= tokens.length) break;
+        const wait = Math.max(0, start + ((i - first) * 1000) / tps - performance.now());
+        if (wait < WHEEL_MAX_WAIT_MS) await this.wheel.sleep(wait);
+        else if (!(await abortableSleep(wait, ctx.signal))) return;
+      } else {
         yield { kind: 'token', text: tokens[i]!, index: i };
         i++;
-      }
-      if (i >= tokens.length) break;
-      if (tps > 0) {
-        const nextAt = start + ((i - first) * 1000) / tps;
-        if (!(await abortableSleep(Math.max(0, nextAt - performance.now()), ctx.signal))) return;
       }
     }
     yield {

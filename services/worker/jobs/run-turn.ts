@@ -180,8 +180,8 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     })) {
       if (controller.signal.aborted) break;
       if (out.kind === 'token') {
-        tokens++;
-        deps.metrics.tokens.inc();
+        tokens += out.count ?? 1;
+        deps.metrics.tokens.inc(out.count ?? 1);
         coalescer.push(out);
         // Backpressure: a model faster than the log waits here instead of queueing without bound.
         while (inflight >= MAX_INFLIGHT_APPENDS && !controller.signal.aborted)
