@@ -24,6 +24,7 @@ async function main(): Promise<void> {
   const nc = await connect({
     servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
     name: 'sio-baseline',
+    noAsyncTraces: true,
   });
   const js = jetstream(nc);
   const registry = await SessionRegistry.open(nc);

@@ -27,6 +27,9 @@ export interface TopologyOptions {
   /** Extra env for workers (flush interval, model speed, concurrency). */
   workerEnv: Record<string, string>;
   gatewayEnv: Record<string, string>;
+  /** Extra node flags per role (--cpu-prof ...). */
+  workerArgs: string[];
+  gatewayArgs: string[];
   verbose: boolean;
 }
 
@@ -49,6 +52,7 @@ async function startWorkers(nats: NatsCluster, o: TopologyOptions): Promise<Serv
     Array.from({ length: o.workers }, (_, i) =>
       spawnService('worker', {
         env: { NATS_URL: nats.urls, WORKER_ID: `bench-w${i + 1}`, STREAM_LOG_LEVEL: 'info', ...o.workerEnv },
+        nodeArgs: o.workerArgs,
         verbose: o.verbose,
         timeoutMs: 60_000,
       }),
@@ -70,6 +74,7 @@ export async function startFabricTopology(o: TopologyOptions): Promise<BenchTopo
         STREAM_LOG_LEVEL: 'info',
         ...o.gatewayEnv,
       },
+      nodeArgs: o.gatewayArgs,
       verbose: o.verbose,
       timeoutMs: 60_000,
     });

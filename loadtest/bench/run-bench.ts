@@ -6,6 +6,7 @@ import { ensureTool, NATS_SERVER } from '../../scripts/tools/ensure-tool.js';
 import { killAllServices } from '../../scripts/topology/service-process.js';
 import type { BenchOptions } from './bench-options.js';
 import { type BenchResult, compare, markdown, plot } from './bench-report.js';
+import { profileMarkdown, summariseProfiles } from './profile-summary.js';
 import { runTarget, type TargetResult } from './run-target.js';
 
 function machine(): Record<string, string | number> {
@@ -46,7 +47,14 @@ export async function runBench(o: BenchOptions): Promise<{ result: BenchResult; 
   const svgFile = `${date}-${o.name}.svg`;
   writeFileSync(`${base}.json`, `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(o.outDir, svgFile), plot(result));
-  writeFileSync(`${base}.md`, markdown(result, svgFile));
+  let md = markdown(result, svgFile);
+  if (o.profile) {
+    // Gateways and workers ran with --cpu-prof: summarise their self time per function and area.
+    const summaries = summariseProfiles(join(o.outDir, `profiles-${o.name}`));
+    writeFileSync(`${base}-profiles.json`, `${JSON.stringify(summaries, null, 2)}\n`);
+    md += `\n## CPU profiles (self time)\n\n${profileMarkdown(summaries).join('\n')}\n`;
+  }
+  writeFileSync(`${base}.md`, md);
   return { result, files: [`${base}.json`, `${base}.md`, join(o.outDir, svgFile)] };
 }
 

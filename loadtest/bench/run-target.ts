@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { HistogramSummary } from '../node/histogram.js';
 import type { Totals } from '../node/load-client.js';
 import type { SeqFaults } from '../node/seq-checker.js';
@@ -82,12 +83,17 @@ async function startTopology(target: Target, o: BenchOptions, maxStreams: number
     workers: o.workers,
     workerEnv: { STREAM_FLUSH_INTERVAL: String(o.flushIntervalMs), WORKER_CONCURRENCY: String(concurrency) },
     gatewayEnv: {},
+    workerArgs: [],
+    gatewayArgs: [],
     verbose: o.verbose,
   };
   if (o.profile) {
-    const prof = `--cpu-prof --cpu-prof-dir=${o.outDir}/profiles-${o.name}`;
-    topo.workerEnv.NODE_OPTIONS = prof;
-    topo.gatewayEnv.NODE_OPTIONS = prof;
+    const dir = (role: string) => [
+      '--cpu-prof',
+      `--cpu-prof-dir=${resolve(o.outDir, `profiles-${o.name}`, `${target}-${role}`)}`,
+    ];
+    topo.workerArgs = dir('worker');
+    topo.gatewayArgs = dir('gateway');
   }
   if (target === 'fabric') return startFabricTopology(topo);
   if (target === 'socketio') return startSocketIoTopology(topo);

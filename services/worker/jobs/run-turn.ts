@@ -6,6 +6,7 @@ import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { subjects } from '../../../shared/nats/subjects.js';
 import { ControlMessage, type EventDraft, isTerminal, Job } from '../../../shared/protocol/index.js';
 import type { Agent, AgentOutput, ResumePoint } from '../agents/agent.js';
+import type { EventPublisher } from '../publish/ack-publisher.js';
 import { TokenCoalescer } from '../publish/coalescer.js';
 import { FencedError, SessionWriter } from '../publish/session-writer.js';
 import type { WorkerMetrics } from '../worker-metrics.js';
@@ -14,6 +15,8 @@ import { type AbortReason, timeoutError } from './turn-outcome.js';
 export interface TurnDeps {
   nc: NatsConnection;
   js: JetStreamClient;
+  /** Event publishes with pipelined acks (falls back to `js`). */
+  publisher?: EventPublisher;
   eventLog: JetStreamEventLog;
   registry: SessionRegistry;
   agents: ReadonlyMap<string, Agent>;
@@ -78,7 +81,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
   const delivery = msg.info.deliveryCount;
   const attempt = Math.max(delivery, (last?.event.attempt ?? 0) + (last ? 1 : 0), 1);
   const writer = new SessionWriter(
-    deps.js,
+    deps.publisher ?? deps.js,
     deps.eventLog,
     job.tenant,
     job.sid,

@@ -1,8 +1,8 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
 import { eventMsgId, SEQ_HEADER, subjects, TS_HEADER, WRITER_HEADER } from '../../../shared/nats/subjects.js';
 import type { EventDraft, SessionEvent } from '../../../shared/protocol/index.js';
+import type { EventPublisher } from './ack-publisher.js';
 
 /** Another writer took the session over: this writer must stop (it is a zombie). */
 export class FencedError extends Error {
@@ -29,7 +29,8 @@ export class SessionWriter {
   private fenced: FencedError | null = null;
 
   constructor(
-    private readonly js: JetStreamClient,
+    /** An {@link AckPublisher} (pipelined acks) or a plain JetStreamClient. */
+    private readonly js: EventPublisher,
     private readonly log: JetStreamEventLog,
     private readonly tenant: string,
     readonly sid: string,
