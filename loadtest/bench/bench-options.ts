@@ -48,16 +48,16 @@ const FULL = {
   checkEvery: 10,
 };
 const QUICK = {
-  steps: [20, 60],
+  steps: [20, 50],
   clients: 1,
   gateways: 1,
   workers: 1,
-  length: 100,
-  warmupS: 1.5,
-  measureS: 3,
+  length: 60,
+  warmupS: 1,
+  measureS: 2.5,
   connectRate: 500,
   reconnectFraction: 0.2,
-  idleSteps: [100],
+  idleSteps: [50],
   checkEvery: 2,
 };
 
