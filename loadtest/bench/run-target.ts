@@ -206,7 +206,6 @@ export async function runTarget(target: Target, o: BenchOptions): Promise<Target
       );
       // Far past the knee nothing more is learned, and an overloaded box only slows the run down.
       if (!step.held && (latency.p99 > 1000 || opened.failed > n * 0.05 || latency.count === 0)) break;
-      if (!step.held && target !== 'fabric') break;
     }
     log(`${target}: draining`);
     const drainMs = Math.ceil(((o.length * 1.25) / o.tokensPerSecond) * 1000) + o.thinkMs + 15_000;
