@@ -72,7 +72,11 @@ export async function runTurn(msg: JsMsg, deps: TurnDeps): Promise<void> {
 }
 
 async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, log: Logger): Promise<void> {
-  const last = await deps.eventLog.last(job.tenant, job.sid);
+  // Both reads at once: every round trip before the first token is time to first token.
+  const [last, record] = await Promise.all([
+    deps.eventLog.last(job.tenant, job.sid),
+    deps.registry.get(job.sid),
+  ]);
   if (last && isTerminal(last.event)) {
     log.info({ lastSeq: last.event.seq }, 'turn already finished: acking redelivered job');
     await ackDurably(msg, log);
@@ -109,7 +113,6 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     return;
   }
 
-  const record = await deps.registry.get(job.sid);
   if (record?.cancelRequested) {
     await writer.append({ type: 'cancelled', reason: 'cancelled before start' });
     await finish(msg, deps, job, 'cancelled', log);
@@ -127,7 +130,8 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     });
     log.warn({ attempt, afterSeq: last.event.seq }, 'restarting interrupted turn');
   }
-  await deps.registry.setState(job.sid, 'running').catch(() => undefined);
+  // The state annotation need not delay the model; the final state write waits for it (ordered).
+  const running = deps.registry.setState(job.sid, 'running').catch(() => undefined);
 
   const controller = new AbortController();
   let abortReason: AbortReason | null = null;
@@ -222,6 +226,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
   }
   // Flush what the agent produced before the terminal event, so no text is lost on cancel.
   coalescer.flush();
+  await running;
   try {
     if (reason?.kind === 'cancel') {
       await append({ type: 'cancelled', ...(reason.reason ? { reason: reason.reason } : {}) });
