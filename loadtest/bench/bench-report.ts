@@ -148,7 +148,8 @@ export function markdown(r: BenchResult, svgFile: string): string {
     );
     for (const i of t.idle)
       lines.push(
-        `  - gateway memory: ${i.idleStreams} idle streams -> RSS ${i.gatewayRssMB} MB, ${i.gatewayKBPerIdleStream} KB per idle stream (${i.failed} failed).`,
+        `  - gateway memory: ${i.idleStreams} idle streams -> RSS ${i.gatewayRssMB} MB, ${i.gatewayKBPerIdleStream} KB per idle stream ` +
+          `(${i.marginalKBPerIdleStream} KB per stream added since the previous step; ${i.failed} failed).`,
       );
   }
   lines.push('', '## Comparison', '');

@@ -50,6 +50,8 @@ export interface IdleResult {
   failed: number;
   gatewayRssMB: number;
   gatewayKBPerIdleStream: number;
+  /** RSS growth since the previous idle step / streams added (leaves out the heap's fixed growth). */
+  marginalKBPerIdleStream: number;
 }
 
 export interface TargetResult {
@@ -255,6 +257,7 @@ async function measureIdle(topo: BenchTopology, o: BenchOptions): Promise<IdleRe
     await sleep(1000);
     const base = rssBytes(pid);
     let have = 0;
+    let prevRss = base;
     for (const n of o.idleSteps) {
       if (n <= have) continue;
       log(`fabric: opening idle streams up to ${n} on a fresh gateway`);
@@ -266,6 +269,7 @@ async function measureIdle(topo: BenchTopology, o: BenchOptions): Promise<IdleRe
           thinkMs: 600_000,
         }),
       );
+      const added = n - have;
       have = n;
       await sleep(2000);
       const rss = rssBytes(pid);
@@ -274,7 +278,9 @@ async function measureIdle(topo: BenchTopology, o: BenchOptions): Promise<IdleRe
         failed: r.reduce((a, x) => a + x.failed, 0),
         gatewayRssMB: round(rss / 2 ** 20, 1),
         gatewayKBPerIdleStream: round((rss - base) / 1024 / n, 1),
+        marginalKBPerIdleStream: round((rss - prevRss) / 1024 / added, 1),
       });
+      prevRss = rss;
       log(
         `fabric: ${n} idle streams: gateway RSS ${round(rss / 2 ** 20, 1)} MB, ${out.at(-1)!.gatewayKBPerIdleStream} KB/stream`,
       );
