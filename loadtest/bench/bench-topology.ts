@@ -2,11 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type NatsCluster, startNats } from '../../scripts/topology/nats-process.js';
-import {
-  killAllServices,
-  type ServiceProcess,
-  spawnService,
-} from '../../scripts/topology/service-process.js';
+import { type ServiceProcess, spawnService } from '../../scripts/topology/service-process.js';
 import type { ProcessRoles } from './proc-stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -16,8 +12,7 @@ export interface BenchTopology {
   urls: string[];
   roles: ProcessRoles;
   nats: NatsCluster | null;
-  /** Starts one more gateway (fresh memory, used for the idle-stream measurement). */
-  addGateway?: () => Promise<ServiceProcess>;
+  /** Stops the target's own front processes (never the shared backend). */
   stop(): Promise<void>;
 }
 
@@ -33,10 +28,23 @@ export interface TopologyOptions {
   verbose: boolean;
 }
 
+/**
+ * nats-server (JetStream, file storage) and the workers, shared by the fabric and the Socket.IO
+ * baseline: the very same broker and workers serve both, so only the gateway tier differs.
+ */
+export interface Backend {
+  nats: NatsCluster;
+  workers: ServiceProcess[];
+  roles: ProcessRoles;
+  /** Starts a gateway on this backend (fresh process and memory). */
+  addGateway(o: TopologyOptions, index: number): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+}
+
 const pidOf = (p: { process: ChildProcess }) => p.process.pid!;
 
 /** SIGTERM first, so `--cpu-prof` profiles get written; SIGKILL whatever is still alive after 10 s. */
-async function stopServices(services: ServiceProcess[]): Promise<void> {
+export async function stopServices(services: ServiceProcess[]): Promise<void> {
   await Promise.allSettled(
     services.map((s) =>
       Promise.race([
@@ -47,61 +55,68 @@ async function stopServices(services: ServiceProcess[]): Promise<void> {
   );
 }
 
-async function startWorkers(nats: NatsCluster, o: TopologyOptions): Promise<ServiceProcess[]> {
-  return Promise.all(
-    Array.from({ length: o.workers }, (_, i) =>
-      spawnService('worker', {
-        env: { NATS_URL: nats.urls, WORKER_ID: `bench-w${i + 1}`, STREAM_LOG_LEVEL: 'info', ...o.workerEnv },
-        nodeArgs: o.workerArgs,
-        verbose: o.verbose,
-        timeoutMs: 60_000,
-      }),
-    ),
-  );
-}
-
-/** nats-server (JetStream, file storage) + gateways + workers, as in production. */
-export async function startFabricTopology(o: TopologyOptions): Promise<BenchTopology> {
+export async function startBackend(o: TopologyOptions): Promise<Backend> {
   const nats = await startNats({ verbose: o.verbose });
-  const gateways: ServiceProcess[] = [];
-  const workers: ServiceProcess[] = [];
-  const addGateway = async () => {
-    const g = await spawnService('gateway', {
-      env: {
-        NATS_URL: nats.urls,
-        WEBSOCKET_PORT: '0',
-        GATEWAY_ID: `bench-g${gateways.length + 1}`,
-        STREAM_LOG_LEVEL: 'info',
-        ...o.gatewayEnv,
-      },
-      nodeArgs: o.gatewayArgs,
-      verbose: o.verbose,
-      timeoutMs: 60_000,
-    });
-    gateways.push(g);
-    return g;
-  };
+  let workers: ServiceProcess[] = [];
   try {
-    for (let i = 0; i < o.gateways; i++) await addGateway();
-    workers.push(...(await startWorkers(nats, o)));
+    workers = await Promise.all(
+      Array.from({ length: o.workers }, (_, i) =>
+        spawnService('worker', {
+          env: {
+            NATS_URL: nats.urls,
+            WORKER_ID: `bench-w${i + 1}`,
+            STREAM_LOG_LEVEL: 'info',
+            ...o.workerEnv,
+          },
+          nodeArgs: o.workerArgs,
+          verbose: o.verbose,
+          timeoutMs: 60_000,
+        }),
+      ),
+    );
   } catch (err) {
-    killAllServices();
+    await stopServices(workers);
     await nats.stop();
     throw err;
   }
   return {
-    urls: gateways.map((g) => `ws://127.0.0.1:${g.port}/v1/ws`),
-    roles: {
-      gateway: gateways.map(pidOf),
-      worker: workers.map(pidOf),
-      nats: nats.nodes.map((n) => n.process!.pid!),
-    },
     nats,
-    addGateway,
+    workers,
+    roles: { worker: workers.map(pidOf), nats: nats.nodes.map((n) => n.process!.pid!) },
+    addGateway: (t, index) =>
+      spawnService('gateway', {
+        env: {
+          NATS_URL: nats.urls,
+          WEBSOCKET_PORT: '0',
+          GATEWAY_ID: `bench-g${index}`,
+          STREAM_LOG_LEVEL: 'info',
+          ...t.gatewayEnv,
+        },
+        nodeArgs: t.gatewayArgs,
+        verbose: t.verbose,
+        timeoutMs: 60_000,
+      }),
     async stop() {
-      await stopServices([...gateways, ...workers]);
+      await stopServices(workers);
       await nats.stop();
     },
+  };
+}
+
+/** The fabric: gateways on the shared backend. */
+export async function startFabricTopology(backend: Backend, o: TopologyOptions): Promise<BenchTopology> {
+  const gateways: ServiceProcess[] = [];
+  try {
+    for (let i = 0; i < o.gateways; i++) gateways.push(await backend.addGateway(o, i + 1));
+  } catch (err) {
+    await stopServices(gateways);
+    throw err;
+  }
+  return {
+    urls: gateways.map((g) => `ws://127.0.0.1:${g.port}/v1/ws`),
+    roles: { gateway: gateways.map(pidOf), ...backend.roles },
+    nats: backend.nats,
+    stop: () => stopServices(gateways),
   };
 }
 
@@ -133,25 +148,14 @@ async function killChild(c: ChildProcess): Promise<void> {
   });
 }
 
-/** NATS + the same workers, with the Socket.IO server in place of the gateways. */
-export async function startSocketIoTopology(o: TopologyOptions): Promise<BenchTopology> {
-  const nats = await startNats({ verbose: o.verbose });
-  // The registry bucket and streams are provisioned by the workers at start.
-  const workers = await startWorkers(nats, o);
-  const sio = await spawnBaseline('socketio-server', { NATS_URL: nats.urls });
+/** The Socket.IO server in place of the gateways, on the same backend. */
+export async function startSocketIoTopology(backend: Backend): Promise<BenchTopology> {
+  const sio = await spawnBaseline('socketio-server', { NATS_URL: backend.nats.urls });
   return {
     urls: [`http://127.0.0.1:${sio.port}`],
-    roles: {
-      gateway: [sio.child.pid!],
-      worker: workers.map(pidOf),
-      nats: nats.nodes.map((n) => n.process!.pid!),
-    },
-    nats,
-    async stop() {
-      await killChild(sio.child);
-      await stopServices(workers);
-      await nats.stop();
-    },
+    roles: { gateway: [sio.child.pid!], ...backend.roles },
+    nats: backend.nats,
+    stop: () => killChild(sio.child),
   };
 }
 
@@ -162,8 +166,6 @@ export async function startUwsTopology(): Promise<BenchTopology> {
     urls: [`ws://127.0.0.1:${uws.port}/v1/ws`],
     roles: { gateway: [uws.child.pid!] },
     nats: null,
-    async stop() {
-      await killChild(uws.child);
-    },
+    stop: () => killChild(uws.child),
   };
 }

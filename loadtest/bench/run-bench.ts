@@ -6,8 +6,9 @@ import { ensureTool, NATS_SERVER } from '../../scripts/tools/ensure-tool.js';
 import { killAllServices } from '../../scripts/topology/service-process.js';
 import type { BenchOptions } from './bench-options.js';
 import { type BenchResult, compare, markdown, plot } from './bench-report.js';
+import { startBackend } from './bench-topology.js';
 import { profileMarkdown, summariseProfiles } from './profile-summary.js';
-import { runTarget, type TargetResult } from './run-target.js';
+import { measureIdle, runTarget, type TargetResult, topologyOptions } from './run-target.js';
 
 function machine(): Record<string, string | number> {
   let nats = 'unknown';
@@ -33,7 +34,16 @@ export async function runBench(o: BenchOptions): Promise<{ result: BenchResult; 
   const date = new Date().toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
   const targets: TargetResult[] = [];
   process.on('exit', () => killAllServices());
-  for (const t of o.targets) targets.push(await runTarget(t, o));
+  const needsBackend = o.targets.some((t) => t !== 'uws');
+  const backend = needsBackend ? await startBackend(topologyOptions(o)) : null;
+  try {
+    for (const t of o.targets) targets.push(await runTarget(t, o, backend));
+    // Last, so the thinking sessions it leaves in the workers disturb no other measurement.
+    const fabric = targets.find((t) => t.target === 'fabric');
+    if (backend && fabric && o.idleSteps.some((n) => n > 0)) fabric.idle = await measureIdle(backend, o);
+  } finally {
+    await backend?.stop();
+  }
   const result: BenchResult = {
     name: o.name,
     date,

@@ -4,10 +4,12 @@ import type { Totals } from '../node/load-client.js';
 import type { SeqFaults } from '../node/seq-checker.js';
 import type { BenchOptions } from './bench-options.js';
 import {
+  type Backend,
   type BenchTopology,
   startFabricTopology,
   startSocketIoTopology,
   startUwsTopology,
+  stopServices,
   type TopologyOptions,
 } from './bench-topology.js';
 import { LoadDriver } from './load-driver.js';
@@ -78,7 +80,9 @@ function diffFaults(a: SeqFaults, b: SeqFaults): SeqFaults {
   };
 }
 
-async function startTopology(target: Target, o: BenchOptions, maxStreams: number): Promise<BenchTopology> {
+/** Process options of the run (the backend is started once from these). */
+export function topologyOptions(o: BenchOptions): TopologyOptions {
+  const maxStreams = Math.max(...o.steps);
   const concurrency = Math.ceil((maxStreams * 1.5 + Math.max(0, ...o.idleSteps)) / o.workers) + 100;
   const topo: TopologyOptions = {
     gateways: o.gateways,
@@ -92,20 +96,30 @@ async function startTopology(target: Target, o: BenchOptions, maxStreams: number
   if (o.profile) {
     const dir = (role: string) => [
       '--cpu-prof',
-      `--cpu-prof-dir=${resolve(o.outDir, `profiles-${o.name}`, `${target}-${role}`)}`,
+      `--cpu-prof-dir=${resolve(o.outDir, `profiles-${o.name}`, role)}`,
     ];
     topo.workerArgs = dir('worker');
     topo.gatewayArgs = dir('gateway');
   }
-  if (target === 'fabric') return startFabricTopology(topo);
-  if (target === 'socketio') return startSocketIoTopology(topo);
-  return startUwsTopology();
+  return topo;
+}
+
+function startTopology(target: Target, o: BenchOptions, backend: Backend | null): Promise<BenchTopology> {
+  if (target === 'uws') return startUwsTopology();
+  if (!backend) throw new Error(`${target} needs the NATS + workers backend`);
+  return target === 'fabric'
+    ? startFabricTopology(backend, topologyOptions(o))
+    : startSocketIoTopology(backend);
 }
 
 /** Runs every step against one target (the fabric or a baseline) and measures it. */
-export async function runTarget(target: Target, o: BenchOptions): Promise<TargetResult> {
+export async function runTarget(
+  target: Target,
+  o: BenchOptions,
+  backend: Backend | null,
+): Promise<TargetResult> {
   log(`${target}: starting topology`);
-  const topo = await startTopology(target, o, Math.max(...o.steps));
+  const topo = await startTopology(target, o, backend);
   const driver = await LoadDriver.start(
     {
       kind: target === 'socketio' ? 'socketio' : 'fabric',
@@ -214,12 +228,11 @@ export async function runTarget(target: Target, o: BenchOptions): Promise<Target
     const drained = await driver.all<{ unfinished: number }>({ cmd: 'drain', timeoutMs: drainMs });
     const final = await driver.report();
     await driver.stop();
-    const idle = target === 'fabric' && topo.addGateway ? await measureIdle(topo, o) : [];
     const held = steps.filter((s) => s.held).map((s) => s.streams);
     return {
       target,
       steps,
-      idle,
+      idle: [],
       drain: { unfinished: drained.reduce((a, x) => a + x.unfinished, 0) },
       totals: final.totals,
       faults: final.faults,
@@ -236,8 +249,8 @@ export async function runTarget(target: Target, o: BenchOptions): Promise<Target
  * Gateway memory per idle stream: a fresh gateway, then N connections each following a session
  * whose model is still thinking (subscribed, no events), RSS growth divided by N.
  */
-async function measureIdle(topo: BenchTopology, o: BenchOptions): Promise<IdleResult[]> {
-  const g = await topo.addGateway!();
+export async function measureIdle(backend: Backend, o: BenchOptions): Promise<IdleResult[]> {
+  const g = await backend.addGateway(topologyOptions(o), 99);
   const pid = g.process.pid!;
   const driver = await LoadDriver.start(
     {
@@ -287,6 +300,7 @@ async function measureIdle(topo: BenchTopology, o: BenchOptions): Promise<IdleRe
     }
   } finally {
     await driver.stop();
+    await stopServices([g]);
   }
   return out;
 }
