@@ -121,11 +121,13 @@ export function markdown(r: BenchResult, svgFile: string): string {
       `${r.options.length} tokens ±25 %, think time ${r.options.thinkMs} ms, coalesced at ${r.options.flushIntervalMs} ms); ` +
       `${r.options.warmupS} s warm-up then a ${r.options.measureS} s window per step; ${r.options.gateways} gateway(s), ${r.options.workers} worker(s), ` +
       `${r.options.clients} load-client process(es) on the same box. Latency = receipt time minus the event's producer \`ts\` (same clock; ms resolution).`,
+    '"Other load" is CPU the machine spent on processes that are not part of this run (other people on a shared box): ' +
+      'when it is high, the latencies say more about the box than about the fabric.',
     '',
     `![latency](${svgFile})`,
     '',
-    '| target | streams | events/s | p50 ms | p99 ms | p99.9 ms | TTFT p50/p99 ms | resume p99 ms | lost/dup/reord | CPU cores gw/worker/nats/loadgen | CPU µs/event gw tier / server total | gw KB/active stream | held |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- | --- | ---: | --- |',
+    '| target | streams | events/s | p50 ms | p99 ms | p99.9 ms | TTFT p50/p99 ms | resume p99 ms | lost/dup/reord | CPU cores gw/worker/nats/loadgen | CPU µs/event gw tier / server total | gw KB/active stream | other load (cores) | held |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | --- | --- | ---: | ---: | --- |',
   ];
   for (const t of r.targets)
     for (const s of t.steps) {
@@ -135,7 +137,8 @@ export function markdown(r: BenchResult, svgFile: string): string {
           `${s.ttft.p50} / ${s.ttft.p99} | ${s.resume ? `${s.resume.p99} (${s.resume.dropped} dropped)` : '-'} | ` +
           `${s.faults.lost}/${s.faults.duplicated}/${s.faults.reordered} | ` +
           `${fmt(k.gateway)}/${fmt(k.worker)}/${fmt(k.nats)}/${fmt(k.loadgen)} | ` +
-          `${s.cpuUsPerEvent.gatewayTier} / ${s.cpuUsPerEvent.serverTotal} | ${s.gatewayKBPerActiveStream} | ${s.held ? 'yes' : 'NO'} |`,
+          `${s.cpuUsPerEvent.gatewayTier} / ${s.cpuUsPerEvent.serverTotal} | ${s.gatewayKBPerActiveStream} | ` +
+          `${s.machine.otherCores} | ${s.held ? 'yes' : 'NO'} |`,
       );
     }
   lines.push('');

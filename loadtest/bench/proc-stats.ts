@@ -40,3 +40,24 @@ export function rssSnapshot(roles: ProcessRoles): Record<string, number> {
   for (const [role, pids] of Object.entries(roles)) out[role] = pids.reduce((a, p) => a + rssBytes(p), 0);
   return out;
 }
+
+/** Busy CPU seconds of the whole machine so far (every process, ours or not), from /proc/stat. */
+export function machineBusySeconds(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+    const busy = f.slice(0, 8).reduce((a, v, i) => (i === 3 || i === 4 ? a : a + v), 0);
+    return busy / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+/** The 1-minute load average (how busy the box was, other people's work included). */
+export function loadAverage(): number {
+  try {
+    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  } catch {
+    return 0;
+  }
+}

@@ -14,7 +14,7 @@ import {
 } from './bench-topology.js';
 import { LoadDriver } from './load-driver.js';
 import { type NatsStats, natsStats } from './nats-stats.js';
-import { cpuSnapshot, rssBytes, rssSnapshot } from './proc-stats.js';
+import { cpuSnapshot, loadAverage, machineBusySeconds, rssBytes, rssSnapshot } from './proc-stats.js';
 
 export type Target = BenchOptions['targets'][number];
 
@@ -43,6 +43,12 @@ export interface StepResult {
   /** Gateway-tier RSS growth since before the first step, per active stream (KB). */
   gatewayKBPerActiveStream: number;
   nats?: NatsStats & { inMsgsPerSec: number };
+  /**
+   * The whole machine during the window: busy cores of every process, the part that was not
+   * this benchmark's processes (other people's work on a shared box), and the load average.
+   * Latencies measured while `otherCores` is high say more about the box than about the fabric.
+   */
+  machine: { busyCores: number; otherCores: number; loadAvg1: number };
   /** p99 < 200 ms with no fault, no failed connection and no refused request. */
   held: boolean;
 }
@@ -147,12 +153,14 @@ export async function runTarget(
       await sleep(o.warmupS * 1000);
       await driver.all({ cmd: 'reset' });
       const cpu0 = cpuSnapshot(roles);
+      const busy0 = machineBusySeconds();
       const nats0 = monitor ? await natsStats(monitor) : undefined;
       const t0 = performance.now();
       await sleep(o.measureS * 1000);
       const rep = await driver.report();
       const seconds = (performance.now() - t0) / 1000;
       const cpu1 = cpuSnapshot(roles);
+      const busyCores = (machineBusySeconds() - busy0) / seconds;
       const rss = rssSnapshot(roles);
       const nats1 = monitor ? await natsStats(monitor) : undefined;
 
@@ -208,6 +216,11 @@ export async function runTarget(
         ...(nats0 && nats1
           ? { nats: { ...nats1, inMsgsPerSec: Math.round((nats1.inMsgs - nats0.inMsgs) / seconds) } }
           : {}),
+        machine: {
+          busyCores: round(busyCores),
+          otherCores: round(Math.max(0, busyCores - Object.values(cores).reduce((a, v) => a + v, 0))),
+          loadAvg1: loadAverage(),
+        },
         held:
           latency.count > 0 &&
           latency.p99 < 200 &&
@@ -218,7 +231,8 @@ export async function runTarget(
       steps.push(step);
       log(
         `${target} ${n} streams: ${step.eventsPerSec} ev/s p50 ${latency.p50} p99 ${latency.p99} ms, ttft p99 ${step.ttft.p99} ms` +
-          `${resume ? `, resume p99 ${resume.p99} ms` : ''}, cores ${JSON.stringify(cores)}, held=${step.held}`,
+          `${resume ? `, resume p99 ${resume.p99} ms` : ''}, cores ${JSON.stringify(cores)}, ` +
+          `other load ${step.machine.otherCores} cores, held=${step.held}`,
       );
       // Far past the knee nothing more is learned, and an overloaded box only slows the run down.
       if (!step.held && (latency.p99 > 1000 || opened.failed > n * 0.05 || latency.count === 0)) break;
