@@ -19,27 +19,39 @@ export interface Comparison {
   uwsKnee: number | null;
   /** fabric knee / Socket.IO knee (null when a side was not run; Infinity when Socket.IO held none). */
   streamsRatioVsSocketIo: number | null;
-  /** At the largest step both held (or the first step): CPU µs per delivered event, and ratios. */
+  /** CPU µs per delivered event at the largest stream count run by both sides of each pair. */
   cpuPerEvent: {
-    streams: number;
-    fabricGatewayTierUs: number;
-    fabricServerTotalUs: number;
-    socketioGatewayTierUs: number | null;
-    uwsUs: number | null;
-    fabricTotalVsUws: number | null;
-    fabricGatewayVsUws: number | null;
-    socketioGatewayVsFabricGateway: number | null;
-  } | null;
+    vsUws: {
+      streams: number;
+      fabricGatewayTierUs: number;
+      fabricServerTotalUs: number;
+      uwsUs: number;
+      fabricTotalVsUws: number;
+      fabricGatewayVsUws: number;
+    } | null;
+    vsSocketIo: {
+      streams: number;
+      fabricGatewayTierUs: number;
+      socketioGatewayTierUs: number;
+      socketioVsFabricGateway: number;
+      fabricServerTotalUs: number;
+      socketioServerTotalUs: number;
+    } | null;
+  };
 }
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
+/**
+ * The step to compare CPU per event at: the largest stream count both targets ran (efficiency is
+ * about the work per event, held or not; more streams means fixed costs weigh less).
+ */
 function commonStep(
   a: TargetResult,
   b: TargetResult | undefined,
 ): [StepResult, StepResult | undefined] | null {
-  const bothHeld = a.steps.filter((s) => s.held && b?.steps.some((t) => t.held && t.streams === s.streams));
-  const s = bothHeld.at(-1) ?? a.steps[0];
+  const both = a.steps.filter((s) => b?.steps.some((t) => t.streams === s.streams));
+  const s = both.at(-1) ?? a.steps.at(-1);
   if (!s) return null;
   return [s, b?.steps.find((t) => t.streams === s.streams)];
 }
@@ -50,35 +62,38 @@ export function compare(targets: TargetResult[]): Comparison {
   const sio = by('socketio');
   const uws = by('uws');
   const fk = fabric?.knee ?? 0;
-  let cpu: Comparison['cpuPerEvent'] = null;
-  const pair = fabric ? commonStep(fabric, uws) : null;
-  if (pair) {
-    const [f, u] = pair;
-    const s = sio?.steps.find((x) => x.streams === f.streams);
-    cpu = {
-      streams: f.streams,
-      fabricGatewayTierUs: f.cpuUsPerEvent.gatewayTier,
-      fabricServerTotalUs: f.cpuUsPerEvent.serverTotal,
-      socketioGatewayTierUs: s?.cpuUsPerEvent.gatewayTier ?? null,
-      uwsUs: u?.cpuUsPerEvent.gatewayTier ?? null,
-      fabricTotalVsUws: u?.cpuUsPerEvent.gatewayTier
-        ? round(f.cpuUsPerEvent.serverTotal / u.cpuUsPerEvent.gatewayTier)
-        : null,
-      fabricGatewayVsUws: u?.cpuUsPerEvent.gatewayTier
-        ? round(f.cpuUsPerEvent.gatewayTier / u.cpuUsPerEvent.gatewayTier)
-        : null,
-      socketioGatewayVsFabricGateway:
-        s && f.cpuUsPerEvent.gatewayTier
-          ? round(s.cpuUsPerEvent.gatewayTier / f.cpuUsPerEvent.gatewayTier)
-          : null,
-    };
-  }
+  const u = fabric && uws ? commonStep(fabric, uws) : null;
+  const i = fabric && sio ? commonStep(fabric, sio) : null;
+  const ratio = (a: number, b: number) => (b > 0 ? round(a / b) : 0);
   return {
     fabricKnee: fk,
     socketioKnee: sio ? sio.knee : null,
     uwsKnee: uws ? uws.knee : null,
     streamsRatioVsSocketIo: sio ? (sio.knee > 0 ? round(fk / sio.knee) : Number.POSITIVE_INFINITY) : null,
-    cpuPerEvent: cpu,
+    cpuPerEvent: {
+      vsUws:
+        u?.[1] !== undefined
+          ? {
+              streams: u[0].streams,
+              fabricGatewayTierUs: u[0].cpuUsPerEvent.gatewayTier,
+              fabricServerTotalUs: u[0].cpuUsPerEvent.serverTotal,
+              uwsUs: u[1].cpuUsPerEvent.gatewayTier,
+              fabricTotalVsUws: ratio(u[0].cpuUsPerEvent.serverTotal, u[1].cpuUsPerEvent.gatewayTier),
+              fabricGatewayVsUws: ratio(u[0].cpuUsPerEvent.gatewayTier, u[1].cpuUsPerEvent.gatewayTier),
+            }
+          : null,
+      vsSocketIo:
+        i?.[1] !== undefined
+          ? {
+              streams: i[0].streams,
+              fabricGatewayTierUs: i[0].cpuUsPerEvent.gatewayTier,
+              socketioGatewayTierUs: i[1].cpuUsPerEvent.gatewayTier,
+              socketioVsFabricGateway: ratio(i[1].cpuUsPerEvent.gatewayTier, i[0].cpuUsPerEvent.gatewayTier),
+              fabricServerTotalUs: i[0].cpuUsPerEvent.serverTotal,
+              socketioServerTotalUs: i[1].cpuUsPerEvent.serverTotal,
+            }
+          : null,
+    },
   };
 }
 
@@ -160,14 +175,19 @@ export function markdown(r: BenchResult, svgFile: string): string {
     `- Streams held at p99 < 200 ms: StreamFabric ${c.fabricKnee}, Socket.IO ${fmt(c.socketioKnee)}, raw uWS ${fmt(c.uwsKnee)}; ` +
       `ratio StreamFabric / Socket.IO = ${fmt(c.streamsRatioVsSocketIo)} (target >= 10).`,
   );
-  if (c.cpuPerEvent) {
-    const p = c.cpuPerEvent;
+  const u = c.cpuPerEvent.vsUws;
+  if (u)
     lines.push(
-      `- CPU per delivered event at ${p.streams} streams: StreamFabric gateway tier ${p.fabricGatewayTierUs} µs, whole server side ` +
-        `(gateways + workers + nats-server) ${p.fabricServerTotalUs} µs; Socket.IO server ${fmt(p.socketioGatewayTierUs)} µs ` +
-        `(${fmt(p.socketioGatewayVsFabricGateway)}x the fabric gateway); raw uWS ${fmt(p.uwsUs)} µs. ` +
-        `Fabric / raw uWS = ${fmt(p.fabricTotalVsUws)}x whole path, ${fmt(p.fabricGatewayVsUws)}x gateway tier (target <= 3x).`,
+      `- CPU per delivered event at ${u.streams} streams: StreamFabric gateway tier ${u.fabricGatewayTierUs} µs, whole server side ` +
+        `(gateways + workers + nats-server) ${u.fabricServerTotalUs} µs; raw uWS ${u.uwsUs} µs. ` +
+        `Fabric / raw uWS = ${u.fabricTotalVsUws}x whole path, ${u.fabricGatewayVsUws}x gateway tier (target <= 3x).`,
     );
-  }
+  const i = c.cpuPerEvent.vsSocketIo;
+  if (i)
+    lines.push(
+      `- Gateway tier at ${i.streams} streams (same NATS and workers behind both): Socket.IO ${i.socketioGatewayTierUs} µs per event, ` +
+        `StreamFabric ${i.fabricGatewayTierUs} µs (Socket.IO / fabric = ${i.socketioVsFabricGateway}x); whole server side ` +
+        `${i.socketioServerTotalUs} vs ${i.fabricServerTotalUs} µs.`,
+    );
   return `${lines.join('\n')}\n`;
 }
