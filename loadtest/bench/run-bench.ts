@@ -7,8 +7,9 @@ import { killAllServices } from '../../scripts/topology/service-process.js';
 import type { BenchOptions } from './bench-options.js';
 import { type BenchResult, compare, markdown, plot } from './bench-report.js';
 import { startBackend } from './bench-topology.js';
+import { measureIdle } from './measure-idle.js';
 import { profileMarkdown, summariseProfiles } from './profile-summary.js';
-import { measureIdle, runTarget, type TargetResult, topologyOptions } from './run-target.js';
+import { runTarget, type TargetResult, topologyOptions } from './run-target.js';
 
 function machine(): Record<string, string | number> {
   let nats = 'unknown';

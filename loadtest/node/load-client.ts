@@ -1,66 +1,11 @@
 import { builtinText } from '../../services/worker/agents/builtin-model.js';
-import { Histogram, type HistogramData } from './histogram.js';
+import { Histogram } from './histogram.js';
+import { IdlePool } from './idle-pool.js';
+import { type LoadProfile, type LoadReport, TOTAL_KEYS, type Totals } from './load-types.js';
 import { SeqChecker, type SeqFaults } from './seq-checker.js';
-import { createTransport, type LoadTransport, type TransportKind, type WireFrame } from './transport.js';
+import { createTransport, type LoadTransport, type WireFrame } from './transport.js';
 
-/** How each stream behaves: LLM-shaped sessions run back to back on one connection per stream. */
-export interface LoadProfile {
-  kind: TransportKind;
-  urls: string[];
-  /** Distinguishes the session ids of several load-client processes. */
-  clientIndex: number;
-  /** Model tokens per session (each session gets 75-125 % of it, so streams drift apart). */
-  length: number;
-  tokensPerSecond: number;
-  flushIntervalMs: number;
-  thinkMs: number;
-  /** Check the final text of one session in this many against the built-in model. */
-  checkEvery: number;
-  /** New connections per second while ramping up. */
-  connectRate: number;
-}
-
-/** What a load-client process reports (the runner merges the reports of every process). */
-export interface LoadReport {
-  streams: number;
-  idleStreams: number;
-  latency: HistogramData;
-  ttft: HistogramData;
-  resume: HistogramData;
-  events: number;
-  sessionsStarted: number;
-  sessionsDone: number;
-  sessionErrors: number;
-  requestErrors: number;
-  errorCodes: Record<string, number>;
-  textChecked: number;
-  textMismatch: number;
-  mismatchSample?: string;
-  disconnects: number;
-  /** Cumulative since the process started (faults never reset). */
-  faults: SeqFaults;
-  stray: number;
-  /** Cumulative counters since the process started (the others cover the current window). */
-  totals: Totals;
-}
-
-/** Counters that the final verdict needs over the whole run, not one window. */
-export interface Totals {
-  events: number;
-  sessionsDone: number;
-  sessionErrors: number;
-  requestErrors: number;
-  textChecked: number;
-  textMismatch: number;
-}
-const TOTAL_KEYS = [
-  'events',
-  'sessionsDone',
-  'sessionErrors',
-  'requestErrors',
-  'textChecked',
-  'textMismatch',
-] as const;
+export type { LoadProfile, LoadReport, Totals } from './load-types.js';
 
 interface Session {
   sid: string;
@@ -81,7 +26,6 @@ interface Slot {
   transport: LoadTransport;
   session: Session | null;
   sessionsRun: number;
-  idle: boolean;
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -95,7 +39,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class LoadClient {
   private readonly slots: Slot[] = [];
-  private readonly idleSlots: Slot[] = [];
+  private readonly idle: IdlePool;
   private running = true;
   private sessionCounter = 0;
   private readonly latency = new Histogram();
@@ -112,7 +56,9 @@ export class LoadClient {
     textMismatch: 0,
   };
 
-  constructor(private readonly p: LoadProfile) {}
+  constructor(private readonly p: LoadProfile) {
+    this.idle = new IdlePool(p);
+  }
 
   private static zero() {
     return {
@@ -146,7 +92,7 @@ export class LoadClient {
       const target = t0 + (i - base) * gapMs;
       if (target > now()) await sleep(target - now());
       opening.push(
-        this.openSlot(i, false).then(
+        this.openSlot(i).then(
           (slot) => {
             this.slots.push(slot);
             this.startNext(slot);
@@ -161,45 +107,20 @@ export class LoadClient {
     return { streams: this.slots.length, failed };
   }
 
-  /** Opens `n` idle streams: each follows a session whose model thinks for minutes (no events). */
-  async openIdle(n: number, thinkMs: number): Promise<{ idle: number; failed: number }> {
-    let failed = 0;
-    const replies: Promise<void>[] = [];
-    for (let i = 0; i < n; i++) {
-      if (i % 200 === 199) await sleep(100);
-      replies.push(
-        this.openSlot(100_000 + this.idleSlots.length + i, true).then(
-          (slot) =>
-            new Promise<void>((resolve) => {
-              this.idleSlots.push(slot);
-              slot.transport.onFrame = (f) => {
-                if (f.type === 'reply') {
-                  if (!f.ok) failed++;
-                  resolve();
-                }
-              };
-              const sid = `idle${this.p.clientIndex}_${slot.index}_${Date.now().toString(36)}`;
-              slot.transport.start({ sid, input: 'idle', options: { length: 1, thinkMs } });
-            }),
-          () => {
-            failed++;
-          },
-        ),
-      );
-    }
-    await Promise.all(replies);
-    return { idle: this.idleSlots.length, failed };
+  /** Opens `n` idle streams (for the gateway memory measurement). */
+  openIdle(n: number, thinkMs: number): Promise<{ idle: number; failed: number }> {
+    return this.idle.open(n, thinkMs);
   }
 
   closeIdle(): void {
-    for (const s of this.idleSlots.splice(0)) s.transport.close();
+    this.idle.close();
   }
 
-  private async openSlot(index: number, idle: boolean): Promise<Slot> {
+  private async openSlot(index: number): Promise<Slot> {
     const url = this.p.urls[index % this.p.urls.length]!;
     const transport = createTransport(this.p.kind, url);
     await transport.open();
-    const slot: Slot = { index, transport, session: null, sessionsRun: 0, idle };
+    const slot: Slot = { index, transport, session: null, sessionsRun: 0 };
     this.wire(slot);
     return slot;
   }
@@ -349,7 +270,8 @@ export class LoadClient {
 
   closeAll(): void {
     this.running = false;
-    for (const s of [...this.slots, ...this.idleSlots]) {
+    this.idle.close();
+    for (const s of this.slots) {
       s.transport.onClose = () => undefined;
       s.transport.close();
     }
@@ -369,7 +291,7 @@ export class LoadClient {
   report(): LoadReport {
     return {
       streams: this.slots.length,
-      idleStreams: this.idleSlots.length,
+      idleStreams: this.idle.size,
       latency: this.latency.toData(),
       ttft: this.ttft.toData(),
       resume: this.resumeHist.toData(),

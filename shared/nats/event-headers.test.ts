@@ -29,7 +29,11 @@ afterAll(async () => {
 describe('event headers - position of a republished event without parsing its JSON', () => {
   it('reads Sf-Seq, Nats-Sequence and Sf-Ts from the raw headers, same as the decoded headers', async () => {
     const got: Msg[] = [];
-    nc.subscribe(subjects.live('t1', 'hdr_test1'), { callback: (_e, m) => got.push(m) });
+    nc.subscribe(subjects.live('t1', 'hdr_test1'), {
+      callback: (_e, m) => {
+        got.push(m);
+      },
+    });
     await nc.flush();
     const js = jetstream(nc);
     const sent: { seq: number; ts: number; streamSeq: number }[] = [];
@@ -56,7 +60,11 @@ describe('event headers - position of a republished event without parsing its JS
 
   it('falls back to the msg id when Sf-Seq is missing, and ignores messages without a position', async () => {
     const got: Msg[] = [];
-    nc.subscribe(subjects.live('t1', 'hdr_test2'), { callback: (_e, m) => got.push(m) });
+    nc.subscribe(subjects.live('t1', 'hdr_test2'), {
+      callback: (_e, m) => {
+        got.push(m);
+      },
+    });
     await nc.flush();
     await jetstream(nc).publish(subjects.events('t1', 'hdr_test2'), 'x', { msgID: 'hdr_test2:7' });
     nc.publish(subjects.live('t1', 'hdr_test2'), 'no headers at all');
