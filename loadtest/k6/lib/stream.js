@@ -25,7 +25,10 @@ const TPS = Number(__ENV.SF_TPS || 50);
 const FLUSH_MS = Number(__ENV.SF_FLUSH_MS || 100);
 const LENGTH = Number(__ENV.SF_LENGTH || 400);
 
-/** Per-session seq bookkeeping: a jump counts as lost until the seq shows up late (reordered). */
+/**
+ * Per-session seq bookkeeping: seqs skipped over are "missing" until they show up late
+ * (reordered); whatever is still missing when the session ends is lost. (Counters only grow.)
+ */
 function seqTracker() {
   let next = 1;
   const missing = new Set();
@@ -36,14 +39,16 @@ function seqTracker() {
         next++;
       } else if (seq > next) {
         for (let s = next; s < seq; s++) missing.add(s);
-        lost.add(seq - next);
         next = seq + 1;
       } else if (missing.delete(seq)) {
-        lost.add(-1);
         reordered.add(1);
       } else {
         duplicated.add(1);
       }
+    },
+    end() {
+      if (missing.size > 0) lost.add(missing.size);
+      missing.clear();
     },
   };
 }
@@ -121,6 +126,7 @@ export function runStreams({ seconds, dropAfterMs = 0, gapMs = 500, readDelayMs 
       ttft.add(now - session.sentAt);
     }
     if (f.type === 'done' || f.type === 'error' || f.type === 'cancelled') {
+      session.seq.end();
       sessionsDone.add(1);
       ws.send(JSON.stringify({ type: 'unsubscribe', sid: session.sid }));
       startSession();
