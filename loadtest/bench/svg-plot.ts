@@ -31,8 +31,8 @@ export function latencyPlot(title: string, series: PlotSeries[], targetMs = 200)
   const pts = series.flatMap((s) => s.points).filter((p) => p.x > 0 && p.y > 0);
   const xs = pts.map((p) => p.x);
   const ys = [...pts.map((p) => p.y), targetMs];
-  const xLo = Math.min(...xs, 10) * 0.8;
-  const xHi = Math.max(...xs, 100) * 1.25;
+  const xLo = Math.min(...xs) * 0.7;
+  const xHi = Math.max(...xs) * 1.4;
   const yLo = Math.max(0.1, Math.min(...ys) * 0.7);
   const yHi = Math.max(...ys) * 1.5;
   const pw = W - M.left - M.right;
