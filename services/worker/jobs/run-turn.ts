@@ -6,7 +6,7 @@ import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { subjects } from '../../../shared/nats/subjects.js';
 import { ControlMessage, type EventDraft, isTerminal, Job } from '../../../shared/protocol/index.js';
 import type { Agent, AgentOutput, ResumePoint } from '../agents/agent.js';
-import type { EventPublisher } from '../publish/ack-publisher.js';
+import { ackPublisherFor, type EventPublisher } from '../publish/ack-publisher.js';
 import { TokenCoalescer } from '../publish/coalescer.js';
 import { FencedError, SessionWriter } from '../publish/session-writer.js';
 import type { WorkerMetrics } from '../worker-metrics.js';
@@ -15,7 +15,7 @@ import { type AbortReason, timeoutError } from './turn-outcome.js';
 export interface TurnDeps {
   nc: NatsConnection;
   js: JetStreamClient;
-  /** Event publishes with pipelined acks (falls back to `js`). */
+  /** Event publishes with pipelined acks (default: one shared per connection). */
   publisher?: EventPublisher;
   eventLog: JetStreamEventLog;
   registry: SessionRegistry;
@@ -85,7 +85,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
   const delivery = msg.info.deliveryCount;
   const attempt = Math.max(delivery, (last?.event.attempt ?? 0) + (last ? 1 : 0), 1);
   const writer = new SessionWriter(
-    deps.publisher ?? deps.js,
+    deps.publisher ?? ackPublisherFor(deps.nc),
     deps.eventLog,
     job.tenant,
     job.sid,

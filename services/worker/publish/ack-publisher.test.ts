@@ -1,10 +1,11 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsCluster, startNats } from '../../../scripts/topology/nats-process.js';
 import { provisionFabric } from '../../../shared/nats/provision.js';
 import { EVENTS_STREAM, subjects } from '../../../shared/nats/subjects.js';
 import { AckPublisher } from './ack-publisher.js';
+import { WireHeaders } from './wire-headers.js';
 
 let nats: NatsCluster;
 let nc: NatsConnection;
@@ -32,7 +33,7 @@ const data = (s: string) => new TextEncoder().encode(s);
 const send = (sid: string, seq: number, last: number) =>
   pub.publish(subjects.events('t1', sid), data(`e${seq}`), {
     msgID: `${sid}:${seq}`,
-    headers: headers(),
+    headers: new WireHeaders(),
     expect: { lastSubjectSequence: last },
     timeout: 5_000,
   });
@@ -67,7 +68,7 @@ describe('ack publisher - pipelined JetStream publishes keep dedupe and fencing'
     await expect(
       pub.publish('nowhere.at.all', data('x'), {
         msgID: 'x:1',
-        headers: headers(),
+        headers: new WireHeaders(),
         expect: { lastSubjectSequence: 0 },
         timeout: 5_000,
       }),

@@ -1,12 +1,17 @@
-import { createInbox, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import type { WireHeaders } from './wire-headers.js';
 
-/** The part of a JetStream client the session writer needs (JetStreamClient satisfies it too). */
+/** Publish options of a session event (the `js.publish` options the session writer uses). */
+export interface EventPublishOptions {
+  msgID: string;
+  headers: WireHeaders;
+  expect: { lastSubjectSequence: number };
+  timeout: number;
+}
+
+/** What the session writer publishes through: a JetStream publish that resolves with the PubAck. */
 export interface EventPublisher {
-  publish(
-    subject: string,
-    data: Uint8Array,
-    opts: { msgID: string; headers: MsgHdrs; expect: { lastSubjectSequence: number }; timeout: number },
-  ): Promise<{ seq: number }>;
+  publish(subject: string, data: Uint8Array, opts: EventPublishOptions): Promise<{ seq: number }>;
 }
 
 interface Waiter {
@@ -17,6 +22,18 @@ interface Waiter {
 
 const decoder = new TextDecoder();
 const SWEEP_MS = 250;
+
+const publishers = new WeakMap<NatsConnection, AckPublisher>();
+
+/** The connection's shared publisher (one reply subscription per connection). */
+export function ackPublisherFor(nc: NatsConnection): AckPublisher {
+  let p = publishers.get(nc);
+  if (!p) {
+    p = new AckPublisher(nc);
+    publishers.set(nc, p);
+  }
+  return p;
+}
 
 /**
  * JetStream publishes with a PubAck each, pipelined over ONE reply subscription per process.
@@ -39,18 +56,14 @@ export class AckPublisher implements EventPublisher {
     this.sweeper.unref();
   }
 
-  publish(
-    subject: string,
-    data: Uint8Array,
-    opts: { msgID: string; headers: MsgHdrs; expect: { lastSubjectSequence: number }; timeout: number },
-  ): Promise<{ seq: number }> {
+  publish(subject: string, data: Uint8Array, opts: EventPublishOptions): Promise<{ seq: number }> {
     const token = (this.next++).toString(36);
     opts.headers.set('Nats-Msg-Id', opts.msgID);
     opts.headers.set('Nats-Expected-Last-Subject-Sequence', String(opts.expect.lastSubjectSequence));
     return new Promise((resolve, reject) => {
       this.waiting.set(token, { resolve, reject, deadline: Date.now() + opts.timeout });
       try {
-        this.nc.publish(subject, data, { headers: opts.headers, reply: this.prefix + token });
+        this.nc.publish(subject, data, { headers: opts.headers.asMsgHdrs(), reply: this.prefix + token });
       } catch (err) {
         this.waiting.delete(token);
         reject(err as Error);

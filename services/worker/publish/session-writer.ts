@@ -1,8 +1,8 @@
-import { headers } from '@nats-io/transport-node';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
 import { eventMsgId, SEQ_HEADER, subjects, TS_HEADER, WRITER_HEADER } from '../../../shared/nats/subjects.js';
 import type { EventDraft, SessionEvent } from '../../../shared/protocol/index.js';
 import type { EventPublisher } from './ack-publisher.js';
+import { WireHeaders } from './wire-headers.js';
 
 /** Another writer took the session over: this writer must stop (it is a zombie). */
 export class FencedError extends Error {
@@ -27,7 +27,7 @@ export class SessionWriter {
   private fenced: FencedError | null = null;
 
   constructor(
-    /** An {@link AckPublisher} (pipelined acks) or a plain JetStreamClient. */
+    /** An {@link AckPublisher}: pipelined PubAcks. */
     private readonly js: EventPublisher,
     private readonly log: JetStreamEventLog,
     private readonly tenant: string,
@@ -70,7 +70,7 @@ export class SessionWriter {
       ts: Date.now(),
       attempt: this.attempt,
     }) as SessionEvent;
-    const h = headers();
+    const h = new WireHeaders();
     h.set(SEQ_HEADER, String(seq));
     h.set(WRITER_HEADER, this.writerId);
     h.set(TS_HEADER, String(event.ts));
@@ -105,12 +105,7 @@ export class SessionWriter {
    * `retryForMs` passes. Retries are safe: the msg id and the expected sequence make a retry
    * either store the event once or be refused.
    */
-  private async publishWithRetry(
-    subject: string,
-    data: Uint8Array,
-    seq: number,
-    h: ReturnType<typeof headers>,
-  ) {
+  private async publishWithRetry(subject: string, data: Uint8Array, seq: number, h: WireHeaders) {
     const deadline = Date.now() + this.retryForMs;
     for (let attempt = 0; ; attempt++) {
       try {
