@@ -7,10 +7,10 @@ import { delimiter, join } from 'node:path';
 export interface ToolSpec {
   name: string;
   version: string;
-  /** `go install` module path with version. */
-  goModule: string;
+  /** `go install` module path with version (absent: never built from source here). */
+  goModule?: string;
   /** Binary name that `go install` produces. */
-  goBinary: string;
+  goBinary?: string;
   /** Prints the version; the returned text is matched by `accept`. */
   versionArgs: string[];
   accept: (versionText: string) => boolean;
@@ -35,15 +35,23 @@ export const NATS_SERVER: ToolSpec = {
   help: 'install Go >= 1.24 (https://go.dev/dl) so the project can build nats-server v2.14.5, or put nats-server >= 2.11 on PATH, or set NATS_SERVER_BIN',
 };
 
+/**
+ * k6 runs the optional scripts in loadtest/k6/. It is never built or downloaded by the project:
+ * k6 is AGPL-3.0, on this workplace's not-to-use list, and its Go module proxy refuses
+ * go.k6.io/k6 (so `go install` cannot work here). Only a k6 the user installed is used.
+ */
 export const K6: ToolSpec = {
   name: 'k6',
-  version: 'v2.2.0',
-  goModule: 'go.k6.io/k6/v2@v2.2.0',
-  goBinary: 'k6',
+  version: 'v1+',
   versionArgs: ['version'],
-  accept: (v) => /v2\./.test(v),
+  // The scripts use the stable `k6/websockets` module (k6 >= 1.0).
+  accept: (v) => /v([1-9]\d*)\./.test(v),
   envVar: 'K6_BIN',
-  help: 'install Go >= 1.25 so the project can build k6 v2.2.0, or put k6 v2 on PATH, or set K6_BIN',
+  help:
+    'k6 is not installed, and the project does not fetch it: the Go module proxy here refuses go.k6.io/k6 ' +
+    '(k6 is AGPL-3.0 and on the not-to-use list), and it is not fetched any other way. `npm run bench` ' +
+    'does not need it (it uses the Node load client in loadtest/node/). To run loadtest/k6/*.js, install ' +
+    'k6 >= 1.0 yourself and put it on PATH or set K6_BIN',
 };
 
 /** The cache folder shared by every clone on this machine. */
@@ -94,7 +102,7 @@ export function ensureTool(spec: ToolSpec): string {
     log(`${spec.name} on PATH (${pathBin}, ${v ?? '?'}) is too old; building ${spec.version}`);
   }
 
-  if (onPath('go')) {
+  if (spec.goModule && spec.goBinary && onPath('go')) {
     log(`building ${spec.name} ${spec.version} with go install (once; cached in ${toolCacheDir()})...`);
     const gobin = mkdtempSync(join(tmpdir(), `sf-${spec.name}-`));
     try {

@@ -35,6 +35,8 @@ export interface SpawnOptions {
   /** Echo the service's output to this process's stderr. */
   verbose?: boolean;
   timeoutMs?: number;
+  /** Extra node flags (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -43,7 +45,7 @@ export interface SpawnOptions {
  */
 export function spawnService(kind: ServiceKind, opts: SpawnOptions): Promise<ServiceProcess> {
   const main = resolve(repoRoot(), 'dist', 'services', kind, 'main.js');
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), main], {
     env: { ...process.env, STREAM_LOG_LEVEL: 'info', ...opts.env },
     // The IPC channel lets the service notice when its parent dies (no orphans after Ctrl-C or a crash).
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

@@ -13,6 +13,7 @@ import { JOBS_STREAM } from '../../shared/nats/subjects.js';
 import { createAgents } from './agents/create-agents.js';
 import { JobConsumer } from './jobs/job-consumer.js';
 import { runTurn } from './jobs/run-turn.js';
+import { ackPublisherFor } from './publish/ack-publisher.js';
 import { createWorkerMetrics } from './worker-metrics.js';
 
 /** Composition root of an agent worker: config, NATS, agents, one job consumer per agent pool. */
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   });
   await provisionFabric(nc, config);
   const js = jetstream(nc);
+  const publisher = ackPublisherFor(nc);
   const eventLog = await JetStreamEventLog.create(nc);
   const sessions = await SessionRegistry.open(nc);
   const agents = createAgents(config, log);
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
     const deps = {
       nc,
       js,
+      publisher,
       eventLog,
       registry: sessions,
       agents,

@@ -19,6 +19,9 @@ export async function connectNats(
     reconnectJitter: 100,
     waitOnFirstConnect: true,
     pingInterval: 10_000,
+    // Otherwise every request (each JetStream publish, KV op, direct get) builds two Error objects
+    // with stack traces up front: ~15 % of a busy worker's CPU in profiles.
+    noAsyncTraces: true,
     ...(config.NATS_CREDS
       ? {
           authenticator: credsAuthenticator(

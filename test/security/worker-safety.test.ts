@@ -95,7 +95,7 @@ describe('worker - hostile job payloads', () => {
           await fabric.addWorker();
         return c.events(sid).some((e) => e.type === 'error') ? c.events(sid) : null;
       },
-      { timeoutMs: 45_000, intervalMs: 200, what: 'the poison job to end' },
+      { timeoutMs: 100_000, intervalMs: 200, what: 'the poison job to end' },
     );
     expect(events.at(-1)).toMatchObject({ type: 'error', error: { code: 'poison_job', retryable: false } });
     const crashed = fabric.workers.filter((w) => w.process.signalCode === 'SIGKILL').length;
@@ -108,5 +108,5 @@ describe('worker - hostile job payloads', () => {
       await fabric.addWorker();
     await healthySession(102);
     c.close();
-  });
+  }, 150_000);
 });

@@ -1,8 +1,8 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from '../../../shared/logging/logger.js';
+import { eventPosition } from '../../../shared/nats/event-headers.js';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
-import { seqOfHeaders, tokensOfHeaders } from '../../../shared/nats/event-log.js';
-import { subjects, TS_HEADER } from '../../../shared/nats/subjects.js';
+import { subjects } from '../../../shared/nats/subjects.js';
 import type { EventSink } from './event-sink.js';
 import { type DeliveryObserver, SessionSubscription } from './session-subscription.js';
 
@@ -80,12 +80,9 @@ export class FanoutHub {
   }
 
   private dispatch(subs: Set<SessionSubscription>, m: Msg): void {
-    const seq = seqOfHeaders(m.headers);
-    if (seq === undefined) return;
-    const streamSeq = Number(m.headers?.get('Nats-Sequence') ?? 0);
-    const ts = Number(m.headers?.get(TS_HEADER));
-    const producedAt = Number.isFinite(ts) && ts > 0 ? ts : undefined;
-    const tokens = tokensOfHeaders(m.headers);
-    for (const s of subs) s.onLive(seq, streamSeq, m.data, producedAt, tokens);
+    const pos = eventPosition(m);
+    if (!pos) return;
+    const data = m.data;
+    for (const s of subs) s.onLive(pos.seq, pos.streamSeq, data, pos.ts, pos.tokens);
   }
 }

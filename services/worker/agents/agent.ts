@@ -3,7 +3,8 @@ import type { ConversationTurn, ErrorBody, Job } from '../../../shared/protocol/
 
 /** What an agent produces, in order. The publish layer turns these into session events. */
 export type AgentOutput =
-  | { kind: 'token'; text: string; agent?: string; index?: number }
+  /** Model output text; `count` model tokens (default 1), `index` the last one's position. */
+  | { kind: 'token'; text: string; agent?: string; index?: number; count?: number }
   | { kind: 'message'; agent: string; text: string; role?: 'assistant' | 'user' | 'system' | 'tool' }
   | { kind: 'tool_call'; id: string; name: string; arguments: string; agent?: string }
   | { kind: 'tool_result'; id: string; name?: string; result: string; isError?: boolean; agent?: string }

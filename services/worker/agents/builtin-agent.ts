@@ -1,4 +1,5 @@
 import { estimateTokens } from '../../../shared/protocol/index.js';
+import { type TickWheel, workerWheel } from '../timing/tick-wheel.js';
 import { abortableSleep } from './abortable-sleep.js';
 import type { Agent, AgentContext, AgentOutput } from './agent.js';
 import { answerPrefixTokens, builtinTokens, seedFromInput } from './builtin-model.js';
@@ -11,16 +12,26 @@ export interface BuiltinDefaults {
   crashOnInput?: string;
 }
 
+/** Waits shorter than this ride the shared wheel (cancel is then seen within one token gap). */
+const WHEEL_MAX_WAIT_MS = 250;
+
 /**
  * The default agent: the built-in deterministic model, paced at a configurable rate. Because
  * token i depends only on the seed, a new worker can continue a lost attempt exactly where the
  * log ends (`canContinue`).
+ *
+ * Pacing is cheap at scale: the pauses between tokens wait on the worker's shared tick wheel
+ * (no timer and no abort listener per pause), and the tokens that fell due during a pause are
+ * handed over as one output (like an SSE chunk holding several tokens).
  */
 export class BuiltinAgent implements Agent {
   readonly name = 'builtin';
   readonly canContinue = true;
 
-  constructor(private readonly defaults: BuiltinDefaults) {}
+  constructor(
+    private readonly defaults: BuiltinDefaults,
+    private readonly wheel: TickWheel = workerWheel,
+  ) {}
 
   async *run(ctx: AgentContext): AsyncIterable<AgentOutput> {
     if (this.defaults.crashOnInput !== undefined && ctx.job.input === this.defaults.crashOnInput) {
@@ -53,22 +64,30 @@ export class BuiltinAgent implements Agent {
     let i = first;
     while (i < tokens.length) {
       if (ctx.signal.aborted) return;
-      // Emit every token that is due by now (catching up after a slow tick), then sleep until
-      // the next one is due: one timer per burst, not per token.
+      // Every token due by now (several after a slow tick) goes out as one output, cut at a
+      // team member's boundary so each output has one speaker.
       const due =
-        tps > 0 ? first + Math.floor(((performance.now() - start) * tps) / 1000) + 1 : tokens.length;
-      while (i < Math.min(due, tokens.length)) {
-        const speaker = team ? team.speakerOf(i) : undefined;
-        yield { kind: 'token', text: tokens[i]!, index: i, ...(speaker ? { agent: speaker } : {}) };
-        i++;
+        tps > 0
+          ? Math.min(tokens.length, first + Math.floor(((performance.now() - start) * tps) / 1000) + 1)
+          : i + 1;
+      while (i < due) {
+        const end = team ? Math.min(due, team.partEnd(i)) : due;
+        const speaker = team?.speakerOf(i);
+        yield {
+          kind: 'token',
+          text: tokens.slice(i, end).join(''),
+          index: end - 1,
+          ...(end - i > 1 ? { count: end - i } : {}),
+          ...(speaker ? { agent: speaker } : {}),
+        };
+        i = end;
         const ended = team?.endsAt(i);
         if (ended) yield { kind: 'message', agent: ended, text: team!.textOf(ended, tokens) };
       }
-      if (i >= tokens.length) break;
-      if (tps > 0) {
-        const nextAt = start + ((i - first) * 1000) / tps;
-        if (!(await abortableSleep(Math.max(0, nextAt - performance.now()), ctx.signal))) return;
-      }
+      if (i >= tokens.length || tps <= 0) continue;
+      const wait = Math.max(0, start + ((i - first) * 1000) / tps - performance.now());
+      if (wait < WHEEL_MAX_WAIT_MS) await this.wheel.sleep(wait);
+      else if (!(await abortableSleep(wait, ctx.signal))) return;
     }
     // The prompt size covers the whole conversation the agent was given, rebuilt from the log.
     const promptTokens = estimateTokens(ctx.history, ctx.job.input);
@@ -93,6 +112,10 @@ class TeamSplit {
   }
   private part(i: number): number {
     return this.bounds.findIndex((b) => i < b);
+  }
+  /** Index just past the part that token `i` belongs to. */
+  partEnd(i: number): number {
+    return this.bounds[this.part(i)] ?? i + 1;
   }
   speakerOf(i: number): string {
     return this.names[this.part(i)]!;

@@ -6,6 +6,7 @@ import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { subjects } from '../../../shared/nats/subjects.js';
 import { ControlMessage, type EventDraft, estimateTokens, Job } from '../../../shared/protocol/index.js';
 import type { Agent, AgentOutput, AskUserRequest, ResumePoint } from '../agents/agent.js';
+import { ackPublisherFor, type EventPublisher } from '../publish/ack-publisher.js';
 import { TokenCoalescer } from '../publish/coalescer.js';
 import { TokenPacer } from '../publish/pacer.js';
 import { FencedError, SessionWriter } from '../publish/session-writer.js';
@@ -17,6 +18,8 @@ import { readTurnState } from './turn-state.js';
 export interface TurnDeps {
   nc: NatsConnection;
   js: JetStreamClient;
+  /** Event publishes with pipelined acks (default: one shared per connection). */
+  publisher?: EventPublisher;
   eventLog: JetStreamEventLog;
   registry: SessionRegistry;
   agents: ReadonlyMap<string, Agent>;
@@ -77,7 +80,8 @@ export async function runTurn(msg: JsMsg, deps: TurnDeps): Promise<void> {
 }
 
 async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, log: Logger): Promise<void> {
-  const state = await readTurnState(deps.eventLog, job);
+  // Both reads at once: every round trip before the first token is time to first token.
+  const [state, record] = await Promise.all([readTurnState(deps.eventLog, job), deps.registry.get(job.sid)]);
   if (state.status === 'finished' || state.status === 'conflict') {
     if (state.status === 'conflict')
       log.error({ turn: job.turn, lastSeq: state.lastSeq }, 'job does not fit the log: dropped');
@@ -88,7 +92,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
   const delivery = msg.info.deliveryCount;
   const attempt = Math.max(delivery, state.lastAttempt + (state.status === 'interrupted' ? 1 : 0), 1);
   const writer = new SessionWriter(
-    deps.js,
+    deps.publisher ?? ackPublisherFor(deps.nc),
     deps.eventLog,
     job.tenant,
     job.sid,
@@ -119,7 +123,6 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     return;
   }
 
-  const record = await deps.registry.get(job.sid);
   if (record?.cancelRequested) {
     await writer.append({ type: 'cancelled', reason: 'cancelled before start' });
     await finish(msg, deps, job, 'cancelled', log);
@@ -152,7 +155,8 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     });
     log.warn({ attempt, afterSeq: state.lastSeq }, 'restarting interrupted turn');
   }
-  await deps.registry.setState(job.sid, 'running').catch(() => undefined);
+  // The state annotation need not delay the model; the final state write waits for it (ordered).
+  const running = deps.registry.setState(job.sid, 'running').catch(() => undefined);
 
   const controller = new AbortController();
   let abortReason: AbortReason | null = null;
@@ -235,9 +239,9 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       if (out.kind === 'token') {
         if (tokens === 0)
           deps.metrics.modelLatency.observe({ agent: job.agent }, (performance.now() - started) / 1000);
-        if (pacer.enabled && !(await pacer.admit(controller.signal))) break;
-        tokens++;
-        deps.metrics.tokens.inc();
+        if (pacer.enabled && !(await pacer.admit(controller.signal, out.count ?? 1))) break;
+        tokens += out.count ?? 1;
+        deps.metrics.tokens.inc(out.count ?? 1);
         coalescer.push(out);
         // Backpressure: a model faster than the log waits here instead of queueing without bound.
         while (inflight >= MAX_INFLIGHT_APPENDS && !controller.signal.aborted)
@@ -281,6 +285,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
   }
   // Flush what the agent produced before the terminal event, so no text is lost on cancel.
   coalescer.flush();
+  await running;
   try {
     if (reason?.kind === 'cancel') {
       await append({ type: 'cancelled', ...(reason.reason ? { reason: reason.reason } : {}) });

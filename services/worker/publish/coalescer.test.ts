@@ -28,69 +28,13 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+// Throttle timing, buffer size, agent boundaries and dispose: coalescer-throttle.test.ts.
 describe('coalescer - semantics', () => {
-  it('flushes when bufferSize tokens wait, keeping order and the last index', () => {
-    const { c, out } = setup(3, 1000);
-    for (const [index, text] of ['a', 'b', 'c', 'd'].entries()) c.push({ kind: 'token', text, index });
-    expect(out).toEqual([{ kind: 'token', text: 'abc', index: 2 }]);
-    c.flush();
-    expect(out.at(-1)).toEqual({ kind: 'token', text: 'd', index: 3 });
-  });
-
-  it('flushes the oldest token after flushIntervalMs, and not before', () => {
-    const { c, out } = setup(100, 50);
-    c.push({ kind: 'token', text: 'x' });
-    vi.advanceTimersByTime(30);
-    c.push({ kind: 'token', text: 'y' });
-    vi.advanceTimersByTime(19);
-    expect(out).toEqual([]);
-    vi.advanceTimersByTime(1);
-    expect(out).toEqual([{ kind: 'token', text: 'xy' }]);
-  });
-
   it('flushIntervalMs 0 emits every token at once', () => {
     const { c, out } = setup(100, 0);
     c.push({ kind: 'token', text: 'a' });
     c.push({ kind: 'token', text: 'b' });
     expect(out.map((t) => t.text)).toEqual(['a', 'b']);
-  });
-
-  it('never merges tokens of different agents', () => {
-    const { c, out } = setup(100, 1000);
-    for (const [text, agent] of [
-      ['a', 'A'],
-      ['b', 'A'],
-      ['c', 'B'],
-      ['d', 'B'],
-      ['e', 'A'],
-    ] as const)
-      c.push({ kind: 'token', text, agent });
-    c.flush();
-    expect(out).toEqual([
-      { kind: 'token', text: 'ab', agent: 'A' },
-      { kind: 'token', text: 'cd', agent: 'B' },
-      { kind: 'token', text: 'e', agent: 'A' },
-    ]);
-  });
-
-  it('an explicit flush (run-turn calls it before any non-token output) emits at once and cancels the timer', () => {
-    const { c, out } = setup(100, 50);
-    c.push({ kind: 'token', text: 'before' });
-    c.push({ kind: 'token', text: ' tool' });
-    c.flush();
-    expect(out).toEqual([{ kind: 'token', text: 'before tool' }]);
-    vi.advanceTimersByTime(1000);
-    c.flush();
-    expect(out.length).toBe(1);
-  });
-
-  it('dispose drops the buffer and the pending timer', () => {
-    const { c, out } = setup(100, 50);
-    c.push({ kind: 'token', text: 'gone' });
-    c.dispose();
-    vi.advanceTimersByTime(1000);
-    c.flush();
-    expect(out).toEqual([]);
   });
 
   it('loses, changes and reorders no text across random tokens, agents, sizes and timings', () => {

@@ -1,68 +1,86 @@
 import type { AgentOutput } from '../agents/agent.js';
+import { type TickWheel, workerWheel } from '../timing/tick-wheel.js';
 
 type TokenOut = Extract<AgentOutput, { kind: 'token' }>;
 
 export interface CoalescerOptions {
   /** Flush when this many model tokens are buffered. */
   bufferSize: number;
-  /** Longest a token waits in the buffer (ms); 0 = flush every token at once. */
+  /** At most one flush per interval, and no token waits longer than this (ms); 0 = every token at once. */
   flushIntervalMs: number;
 }
 
 /**
- * Coalesces model tokens into fewer `token` events (the seed's buffer + flush interval): a
- * flush happens when `bufferSize` tokens are waiting, when the oldest waited `flushIntervalMs`,
- * before any non-token output, and at the end. Text is concatenated, never changed or
- * reordered; tokens of different agents are never merged.
+ * Coalesces model tokens into fewer `token` events (the seed's buffer + flush interval), as a
+ * throttle with a leading edge: the first token after a quiet interval is emitted at once (so
+ * coalescing adds nothing to the time to first token), later ones are buffered and emitted
+ * together one interval after the previous emit. A flush also happens when `bufferSize` tokens
+ * are waiting, before any non-token output, and at the end. Text is concatenated, never changed
+ * or reordered; tokens of different agents are never merged.
+ *
+ * Flush deadlines live on a shared {@link TickWheel}: 10,000 sessions arm no timers of their own.
  */
 export class TokenCoalescer {
   private text = '';
   private count = 0;
   private agent: string | undefined;
   private index: number | undefined;
-  private timer: ReturnType<typeof setTimeout> | null = null;
+  private lastEmitAt = Number.NEGATIVE_INFINITY;
+  /** Wheel slot of the pending flush, or -1. */
+  private slot = -1;
+  private readonly onDeadline = () => {
+    this.slot = -1;
+    this.flush();
+  };
 
   constructor(
     private readonly opts: CoalescerOptions,
     /** Receives each coalesced token output and how many model tokens it holds. */
     private readonly emit: (out: TokenOut, tokens: number) => void,
+    private readonly wheel: TickWheel = workerWheel,
   ) {}
 
-  /** Adds a token; may emit synchronously when the buffer is full. */
+  /** Adds a token output (which may hold several model tokens); may emit synchronously. */
   push(tok: TokenOut): void {
     if (this.count > 0 && tok.agent !== this.agent) this.flush();
     this.text += tok.text;
-    this.count++;
+    this.count += tok.count ?? 1;
     this.agent = tok.agent;
     this.index = tok.index;
     if (this.count >= this.opts.bufferSize || this.opts.flushIntervalMs === 0) {
       this.flush();
-    } else if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), this.opts.flushIntervalMs);
+      return;
     }
+    if (this.slot >= 0) return;
+    const wait = this.lastEmitAt + this.opts.flushIntervalMs - performance.now();
+    if (wait <= 0) this.flush();
+    else this.slot = this.wheel.schedule(wait, this.onDeadline);
   }
 
   /** Emits whatever is buffered. */
   flush(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.cancel();
     if (this.count === 0) return;
     const out: TokenOut = { kind: 'token', text: this.text };
     if (this.agent !== undefined) out.agent = this.agent;
     if (this.index !== undefined) out.index = this.index;
     const tokens = this.count;
+    if (this.count > 1) out.count = this.count;
     this.text = '';
     this.count = 0;
+    this.lastEmitAt = performance.now();
     this.emit(out, tokens);
   }
 
-  /** Drops the buffer and timer (on abort). */
+  /** Drops the buffer and the pending flush (on abort). */
   dispose(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.cancel();
     this.text = '';
     this.count = 0;
+  }
+
+  private cancel(): void {
+    if (this.slot >= 0) this.wheel.cancel(this.slot, this.onDeadline);
+    this.slot = -1;
   }
 }

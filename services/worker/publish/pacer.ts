@@ -38,24 +38,24 @@ export class TokenPacer {
     return this.intervalMs > 0 && this.slot !== undefined ? Math.max(0, this.slot - this.now()) : 0;
   }
 
-  /** Records that a token went out now. */
-  release(): void {
+  /** Records that `n` tokens went out now (an output may hold several): they take `n` slots. */
+  release(n = 1): void {
     if (this.intervalMs === 0) return;
     const now = this.now();
     const base = this.slot === undefined ? now : Math.max(this.slot, now - PACER_SLACK_MS);
-    this.slot = base + this.intervalMs;
+    this.slot = base + this.intervalMs * n;
   }
 
   /**
    * Waits until the next token may go and takes its slot. Resolves false if `signal` aborted
    * first (the token is not released).
    */
-  async admit(signal: AbortSignal): Promise<boolean> {
+  async admit(signal: AbortSignal, n = 1): Promise<boolean> {
     for (let wait = this.waitMs(); wait > 0; wait = this.waitMs()) {
       // Timers have 1 ms resolution: round up so a token never leaves before its slot.
       if (!(await abortableSleep(Math.ceil(wait), signal))) return false;
     }
-    this.release();
+    this.release(n);
     return true;
   }
 }

@@ -1,0 +1,171 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type NatsCluster, startNats } from '../../scripts/topology/nats-process.js';
+import { type ServiceProcess, spawnService } from '../../scripts/topology/service-process.js';
+import type { ProcessRoles } from './proc-stats.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Everything one benchmark target runs on: the processes, their roles and the URLs to load. */
+export interface BenchTopology {
+  urls: string[];
+  roles: ProcessRoles;
+  nats: NatsCluster | null;
+  /** Stops the target's own front processes (never the shared backend). */
+  stop(): Promise<void>;
+}
+
+export interface TopologyOptions {
+  gateways: number;
+  workers: number;
+  /** Extra env for workers (flush interval, model speed, concurrency). */
+  workerEnv: Record<string, string>;
+  gatewayEnv: Record<string, string>;
+  /** Extra node flags per role (--cpu-prof ...). */
+  workerArgs: string[];
+  gatewayArgs: string[];
+  verbose: boolean;
+}
+
+/**
+ * nats-server (JetStream, file storage) and the workers, shared by the fabric and the Socket.IO
+ * baseline: the very same broker and workers serve both, so only the gateway tier differs.
+ */
+export interface Backend {
+  nats: NatsCluster;
+  workers: ServiceProcess[];
+  roles: ProcessRoles;
+  /** Starts a gateway on this backend (fresh process and memory). */
+  addGateway(o: TopologyOptions, index: number): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+}
+
+const pidOf = (p: { process: ChildProcess }) => p.process.pid!;
+
+/** SIGTERM first, so `--cpu-prof` profiles get written; SIGKILL whatever is still alive after 10 s. */
+export async function stopServices(services: ServiceProcess[]): Promise<void> {
+  await Promise.allSettled(
+    services.map((s) =>
+      Promise.race([
+        s.kill('SIGTERM'),
+        new Promise((r) => setTimeout(r, 10_000)).then(() => s.kill('SIGKILL')),
+      ]),
+    ),
+  );
+}
+
+export async function startBackend(o: TopologyOptions): Promise<Backend> {
+  const nats = await startNats({ verbose: o.verbose });
+  let workers: ServiceProcess[] = [];
+  try {
+    workers = await Promise.all(
+      Array.from({ length: o.workers }, (_, i) =>
+        spawnService('worker', {
+          env: {
+            NATS_URL: nats.urls,
+            WORKER_ID: `bench-w${i + 1}`,
+            STREAM_LOG_LEVEL: 'info',
+            ...o.workerEnv,
+          },
+          nodeArgs: o.workerArgs,
+          verbose: o.verbose,
+          timeoutMs: 60_000,
+        }),
+      ),
+    );
+  } catch (err) {
+    await stopServices(workers);
+    await nats.stop();
+    throw err;
+  }
+  return {
+    nats,
+    workers,
+    roles: { worker: workers.map(pidOf), nats: nats.nodes.map((n) => n.process!.pid!) },
+    addGateway: (t, index) =>
+      spawnService('gateway', {
+        env: {
+          NATS_URL: nats.urls,
+          WEBSOCKET_PORT: '0',
+          GATEWAY_ID: `bench-g${index}`,
+          STREAM_LOG_LEVEL: 'info',
+          ...t.gatewayEnv,
+        },
+        nodeArgs: t.gatewayArgs,
+        verbose: t.verbose,
+        timeoutMs: 60_000,
+      }),
+    async stop() {
+      await stopServices(workers);
+      await nats.stop();
+    },
+  };
+}
+
+/** The fabric: gateways on the shared backend. */
+export async function startFabricTopology(backend: Backend, o: TopologyOptions): Promise<BenchTopology> {
+  const gateways: ServiceProcess[] = [];
+  try {
+    for (let i = 0; i < o.gateways; i++) gateways.push(await backend.addGateway(o, i + 1));
+  } catch (err) {
+    await stopServices(gateways);
+    throw err;
+  }
+  return {
+    urls: gateways.map((g) => `ws://127.0.0.1:${g.port}/v1/ws`),
+    roles: { gateway: gateways.map(pidOf), ...backend.roles },
+    nats: backend.nats,
+    stop: () => stopServices(gateways),
+  };
+}
+
+/** Starts a baseline server program (dist/loadtest/baselines/<name>.js) and waits for its port. */
+function spawnBaseline(
+  name: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [resolve(here, '..', 'baselines', `${name}.js`)], {
+    env: { ...process.env, BASELINE_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  return new Promise((ok, fail) => {
+    let buf = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /"port":(\d+)/.exec(buf);
+      if (m) ok({ child, port: Number(m[1]) });
+    });
+    child.once('exit', (code) => fail(new Error(`${name} exited (${code}) before listening`)));
+  });
+}
+
+async function killChild(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  await new Promise<void>((r) => {
+    c.once('exit', () => r());
+    c.kill('SIGKILL');
+  });
+}
+
+/** The Socket.IO server in place of the gateways, on the same backend. */
+export async function startSocketIoTopology(backend: Backend): Promise<BenchTopology> {
+  const sio = await spawnBaseline('socketio-server', { NATS_URL: backend.nats.urls });
+  return {
+    urls: [`http://127.0.0.1:${sio.port}`],
+    roles: { gateway: [sio.child.pid!], ...backend.roles },
+    nats: backend.nats,
+    stop: () => killChild(sio.child),
+  };
+}
+
+/** The raw uWS fan-out server alone (no broker, no workers). */
+export async function startUwsTopology(): Promise<BenchTopology> {
+  const uws = await spawnBaseline('uws-fanout-server', {});
+  return {
+    urls: [`ws://127.0.0.1:${uws.port}/v1/ws`],
+    roles: { gateway: [uws.child.pid!] },
+    nats: null,
+    stop: () => killChild(uws.child),
+  };
+}

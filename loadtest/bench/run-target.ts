@@ -1,0 +1,251 @@
+import { resolve } from 'node:path';
+import type { HistogramSummary } from '../node/histogram.js';
+import type { Totals } from '../node/load-client.js';
+import type { SeqFaults } from '../node/seq-checker.js';
+import type { BenchOptions } from './bench-options.js';
+import {
+  type Backend,
+  type BenchTopology,
+  startFabricTopology,
+  startSocketIoTopology,
+  startUwsTopology,
+  type TopologyOptions,
+} from './bench-topology.js';
+import { LoadDriver } from './load-driver.js';
+import type { IdleResult } from './measure-idle.js';
+import { type NatsStats, natsStats } from './nats-stats.js';
+import { cpuSnapshot, loadAverage, machineBusySeconds, rssSnapshot } from './proc-stats.js';
+
+export type Target = BenchOptions['targets'][number];
+
+/** One step of one target: N concurrent streams held for the measurement window. */
+export interface StepResult {
+  streams: number;
+  openFailed: number;
+  rampS: number;
+  measureS: number;
+  eventsPerSec: number;
+  latency: HistogramSummary;
+  ttft: HistogramSummary;
+  /** After a reconnect storm (fabric only): resume sent -> first missed event. */
+  resume?: HistogramSummary & { dropped: number };
+  sessionsDone: number;
+  sessionErrors: number;
+  requestErrors: number;
+  errorCodes: Record<string, number>;
+  /** Faults that appeared during this step (ramp, window and reconnect storm). */
+  faults: SeqFaults;
+  /** CPU cores used during the window, by role (gateway = the gateway tier of the target). */
+  cpuCores: Record<string, number>;
+  /** CPU microseconds per delivered event: gateway tier alone, and the server side in total. */
+  cpuUsPerEvent: { gatewayTier: number; serverTotal: number; loadgen: number };
+  rssMB: Record<string, number>;
+  /** Gateway-tier RSS growth since before the first step, per active stream (KB). */
+  gatewayKBPerActiveStream: number;
+  nats?: NatsStats & { inMsgsPerSec: number };
+  /**
+   * The whole machine during the window: busy cores of every process, the part that was not
+   * this benchmark's processes (other people's work on a shared box), and the load average.
+   * Latencies measured while `otherCores` is high say more about the box than about the fabric.
+   */
+  machine: { busyCores: number; otherCores: number; loadAvg1: number };
+  /** p99 < 200 ms with no fault, no failed connection and no refused request. */
+  held: boolean;
+}
+
+export interface TargetResult {
+  target: Target;
+  steps: StepResult[];
+  idle: IdleResult[];
+  drain: { unfinished: number };
+  totals: Totals;
+  faults: SeqFaults;
+  mismatchSample?: string;
+  /** Most streams held at p99 < 200 ms (0 = none). */
+  knee: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
+
+function diffFaults(a: SeqFaults, b: SeqFaults): SeqFaults {
+  return {
+    lost: a.lost - b.lost,
+    duplicated: a.duplicated - b.duplicated,
+    reordered: a.reordered - b.reordered,
+  };
+}
+
+/** Process options of the run (the backend is started once from these). */
+export function topologyOptions(o: BenchOptions): TopologyOptions {
+  const maxStreams = Math.max(...o.steps);
+  const concurrency = Math.ceil((maxStreams * 1.5 + Math.max(0, ...o.idleSteps)) / o.workers) + 100;
+  const topo: TopologyOptions = {
+    gateways: o.gateways,
+    workers: o.workers,
+    workerEnv: { STREAM_FLUSH_INTERVAL: String(o.flushIntervalMs), WORKER_CONCURRENCY: String(concurrency) },
+    gatewayEnv: {},
+    workerArgs: [],
+    gatewayArgs: [],
+    verbose: o.verbose,
+  };
+  if (o.profile) {
+    const dir = (role: string) => [
+      '--cpu-prof',
+      `--cpu-prof-dir=${resolve(o.outDir, `profiles-${o.name}`, role)}`,
+    ];
+    topo.workerArgs = dir('worker');
+    topo.gatewayArgs = dir('gateway');
+  }
+  return topo;
+}
+
+function startTopology(target: Target, o: BenchOptions, backend: Backend | null): Promise<BenchTopology> {
+  if (target === 'uws') return startUwsTopology();
+  if (!backend) throw new Error(`${target} needs the NATS + workers backend`);
+  return target === 'fabric'
+    ? startFabricTopology(backend, topologyOptions(o))
+    : startSocketIoTopology(backend);
+}
+
+/** Runs every step against one target (the fabric or a baseline) and measures it. */
+export async function runTarget(
+  target: Target,
+  o: BenchOptions,
+  backend: Backend | null,
+): Promise<TargetResult> {
+  log(`${target}: starting topology`);
+  const topo = await startTopology(target, o, backend);
+  const driver = await LoadDriver.start(
+    {
+      kind: target === 'socketio' ? 'socketio' : 'fabric',
+      urls: topo.urls,
+      length: o.length,
+      tokensPerSecond: o.tokensPerSecond,
+      flushIntervalMs: o.flushIntervalMs,
+      thinkMs: o.thinkMs,
+      checkEvery: o.checkEvery,
+      connectRate: o.connectRate / o.clients,
+    },
+    o.clients,
+  );
+  const roles = { ...topo.roles, loadgen: driver.pids };
+  const monitor = topo.nats?.nodes[0]?.monitorPort;
+  const rss0 = rssSnapshot(roles);
+  const steps: StepResult[] = [];
+  let faultsBefore: SeqFaults = { lost: 0, duplicated: 0, reordered: 0 };
+  try {
+    for (const n of o.steps) {
+      log(`${target}: ramping to ${n} streams`);
+      const t = performance.now();
+      const opened = await driver.setStreams(n);
+      const rampS = (performance.now() - t) / 1000;
+      await sleep(o.warmupS * 1000);
+      await driver.all({ cmd: 'reset' });
+      const cpu0 = cpuSnapshot(roles);
+      const busy0 = machineBusySeconds();
+      const nats0 = monitor ? await natsStats(monitor) : undefined;
+      const t0 = performance.now();
+      await sleep(o.measureS * 1000);
+      const rep = await driver.report();
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu1 = cpuSnapshot(roles);
+      const busyCores = (machineBusySeconds() - busy0) / seconds;
+      const rss = rssSnapshot(roles);
+      const nats1 = monitor ? await natsStats(monitor) : undefined;
+
+      let resume: StepResult['resume'];
+      if (target === 'fabric' && o.reconnectFraction > 0) {
+        await driver.all({ cmd: 'reset' });
+        const r = await driver.all<{ dropped: number }>({
+          cmd: 'reconnect',
+          fraction: o.reconnectFraction,
+          gapMs: o.reconnectGapMs,
+          timeoutMs: 20_000,
+        });
+        const rr = await driver.report();
+        resume = { ...rr.resume.summary(), dropped: r.reduce((a, x) => a + x.dropped, 0) };
+      }
+      const after = (await driver.report()).faults;
+      const faults = diffFaults(after, faultsBefore);
+      faultsBefore = after;
+
+      const cores: Record<string, number> = {};
+      for (const k of Object.keys(cpu1)) cores[k] = round((cpu1[k]! - cpu0[k]!) / seconds);
+      const events = rep.events;
+      const serverCores = Object.entries(cores)
+        .filter(([k]) => k !== 'loadgen')
+        .reduce((a, [, v]) => a + v, 0);
+      const perEvent = (c: number) => (events > 0 ? round((c * seconds * 1e6) / events, 1) : 0);
+      const latency = rep.latency.summary();
+      const step: StepResult = {
+        streams: opened.streams,
+        openFailed: opened.failed,
+        rampS: round(rampS, 1),
+        measureS: round(seconds, 1),
+        eventsPerSec: Math.round(events / seconds),
+        latency,
+        ttft: rep.ttft.summary(),
+        ...(resume ? { resume } : {}),
+        sessionsDone: rep.sessionsDone,
+        sessionErrors: rep.sessionErrors,
+        requestErrors: rep.requestErrors,
+        errorCodes: rep.errorCodes,
+        faults,
+        cpuCores: cores,
+        cpuUsPerEvent: {
+          gatewayTier: perEvent(cores.gateway ?? 0),
+          serverTotal: perEvent(serverCores),
+          loadgen: perEvent(cores.loadgen ?? 0),
+        },
+        rssMB: Object.fromEntries(Object.entries(rss).map(([k, v]) => [k, round(v / 2 ** 20, 1)])),
+        gatewayKBPerActiveStream: round(
+          ((rss.gateway ?? 0) - (rss0.gateway ?? 0)) / 1024 / Math.max(1, opened.streams),
+          1,
+        ),
+        ...(nats0 && nats1
+          ? { nats: { ...nats1, inMsgsPerSec: Math.round((nats1.inMsgs - nats0.inMsgs) / seconds) } }
+          : {}),
+        machine: {
+          busyCores: round(busyCores),
+          otherCores: round(Math.max(0, busyCores - Object.values(cores).reduce((a, v) => a + v, 0))),
+          loadAvg1: loadAverage(),
+        },
+        held:
+          latency.count > 0 &&
+          latency.p99 < 200 &&
+          opened.failed === 0 &&
+          rep.requestErrors === 0 &&
+          faults.lost + faults.duplicated + faults.reordered === 0,
+      };
+      steps.push(step);
+      log(
+        `${target} ${n} streams: ${step.eventsPerSec} ev/s p50 ${latency.p50} p99 ${latency.p99} ms, ttft p99 ${step.ttft.p99} ms` +
+          `${resume ? `, resume p99 ${resume.p99} ms` : ''}, cores ${JSON.stringify(cores)}, ` +
+          `other load ${step.machine.otherCores} cores, held=${step.held}`,
+      );
+      // Far past the knee nothing more is learned, and an overloaded box only slows the run down.
+      if (!step.held && (latency.p99 > 1000 || opened.failed > n * 0.05 || latency.count === 0)) break;
+    }
+    log(`${target}: draining`);
+    const drainMs = Math.ceil(((o.length * 1.25) / o.tokensPerSecond) * 1000) + o.thinkMs + 15_000;
+    const drained = await driver.all<{ unfinished: number }>({ cmd: 'drain', timeoutMs: drainMs });
+    const final = await driver.report();
+    await driver.stop();
+    const held = steps.filter((s) => s.held).map((s) => s.streams);
+    return {
+      target,
+      steps,
+      idle: [],
+      drain: { unfinished: drained.reduce((a, x) => a + x.unfinished, 0) },
+      totals: final.totals,
+      faults: final.faults,
+      ...(final.mismatchSample ? { mismatchSample: final.mismatchSample } : {}),
+      knee: held.length ? Math.max(...held) : 0,
+    };
+  } finally {
+    await driver.stop().catch(() => undefined);
+    await topo.stop();
+  }
+}

@@ -1,0 +1,56 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BenchResult } from '../../loadtest/bench/bench-report.js';
+
+const out = mkdtempSync(join(tmpdir(), 'sf-bench-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+/** Runs `node dist/scripts/bench.js --quick` (what `npm run bench -- --quick` runs after building). */
+function runQuickBench(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [resolve('dist/scripts/bench.js'), '--quick', '--out', out], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.once('exit', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+describe('bench - quick run', () => {
+  it('loads the fabric and both baselines, proves no loss and writes json, markdown and svg', async () => {
+    const r = await runQuickBench();
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    const lastLine = r.stdout.trim().split('\n').at(-1)!;
+    expect(lastLine).toMatch(/^knee: \d+ streams at p99 < 200 ms/);
+
+    const files = readdirSync(out);
+    const json = files.find((f) => f.endsWith('-quick.json'))!;
+    expect(files.some((f) => f.endsWith('-quick.md'))).toBe(true);
+    expect(readFileSync(join(out, files.find((f) => f.endsWith('.svg'))!), 'utf8')).toContain('<svg');
+    const result = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchResult;
+    expect(result.targets.map((t) => t.target)).toEqual(['fabric', 'socketio', 'uws']);
+    for (const t of result.targets) {
+      // Correctness holds whatever the machine's load: every event once, in order, right text.
+      expect(t.faults, t.target).toEqual({ lost: 0, duplicated: 0, reordered: 0 });
+      expect(t.totals.events, t.target).toBeGreaterThan(100);
+      expect(t.totals.textChecked, t.target).toBeGreaterThan(0);
+      expect(t.totals.textMismatch, t.target).toBe(0);
+      expect(t.drain.unfinished, t.target).toBe(0);
+      expect(t.steps[0]!.latency.count, t.target).toBeGreaterThan(0);
+    }
+    const fabric = result.targets[0]!;
+    expect(fabric.steps[0]!.resume?.count).toBeGreaterThan(0);
+    expect(fabric.steps[0]!.cpuCores.gateway).toBeGreaterThan(0);
+    expect(fabric.idle[0]!.idleStreams).toBe(50);
+  }, 150_000);
+});
