@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import { ensureAptTools } from '../../scripts/tools/ensure-apt.js';
 
 /** Where screenshots go (git-ignored). */
 export const RESULTS_DIR = resolve('test-results');
@@ -16,7 +17,9 @@ export interface TestBrowser {
 export async function launchChromium(viewport = { width: 1100, height: 760 }): Promise<TestBrowser> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'sf-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    // Debian's Chromium, installed on first use when missing (never a downloaded browser build).
+    executablePath:
+      process.env.CHROMIUM_PATH ?? ensureAptTools([{ bin: 'chromium', pkg: 'chromium' }]).chromium!,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
     viewport,
