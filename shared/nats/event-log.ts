@@ -1,7 +1,7 @@
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SessionEvent } from '../protocol/events.js';
-import { EVENTS_STREAM, SEQ_HEADER, seqFromMsgId, subjects } from './subjects.js';
+import { EVENTS_STREAM, SEQ_HEADER, seqFromMsgId, subjects, WRITER_HEADER } from './subjects.js';
 
 /** One stored event: its position in the stream, its session seq and its bytes (JSON). */
 export interface StoredEvent {
@@ -29,14 +29,21 @@ export class JetStreamEventLog {
     return new JetStreamEventLog(await jetstreamManager(nc));
   }
 
-  /** The last event of a session, or null when the session has no stored events. */
-  async last(tenant: string, sid: string): Promise<{ streamSeq: number; event: SessionEvent } | null> {
+  /** The last event of a session (with the writer that stored it), or null when it has none. */
+  async last(
+    tenant: string,
+    sid: string,
+  ): Promise<{ streamSeq: number; event: SessionEvent; writer: string } | null> {
     try {
       const m = await this.jsm.direct.getMessage(EVENTS_STREAM, {
         last_by_subj: subjects.events(tenant, sid),
       });
       if (!m) return null;
-      return { streamSeq: m.seq, event: SessionEvent.parse(m.json()) };
+      return {
+        streamSeq: m.seq,
+        event: SessionEvent.parse(m.json()),
+        writer: m.header?.get(WRITER_HEADER) ?? '',
+      };
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;

@@ -76,11 +76,13 @@ export class SessionWriter {
       return event;
     } catch (err) {
       if (String(err).includes('wrong last sequence')) {
-        // Either our own earlier try of this very publish was stored (its ack got lost), or
-        // another writer moved the log on. Only the first is ours to accept: `attempt` is the
-        // job's delivery count, which JetStream gives to exactly one worker.
+        // Either our own earlier try of this very publish was stored and its ack got lost (a
+        // single-node server checks the expected sequence before duplicates, so a retry lands
+        // here), or another writer moved the log on. Only the first is ours to accept: the
+        // writer id (worker + delivery) is unique, unlike `attempt`, which two late deliveries
+        // can compute alike.
         const last = await this.log.last(this.tenant, this.sid);
-        if (last && last.event.seq === seq && last.event.attempt === this.attempt) {
+        if (last && last.event.seq === seq && last.writer === this.writerId) {
           this.seq = seq;
           this.lastStreamSeq = last.streamSeq;
           return last.event;
@@ -107,7 +109,7 @@ export class SessionWriter {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.js.publish(subject, data, {
-          msgID: eventMsgId(this.sid, seq),
+          msgID: eventMsgId(this.sid, seq, this.writerId),
           headers: h,
           expect: { lastSubjectSequence: this.lastStreamSeq },
           timeout: 5_000,

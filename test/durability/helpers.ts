@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { waitFor } from '../../scripts/topology/wait.js';
+import { EVENTS_STREAM, subjects, WRITER_HEADER } from '../../shared/nats/subjects.js';
+import type { SessionEvent } from '../../shared/protocol/index.js';
+import type { RawClient } from '../harness/raw-client.js';
+
+/** One event as stored in the EVENTS stream, with the writer that stored it. */
+export interface LoggedEvent {
+  event: SessionEvent;
+  writer: string;
+}
+
+/** Reads a session's whole log straight from JetStream (what the fabric really stored). */
+export async function readLog(natsUrls: string, sid: string, tenant = 'public'): Promise<LoggedEvent[]> {
+  const nc = await connect({ servers: natsUrls.split(',') });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const out: LoggedEvent[] = [];
+    const iter = await jsm.direct.getBatch(EVENTS_STREAM, {
+      seq: 1,
+      batch: 100_000,
+      next_by_subj: subjects.events(tenant, sid),
+    });
+    for await (const m of iter) {
+      out.push({ event: m.json<SessionEvent>(), writer: m.header.get(WRITER_HEADER) });
+      if (m.pending === 0) break;
+    }
+    return out;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** The id of the worker writing a session now (from the `Sf-Writer` header: `<worker>/<delivery>`). */
+export async function currentWriter(natsUrls: string, sid: string): Promise<string> {
+  return waitFor(
+    async () => {
+      const log = await readLog(natsUrls, sid);
+      return log.at(-1)?.writer.split('/')[0];
+    },
+    { timeoutMs: 20_000, what: `a writer for ${sid}` },
+  );
+}
+
+/** Resident set size of a process, in bytes (Linux). */
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** Starts a built-in-model session on a raw client and returns its sid. */
+export async function startSession(
+  c: RawClient,
+  id: string,
+  options: Record<string, unknown>,
+  input = 'durability',
+): Promise<string> {
+  c.send({ type: 'start', id, input, options });
+  const r = await c.reply((x) => x.id === id, 20_000);
+  if (!r.ok) throw new Error(`start ${id} failed: ${JSON.stringify(r.error)}`);
+  return r.sid!;
+}
+
+/** Counts duplicates and out-of-order events in what a client received (wire level). */
+export function wireAnomalies(events: { seq: number }[]): { duplicates: number; reordered: number } {
+  const seen = new Set<number>();
+  let duplicates = 0;
+  let reordered = 0;
+  let max = 0;
+  for (const e of events) {
+    if (seen.has(e.seq)) duplicates++;
+    else if (e.seq < max) reordered++;
+    seen.add(e.seq);
+    max = Math.max(max, e.seq);
+  }
+  return { duplicates, reordered };
+}
