@@ -88,7 +88,10 @@ export async function createGateway(d: GatewayDeps) {
           conn,
           hub,
           sessions,
-          { maxSessionsPerConnection: config.MAX_SESSIONS_PER_CONNECTION },
+          {
+            maxSessionsPerConnection: config.MAX_SESSIONS_PER_CONNECTION,
+            maxBackpressureBytes: config.MAX_BACKPRESSURE_BYTES,
+          },
           log.child({ conn: conn.id }),
           (code) => metrics.frameErrors.inc({ code }),
         );

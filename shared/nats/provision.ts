@@ -66,6 +66,11 @@ export async function provisionFabric(nc: NatsConnection, config: ProvisionConfi
   const jsm = await jetstreamManager(nc);
   const storage = config.NATS_STORAGE === 'memory' ? StorageType.Memory : StorageType.File;
   const replicas = config.NATS_REPLICAS;
+  // The server refuses a dedupe window longer than the stream's max age (short retentions in tests).
+  const eventsDuplicateWindowMs = Math.min(
+    config.NATS_DUPLICATE_WINDOW_MS,
+    config.EVENTS_MAX_AGE_SECONDS * 1000,
+  );
   await ensureStream(jsm, {
     name: EVENTS_STREAM,
     subjects: [subjects.allEvents],
@@ -74,7 +79,7 @@ export async function provisionFabric(nc: NatsConnection, config: ProvisionConfi
     max_age: config.EVENTS_MAX_AGE_SECONDS * 1000 * NS_PER_MS,
     max_bytes: config.EVENTS_MAX_BYTES > 0 ? config.EVENTS_MAX_BYTES : -1,
     discard: DiscardPolicy.Old,
-    duplicate_window: config.NATS_DUPLICATE_WINDOW_MS * NS_PER_MS,
+    duplicate_window: eventsDuplicateWindowMs * NS_PER_MS,
     allow_direct: true,
     republish: { src: subjects.eventsRepublishSrc, dest: subjects.liveRepublishDest },
   });

@@ -1,6 +1,11 @@
 /** Where a session subscription delivers events: one client connection, seen through this port. */
 export interface EventSink {
   readonly closed: boolean;
+  /**
+   * False while the client's send buffer is above the high-water mark: the subscription pauses
+   * BEFORE sending (its position stays on the last event actually handed to the socket).
+   */
+  readonly writable: boolean;
   /** Sends an event's bytes; false means "buffer full: pause until `resume()` is called". */
   send(data: Uint8Array): boolean;
   /** A session could not be served (e.g. its events expired); the sink tells its client. */

@@ -24,7 +24,9 @@ export class FanoutHub {
     private readonly eventLog: JetStreamEventLog,
     private readonly observer: DeliveryObserver,
     private readonly log: Logger,
-  ) {}
+  ) {
+    void this.resyncAfterReconnects();
+  }
 
   /** Number of sessions with at least one local subscriber. */
   get sessionCount(): number {
@@ -66,6 +68,24 @@ export class FanoutHub {
     if (feed.subscribers.size === 0) {
       feed.upstream.unsubscribe();
       this.feeds.delete(key);
+    }
+  }
+
+  /** Makes every live subscription check the log for events its live feed may have missed. */
+  resyncAll(): void {
+    for (const feed of this.feeds.values()) for (const s of feed.subscribers) s.resync();
+  }
+
+  /**
+   * Core subscriptions survive a NATS reconnect (nats.js re-subscribes), but republished events
+   * sent while this gateway was disconnected are gone. A later event would reveal the gap, but
+   * the missed one may be the last (`done`): so after every reconnect, catch up from the log.
+   */
+  private async resyncAfterReconnects(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type !== 'reconnect') continue;
+      this.log.info({ sessions: this.feeds.size }, 'nats reconnected: resyncing live sessions from the log');
+      this.resyncAll();
     }
   }
 

@@ -59,6 +59,16 @@ export class SessionSubscription {
     this.deliver(seq, streamSeq, data, producedAt);
   }
 
+  /**
+   * Re-checks the log for events the live feed may have missed (after a NATS reconnect, core
+   * messages published during the outage are gone): a live subscription catches up again.
+   */
+  resync(): void {
+    if (this.state !== 'live') return;
+    this.state = 'catchup';
+    void this.catchUp();
+  }
+
   /** The client's buffer drained: continue from the log where delivery stopped. */
   resume(): void {
     if (this.state !== 'paused') return;
@@ -71,14 +81,21 @@ export class SessionSubscription {
   }
 
   private deliver(seq: number, streamSeq: number, data: Uint8Array, producedAt: number | undefined): void {
+    if (!this.sink.writable) {
+      // Full before this event: keep the position on the last event sent; resume() re-reads from it.
+      if (!this.sink.closed) this.pause();
+      return;
+    }
     this.cursor = seq;
     this.streamHint = streamSeq + 1;
     const ok = this.sink.send(data);
     this.observer.delivered(1, producedAt);
-    if (!ok && !this.sink.closed) {
-      this.state = 'paused';
-      this.observer.paused();
-    }
+    if (!ok && !this.sink.closed) this.pause();
+  }
+
+  private pause(): void {
+    this.state = 'paused';
+    this.observer.paused();
   }
 
   private async catchUp(): Promise<void> {

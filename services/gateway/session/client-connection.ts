@@ -16,6 +16,8 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export interface ClientConnectionLimits {
   maxSessionsPerConnection: number;
+  /** High-water mark of the socket's send buffer (MAX_BACKPRESSURE_BYTES): above it sessions pause. */
+  maxBackpressureBytes: number;
 }
 
 /**
@@ -43,17 +45,29 @@ export class ClientConnection implements EventSink {
     return this.subs.size;
   }
 
+  get writable(): boolean {
+    return !this.conn.closed && this.conn.bufferedAmount() < this.limits.maxBackpressureBytes;
+  }
+
   send(data: Uint8Array | string): boolean {
     return this.conn.send(data);
   }
 
   fail(sid: string, code: 'expired' | 'unavailable' | 'internal', message: string): void {
+    // Release the hub's side too, or the feed (and its upstream subscription) would leak.
+    const s = this.subs.get(sid);
+    if (s) this.hub.unsubscribe(this.conn.ctx.tenant, s);
     this.subs.delete(sid);
     this.reply({ type: 'reply', op: 'resume', ok: false, sid, error: errorBody(code, message) });
   }
 
-  /** The socket drained: paused subscriptions continue from the log. */
+  /**
+   * The socket drained some bytes: paused subscriptions continue from the log once the buffer is
+   * below half the mark (uWS calls drain on every writable event, down to an empty buffer), so a
+   * slow reader is served in large catch-up reads rather than one log read per few frames.
+   */
   drained(): void {
+    if (this.conn.bufferedAmount() > this.limits.maxBackpressureBytes / 2) return;
     for (const s of this.subs.values()) s.resume();
   }
 

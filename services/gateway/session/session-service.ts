@@ -84,13 +84,16 @@ export class SessionService {
       return { ok: false, error: errorBody('forbidden', `session ${sid} belongs to another user`) };
     }
     if (!last) {
-      if (record) return { ok: true, value: { lastSeq: 0 } }; // queued, no events yet
-      return after > 0
-        ? {
-            ok: false,
-            error: errorBody('expired', `session ${sid} has no events left: it expired (or never existed)`),
-          }
-        : { ok: false, error: errorBody('not_found', `no session ${sid}`) };
+      // A client that holds events (after > 0), or a finished session with an empty log, means the
+      // events left the retention window: answer `expired`, never an empty stream that stays silent.
+      if (record && after === 0 && (record.state === 'queued' || record.state === 'running'))
+        return { ok: true, value: { lastSeq: 0 } }; // no events yet
+      if (after > 0 || record)
+        return {
+          ok: false,
+          error: errorBody('expired', `session ${sid} has no events left: they passed the retention window`),
+        };
+      return { ok: false, error: errorBody('not_found', `no session ${sid}`) };
     }
     if (after > last.event.seq) {
       return {

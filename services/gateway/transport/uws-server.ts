@@ -7,6 +7,7 @@ import {
   us_socket_local_port,
   type WebSocket,
 } from 'uWebSockets.js';
+import { CloseCode } from '../../../shared/protocol/errors.js';
 import type {
   Connection,
   ConnectionHandlers,
@@ -77,7 +78,13 @@ class UwsConnection<Ctx> implements Connection<Ctx> {
   send(data: string | Uint8Array): boolean {
     if (this.closed) return false;
     const r = this.ws.send(data, false);
-    return r !== 2 && this.ws.getBufferedAmount() < this.highWater;
+    if (r === 2) {
+      // uWS dropped the frame (its own limit, far above ours): this connection has lost an event,
+      // so close it with a reconnect code; the client resumes from the last seq it holds.
+      this.close(CloseCode.slowConsumer, 'slow consumer: send buffer overflow');
+      return false;
+    }
+    return this.ws.getBufferedAmount() < this.highWater;
   }
   bufferedAmount(): number {
     return this.closed ? 0 : this.ws.getBufferedAmount();
