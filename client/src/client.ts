@@ -47,6 +47,9 @@ export interface StartOptions {
 
 type Handler = (...args: never[]) => void;
 
+/** Retries of one session's start/resume after retryable refusals before it fails (minutes with backoff). */
+const MAX_SESSION_RETRIES = 20;
+
 function randomId(): string {
   const bytes = new Uint8Array(12);
   globalThis.crypto.getRandomValues(bytes);
@@ -78,6 +81,10 @@ export class StreamFabricClient {
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private openWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** Per session: the position a gap already made us resume from. */
+  private readonly gapResumes = new Map<string, number>();
+  /** Per session: retries of a start/resume refused with a retryable error. */
+  private readonly retries = new Map<string, number>();
 
   constructor(private readonly opts: ClientOptions) {
     this.urls = Array.isArray(opts.url) ? opts.url : [opts.url];
@@ -189,55 +196,68 @@ export class StreamFabricClient {
     const url = this.urls[this.urlIndex % this.urls.length]!;
     const ws = new this.Ctor(url, [WS_SUBPROTOCOL, ...(this.opts.protocols ?? [])]);
     this.ws = ws;
-    ws.onopen = () => {
-      this.lastFrameAt = Date.now();
-      this.startWatchdog();
-    };
+    // The watchdog runs from the first byte of the attempt: a handshake that hangs (a black-holed
+    // host) is as dead as a silent open link.
+    this.lastFrameAt = Date.now();
+    this.startWatchdog();
     ws.onmessage = (ev) => {
       this.lastFrameAt = Date.now();
       this.onFrame(typeof ev.data === 'string' ? ev.data : String(ev.data));
     };
     ws.onerror = () => undefined; // onclose follows and decides
-    ws.onclose = (ev) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      if (this.watchdog) clearInterval(this.watchdog);
-      if (this.state === 'closed') return;
-      if (!shouldReconnect(ev.code)) {
-        this.setState('closed');
-        const err = new StreamFabricError({
-          code: 'forbidden',
-          message: `closed by server: ${ev.code} ${ev.reason}`,
-          retryable: false,
-        });
-        this.emit('error', err);
-        for (const w of this.openWaiters.splice(0)) w.reject(err);
-        return;
-      }
-      this.scheduleReconnect();
-    };
+    ws.onclose = (ev) => this.lost(ws, ev.code, ev.reason);
+  }
+
+  /** The one funnel for a lost socket: decide between giving up and reconnecting. */
+  private lost(ws: WebSocketLike, code: number, reason: string): void {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    if (this.watchdog) clearInterval(this.watchdog);
+    if (this.state === 'closed') return;
+    if (!shouldReconnect(code)) {
+      this.setState('closed');
+      const err = new StreamFabricError({
+        code: 'forbidden',
+        message: `closed by server: ${code} ${reason}`,
+        retryable: false,
+      });
+      this.emit('error', err);
+      for (const w of this.openWaiters.splice(0)) w.reject(err);
+      return;
+    }
+    this.scheduleReconnect();
   }
 
   private scheduleReconnect(delayMs?: number): void {
     this.setState('reconnecting');
     this.urlIndex++;
-    const delay =
-      delayMs ??
-      backoffDelay(this.attempt++, {
-        baseMs: this.opts.backoff?.baseMs ?? 250,
-        maxMs: this.opts.backoff?.maxMs ?? 10_000,
-      });
+    const delay = delayMs ?? this.backoff(this.attempt++);
     this.reconnectTimer = setTimeout(() => this.open(), delay);
+  }
+
+  private backoff(attempt: number): number {
+    return backoffDelay(attempt, {
+      baseMs: this.opts.backoff?.baseMs ?? 250,
+      maxMs: this.opts.backoff?.maxMs ?? 10_000,
+    });
   }
 
   private startWatchdog(): void {
     if (this.watchdog) clearInterval(this.watchdog);
     this.watchdog = setInterval(
       () => {
-        if (Date.now() - this.lastFrameAt > this.heartbeatMs * 2.5) {
-          // Silence past the heartbeat: the link is dead even if TCP has not noticed.
-          this.ws?.close(4101, 'heartbeat timeout');
+        const ws = this.ws;
+        if (!ws || Date.now() - this.lastFrameAt <= this.heartbeatMs * 2.5) return;
+        // Silence past the heartbeat: the link is dead even if TCP has not noticed. Do not wait
+        // for a close handshake that cannot complete (ws waits 30 s): drop it and move on now.
+        ws.onclose = null;
+        ws.onmessage = null;
+        try {
+          ws.close(4101, 'heartbeat timeout');
+        } catch {
+          // already closing
         }
+        this.lost(ws, 4101, 'heartbeat timeout');
       },
       Math.min(1_000, this.heartbeatMs),
     );
@@ -257,8 +277,12 @@ export class StreamFabricClient {
       const session = this.sessions.get(ev.sid);
       if (!session) return;
       if (ev.seq > session.lastSeq + 1) {
-        // A gap must never be silent: ask again from what we hold.
-        this.send({ type: 'resume', sid: ev.sid, after: session.lastSeq });
+        // A gap must never be silent: ask again from what we hold (once per position, not once
+        // per event still in flight behind the gap).
+        if (this.gapResumes.get(ev.sid) !== session.lastSeq) {
+          this.gapResumes.set(ev.sid, session.lastSeq);
+          this.send({ type: 'resume', sid: ev.sid, after: session.lastSeq });
+        }
         return;
       }
       session.receive(ev);
@@ -286,12 +310,16 @@ export class StreamFabricClient {
         if (!f.ok && f.sid && f.error) {
           const session = this.sessions.get(f.sid);
           if (session && !session.finished && (f.op === 'start' || f.op === 'resume')) {
+            // Retryable (the gateway lost NATS, a dependency is briefly down): try again later
+            // rather than failing a session the fabric still holds.
+            if (f.error.retryable && this.retryLater(f.sid)) return;
             session.reject(new StreamFabricError(f.error));
             this.pendingStarts.delete(f.sid);
           }
           this.emit('error', new StreamFabricError(f.error));
-        } else if (f.ok && f.sid && f.op === 'start') {
-          this.pendingStarts.delete(f.sid);
+        } else if (f.ok && f.sid && (f.op === 'start' || f.op === 'resume')) {
+          this.retries.delete(f.sid);
+          if (f.op === 'start') this.pendingStarts.delete(f.sid);
           const s = this.sessions.get(f.sid);
           if (s) s.acknowledged = true;
         }
@@ -303,10 +331,28 @@ export class StreamFabricClient {
 
   /** After (re)connecting: re-send unconfirmed starts (idempotent by sid), resume the rest. */
   private resubscribeAll(): void {
-    for (const [sid, session] of this.sessions) {
-      if (session.finished) continue;
-      if (this.pendingStarts.has(sid) && session.lastSeq === 0) this.sendStart(sid);
-      else this.send({ type: 'resume', sid, after: session.lastSeq });
-    }
+    this.gapResumes.clear();
+    for (const sid of this.sessions.keys()) this.resubscribe(sid);
+  }
+
+  private resubscribe(sid: string): void {
+    const session = this.sessions.get(sid);
+    if (!session || session.finished) return;
+    if (this.pendingStarts.has(sid) && session.lastSeq === 0) this.sendStart(sid);
+    else this.send({ type: 'resume', sid, after: session.lastSeq });
+  }
+
+  /** Schedules another start/resume of a session after backoff; false once retries are spent. */
+  private retryLater(sid: string): boolean {
+    const n = this.retries.get(sid) ?? 0;
+    if (n >= MAX_SESSION_RETRIES) return false;
+    this.retries.set(sid, n + 1);
+    setTimeout(
+      () => {
+        if (this.state === 'open') this.resubscribe(sid);
+      },
+      this.backoff(n + 2),
+    );
+    return true;
   }
 }

@@ -30,7 +30,13 @@ export interface GatewayDeps {
 export async function createGateway(d: GatewayDeps) {
   const { config, log, metrics } = d;
   const eventLog = await JetStreamEventLog.create(d.nc);
-  const sessions = new SessionService(d.nc, jetstream(d.nc), await SessionRegistry.open(d.nc), eventLog);
+  const sessions = new SessionService(
+    d.nc,
+    jetstream(d.nc),
+    await SessionRegistry.open(d.nc),
+    eventLog,
+    d.natsConnected,
+  );
   const hub = new FanoutHub(
     d.nc,
     eventLog,

@@ -29,15 +29,23 @@ export class JetStreamEventLog {
     return new JetStreamEventLog(await jetstreamManager(nc));
   }
 
-  /** The last event of a session (with the writer that stored it), or null when it has none. */
+  /**
+   * The last event of a session (with the writer that stored it), or null when it has none.
+   * By default a direct get, which any replica of an R3 stream may answer, possibly from slightly
+   * behind the leader; `fromLeader` asks the stream leader (STREAM.MSG.GET) for an answer that is
+   * never stale: for decisions a stale read would get wrong (where a new writer starts, whether
+   * a client's position exists).
+   */
   async last(
     tenant: string,
     sid: string,
+    opts: { fromLeader?: boolean } = {},
   ): Promise<{ streamSeq: number; event: SessionEvent; writer: string } | null> {
     try {
-      const m = await this.jsm.direct.getMessage(EVENTS_STREAM, {
-        last_by_subj: subjects.events(tenant, sid),
-      });
+      const query = { last_by_subj: subjects.events(tenant, sid) };
+      const m = opts.fromLeader
+        ? await this.jsm.streams.getMessage(EVENTS_STREAM, query)
+        : await this.jsm.direct.getMessage(EVENTS_STREAM, query);
       if (!m) return null;
       return {
         streamSeq: m.seq,

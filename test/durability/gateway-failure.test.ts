@@ -9,7 +9,12 @@ import { RawClient } from '../harness/raw-client.js';
 let fabric: TestFabric;
 
 beforeAll(async () => {
-  fabric = await startFabric({ gateways: 2, workers: 2, gatewayEnv: { DRAIN_TIMEOUT_MS: '3000' } });
+  fabric = await startFabric({
+    gateways: 2,
+    workers: 2,
+    // A 1 s heartbeat so the client's watchdog (2.5x) notices a frozen gateway quickly.
+    gatewayEnv: { DRAIN_TIMEOUT_MS: '3000', STREAM_HEARTBEAT_INTERVAL: '1000' },
+  });
 });
 afterAll(async () => {
   await fabric?.stop();
@@ -97,5 +102,32 @@ describe('gateway failure - SIGTERM drains', () => {
     expect(await victim.exited).toBe(0);
     await waitFor(() => raw.closeInfo.code !== undefined, { timeoutMs: 10_000, what: 'raw client closed' });
     expect(raw.closeInfo.code).toBe(4100);
+    fabric.gateways.splice(0, 1);
+    await fabric.addGateway();
+  });
+});
+
+describe('gateway failure - frozen gateway', () => {
+  it('a gateway that stops answering (SIGSTOP) is left by the heartbeat watchdog; clients resume elsewhere', async () => {
+    const urls = [fabric.wsUrl(0), fabric.wsUrl(1)];
+    const victim = fabric.gateways[0]!;
+    const tracked = await startClients(urls, 5, 7000);
+    await waitFor(() => tracked.every((t) => t.seqs.length >= 10), {
+      timeoutMs: 30_000,
+      what: '10 events each',
+    });
+    const pid = victim.process.pid!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      // TCP stays up: only the missing heartbeats tell the client the link is dead. It must move
+      // within a few heartbeats, not after a close handshake that cannot complete (30 s in ws).
+      await waitFor(() => tracked.every((t) => t.gateways.length >= 2), {
+        timeoutMs: 10_000,
+        what: 'every client to reconnect elsewhere',
+      });
+      await expectExact(tracked);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
   });
 });

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { StreamFabricClient } from '../../client/src/index.js';
 import { waitFor } from '../../scripts/topology/wait.js';
 import { builtinText } from '../../services/worker/agents/builtin-model.js';
 import { startFabric, type TestFabric } from '../harness/fabric.js';
@@ -18,6 +20,10 @@ afterAll(async () => {
 async function readyStatus(): Promise<number> {
   const r = await fetch(`${fabric.httpUrl(0)}/readyz`);
   return r.status;
+}
+
+async function metrics(): Promise<string> {
+  return (await fetch(`${fabric.httpUrl(0)}/metrics`)).text();
 }
 
 describe('broker failure - single-node restart', () => {
@@ -40,8 +46,23 @@ describe('broker failure - single-node restart', () => {
     await waitFor(async () => (await readyStatus()) === 503, { timeoutMs: 15_000, what: '/readyz 503' });
     const body = await (await fetch(`${fabric.httpUrl(0)}/readyz`)).json();
     expect(body).toMatchObject({ status: 'not_ready', nats: 'disconnected' });
-    // Keep the broker down long enough for workers to hit publish failures.
-    await new Promise((r) => setTimeout(r, 2_000));
+    // A start during the outage is refused as retryable (unavailable); the client library retries it.
+    const client = new StreamFabricClient({
+      url: fabric.wsUrl(0),
+      WebSocket: WebSocket as never,
+      backoff: { baseMs: 200, maxMs: 1_000 },
+    });
+    const during = await client.start({
+      input: 'during',
+      options: { seed: 798, length: 40, tokensPerSecond: 0 },
+    });
+    await waitFor(
+      async () => /frame_errors_total\{[^}]*code="unavailable"[^}]*\} [1-9]/.test(await metrics()),
+      {
+        timeoutMs: 15_000,
+        what: 'a retryable refusal',
+      },
+    );
     await node.restart();
     await waitFor(async () => (await readyStatus()) === 200, {
       timeoutMs: 30_000,
@@ -54,6 +75,8 @@ describe('broker failure - single-node restart', () => {
       expect(events.at(-1)!.type).toBe('done');
       expect(tokenText(events)).toBe(builtinText(specs[i]!.seed, specs[i]!.length));
     }
+    expect(await during.text()).toBe(builtinText(798, 40));
+    client.close();
     // New work flows after the outage (the worker's job consumer recovered).
     const sid = await startSession(c, 'after', { seed: 799, length: 30, tokensPerSecond: 0 });
     expect(tokenText(await c.finished(sid, 30_000))).toBe(builtinText(799, 30));

@@ -51,7 +51,7 @@ export class SessionSubscription {
     if (seq <= this.cursor) return; // duplicate (already delivered from the log)
     if (seq !== this.cursor + 1) {
       // A gap: never silence, resync from the log.
-      this.liveMax = seq;
+      this.liveMax = Math.max(this.liveMax, seq);
       this.state = 'catchup';
       void this.catchUp();
       return;
@@ -100,8 +100,11 @@ export class SessionSubscription {
 
   private async catchUp(): Promise<void> {
     try {
-      for (;;) {
-        this.liveMax = 0;
+      for (let idle = 0; ; ) {
+        // `liveMax` only grows: it is the highest seq known to be stored. Never reset it between
+        // reads: a read served by a replica behind the leader may stop short of it, and forgetting
+        // it would go live with a hole that only a later event could reveal (none after `done`).
+        const before = this.cursor;
         let first = true;
         for await (const e of this.readAfter(this.cursor, this.streamHint)) {
           if (this.state === 'closed' || this.sink.closed) return;
@@ -127,6 +130,10 @@ export class SessionSubscription {
           this.state = 'live';
           return;
         }
+        // Nothing new although the log holds more: a lagging replica answered; back off a little.
+        idle = this.cursor === before ? idle + 1 : 0;
+        if (idle > 0) await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** idle)));
+        if (this.state !== 'catchup' || this.sink.closed) return;
       }
     } catch (err) {
       if (this.state === 'closed' || this.sink.closed) return;

@@ -114,9 +114,12 @@ export class ClientConnection implements EventSink {
       );
       return;
     }
-    void this.dispatch(parsed.data).catch((err: unknown) => {
+    const frame = parsed.data;
+    void this.dispatch(frame).catch((err: unknown) => {
       this.log.error({ err, op }, 'frame handler failed');
-      this.reject(id, op, errorBody('unavailable', 'the gateway could not complete the request; retry'));
+      // Name the session: a client can only retry (or fail) the session the refusal is about.
+      const sid = 'sid' in frame ? frame.sid : undefined;
+      this.reject(id, op, errorBody('unavailable', 'the gateway could not complete the request; retry'), sid);
     });
   }
 
@@ -135,11 +138,12 @@ export class ClientConnection implements EventSink {
               'too_many_sessions',
               `at most ${this.limits.maxSessionsPerConnection} sessions per connection`,
             ),
+            f.sid,
           );
           return;
         }
         const r = await this.sessions.start(p, f);
-        if (!r.ok) return this.reject(f.id, 'start', r.error);
+        if (!r.ok) return this.reject(f.id, 'start', r.error, f.sid);
         this.reply({ type: 'reply', id: f.id, op: 'start', ok: true, sid: r.value.sid });
         this.follow(r.value.sid, 0);
         return;

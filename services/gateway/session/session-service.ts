@@ -20,6 +20,14 @@ export interface Principal {
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
+/** The answer while the gateway has no NATS connection (each request would only time out). */
+const NATS_DOWN = {
+  ok: false,
+  error: errorBody('unavailable', 'the gateway lost its NATS connection; retry shortly', {
+    retryAfterMs: 1_000,
+  }),
+} as const;
+
 /** Creates session ids that are valid subject tokens and KV keys. */
 export function newSessionId(): string {
   return `s_${randomBytes(12).toString('base64url')}`;
@@ -36,9 +44,12 @@ export class SessionService {
     private readonly js: JetStreamClient,
     private readonly registry: SessionRegistry,
     private readonly eventLog: JetStreamEventLog,
+    /** False while NATS is disconnected: requests are refused at once instead of timing out. */
+    private readonly natsConnected: () => boolean = () => true,
   ) {}
 
   async start(p: Principal, frame: StartFrame): Promise<Result<{ sid: string; created: boolean }>> {
+    if (!this.natsConnected()) return NATS_DOWN;
     const sid = frame.sid ?? newSessionId();
     const now = Date.now();
     const record: SessionRecord = {
@@ -79,10 +90,17 @@ export class SessionService {
 
   /** Checks that `p` may read session `sid` from `after`, and where its log stands. */
   async authorizeResume(p: Principal, sid: string, after: number): Promise<Result<{ lastSeq: number }>> {
-    const [record, last] = await Promise.all([this.registry.get(sid), this.eventLog.last(p.tenant, sid)]);
+    if (!this.natsConnected()) return NATS_DOWN;
+    const [record, direct] = await Promise.all([this.registry.get(sid), this.eventLog.last(p.tenant, sid)]);
     if (record && (record.tenant !== p.tenant || record.user !== p.user)) {
       return { ok: false, error: errorBody('forbidden', `session ${sid} belongs to another user`) };
     }
+    // A direct get may come from a replica behind the leader (R3, a node catching up): before
+    // refusing a position as expired or beyond the end, ask the leader.
+    const last =
+      direct && after <= direct.event.seq
+        ? direct
+        : await this.eventLog.last(p.tenant, sid, { fromLeader: true });
     if (!last) {
       // A client that holds events (after > 0), or a finished session with an empty log, means the
       // events left the retention window: answer `expired`, never an empty stream that stays silent.
@@ -105,6 +123,7 @@ export class SessionService {
   }
 
   async cancel(p: Principal, sid: string, reason = 'cancelled by client'): Promise<Result<null>> {
+    if (!this.natsConnected()) return NATS_DOWN;
     const record = await this.registry.get(sid);
     if (!record) return { ok: false, error: errorBody('not_found', `no session ${sid}`) };
     if (record.tenant !== p.tenant || record.user !== p.user)

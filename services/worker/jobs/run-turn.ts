@@ -69,7 +69,8 @@ export async function runTurn(msg: JsMsg, deps: TurnDeps): Promise<void> {
 }
 
 async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, log: Logger): Promise<void> {
-  const last = await deps.eventLog.last(job.tenant, job.sid);
+  // From the stream leader: a replica's direct get may lag, and where this writer starts must not.
+  const last = await deps.eventLog.last(job.tenant, job.sid, { fromLeader: true });
   if (last && isTerminal(last.event)) {
     log.info({ lastSeq: last.event.seq }, 'turn already finished: acking redelivered job');
     await ackDurably(msg, log);
@@ -115,7 +116,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
 
   let resumeFrom: ResumePoint | undefined;
   if (last) {
-    resumeFrom = agent.canContinue ? await lastTokenIndex(deps, job) : undefined;
+    resumeFrom = agent.canContinue ? await lastTokenIndex(deps, job, last.event.seq) : undefined;
     await writer.append({
       type: 'restart',
       attempt,
@@ -272,13 +273,26 @@ async function ackDurably(msg: JsMsg, log: Logger): Promise<void> {
   }
 }
 
-async function lastTokenIndex(deps: TurnDeps, job: Job): Promise<ResumePoint> {
-  let idx: number | undefined;
-  for await (const e of deps.eventLog.readAfter(job.tenant, job.sid, 0)) {
-    const ev = JSON.parse(decoder.decode(e.data)) as { type: string; index?: number };
-    if (ev.type === 'token' && typeof ev.index === 'number') idx = ev.index;
+/**
+ * Where the interrupted attempt's tokens end, from the log up to `lastSeq` (the leader's last
+ * event, the position the restart is fenced on). The read is a direct get that a lagging replica
+ * may answer: if it does not reach `lastSeq`, read again rather than continue from too early,
+ * which would repeat text that the fenced restart would then happily follow.
+ */
+async function lastTokenIndex(deps: TurnDeps, job: Job, lastSeq: number): Promise<ResumePoint> {
+  for (let tries = 0; ; tries++) {
+    let idx: number | undefined;
+    let reached = 0;
+    for await (const e of deps.eventLog.readAfter(job.tenant, job.sid, 0)) {
+      if (e.seq > lastSeq) break;
+      reached = e.seq;
+      const ev = JSON.parse(decoder.decode(e.data)) as { type: string; index?: number };
+      if (ev.type === 'token' && typeof ev.index === 'number') idx = ev.index;
+    }
+    if (reached >= lastSeq) return idx === undefined ? {} : { lastTokenIndex: idx };
+    if (tries >= 20) throw new Error(`log read stopped at seq ${reached}, before the last event ${lastSeq}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
-  return idx === undefined ? {} : { lastTokenIndex: idx };
 }
 
 async function deadLetter(deps: TurnDeps, msg: JsMsg, reason: string): Promise<void> {

@@ -81,7 +81,7 @@ export class SessionWriter {
         // here), or another writer moved the log on. Only the first is ours to accept: the
         // writer id (worker + delivery) is unique, unlike `attempt`, which two late deliveries
         // can compute alike.
-        const last = await this.log.last(this.tenant, this.sid);
+        const last = await this.log.last(this.tenant, this.sid, { fromLeader: true });
         if (last && last.event.seq === seq && last.writer === this.writerId) {
           this.seq = seq;
           this.lastStreamSeq = last.streamSeq;
@@ -95,9 +95,10 @@ export class SessionWriter {
   }
 
   /**
-   * Publishes, retrying through broker outages (timeouts, no responders, reconnects) until
-   * `retryForMs` passes. Retries are safe: the msg id and the expected sequence make a retry
-   * either store the event once or be refused.
+   * Publishes, retrying through broker outages and failovers (timeouts, no responders, "JetStream
+   * system temporarily unavailable" while a new stream leader is elected, reconnects) until
+   * `retryForMs` passes. Every error but a refused expected sequence is retried: retries are safe,
+   * the msg id and the expected sequence make a retry either store the event once or be refused.
    */
   private async publishWithRetry(
     subject: string,
@@ -115,11 +116,7 @@ export class SessionWriter {
           timeout: 5_000,
         });
       } catch (err) {
-        const text = String(err);
-        const transient =
-          /timeout|no responders|503|disconnect|connection|closed|TIMEOUT/i.test(text) &&
-          !text.includes('wrong last sequence');
-        if (!transient || Date.now() > deadline) throw err;
+        if (String(err).includes('wrong last sequence') || Date.now() > deadline) throw err;
         await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
       }
     }
