@@ -125,6 +125,9 @@ export async function createGateway(d: GatewayDeps) {
   server.route('get', '/readyz', () => readyz({ natsConnected: d.natsConnected, draining: () => draining }));
   server.route('get', '/metrics', () => {
     metrics.sessions.set(hub.sessionCount);
+    let buffered = 0;
+    for (const conn of clients.keys()) buffered += conn.bufferedAmount();
+    metrics.sendBufferBytes.set(buffered);
     return metricsRoute(d.registry);
   });
   server.route('get', '/examples/*', staticFiles('/examples', `${d.staticRoot}/examples`));

@@ -34,6 +34,11 @@ export function createGatewayMetrics(registry: Registry) {
       help: 'Times a slow client made a session pause (it continues from the log)',
       registers: [registry],
     }),
+    sendBufferBytes: new Gauge({
+      name: 'streamfabric_gateway_send_buffer_bytes',
+      help: 'Bytes queued in client sockets (per connection at most MAX_BACKPRESSURE_BYTES plus one event)',
+      registers: [registry],
+    }),
     frameErrors: new Counter({
       name: 'streamfabric_gateway_frame_errors_total',
       help: 'Client frames answered with an error, by code',
