@@ -58,7 +58,14 @@ export class FaultInjector {
     if (possible.length === 0) return null;
     const total = possible.reduce((s, k) => s + WEIGHTS[k], 0);
     let x = draw * total;
-    const kind = possible.find((k) => (x -= WEIGHTS[k]) < 0) ?? possible.at(-1)!;
+    let kind = possible.at(-1)!;
+    for (const k of possible) {
+      x -= WEIGHTS[k];
+      if (x < 0) {
+        kind = k;
+        break;
+      }
+    }
     const targets = this.candidates(kind);
     const target = targets[Math.floor(pick * targets.length)]!;
     const record: FaultRecord = {
