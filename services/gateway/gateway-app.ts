@@ -48,6 +48,7 @@ export async function createGateway(d: GatewayDeps) {
       paused: () => metrics.backpressurePauses.inc(),
     },
     log,
+    config.MAX_BACKPRESSURE_BYTES,
   );
   const clients = new Map<Connection<Principal>, ClientConnection>();
   let draining = false;

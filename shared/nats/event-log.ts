@@ -1,5 +1,5 @@
-import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { type JetStreamManager, jetstreamManager, type StoredMsg } from '@nats-io/jetstream';
+import type { NatsConnection, QueuedIterator } from '@nats-io/transport-node';
 import { SessionEvent } from '../protocol/events.js';
 import { EVENTS_STREAM, SEQ_HEADER, seqFromMsgId, subjects, WRITER_HEADER } from './subjects.js';
 
@@ -61,6 +61,8 @@ export class JetStreamEventLog {
   /**
    * Yields the session's stored events with seq > `after`, in order, in batches. `fromStreamSeq`
    * is a hint (a stream position at or before the first wanted event) that skips older data.
+   * `maxBytes` caps each batch (at least one event per batch), so a reader that may stop early
+   * (a paused client) never pulls much more than it can use.
    */
   async *readAfter(
     tenant: string,
@@ -68,6 +70,7 @@ export class JetStreamEventLog {
     after: number,
     fromStreamSeq = 1,
     batch = 512,
+    maxBytes?: number,
   ): AsyncGenerator<StoredEvent> {
     const subject = subjects.events(tenant, sid);
     let next = fromStreamSeq;
@@ -75,20 +78,24 @@ export class JetStreamEventLog {
       let got = 0;
       let last = 0;
       let pending = 0;
-      let iter: AsyncIterable<{
-        seq: number;
-        data: Uint8Array;
-        header: { get(k: string): string };
-        pending: number;
-      }>;
+      let iter: QueuedIterator<StoredMsg>;
       try {
-        iter = await this.jsm.direct.getBatch(EVENTS_STREAM, { seq: next, batch, next_by_subj: subject });
+        iter = await this.jsm.direct.getBatch(EVENTS_STREAM, {
+          seq: next,
+          batch,
+          next_by_subj: subject,
+          ...(maxBytes ? { max_bytes: maxBytes } : {}),
+        });
       } catch (err) {
         if (isNotFound(err)) return;
         throw err;
       }
+      const it = iter[Symbol.asyncIterator]();
       try {
-        for await (const m of iter) {
+        for (;;) {
+          const r = await nextWithin(it, BATCH_IDLE_TIMEOUT_MS);
+          if (r.done) break;
+          const m = r.value;
           got++;
           last = m.seq;
           pending = m.pending;
@@ -98,10 +105,30 @@ export class JetStreamEventLog {
         }
       } catch (err) {
         if (!isNotFound(err)) throw err;
+      } finally {
+        iter.stop();
       }
       if (got === 0 || pending <= 0) return;
       next = last + 1;
     }
+  }
+}
+
+/**
+ * A batch whose responses stop arriving (the server dropped them: a slow consumer, a reconnect)
+ * would otherwise leave the reader waiting forever; nats.js only times out the first response.
+ */
+const BATCH_IDLE_TIMEOUT_MS = 5_000;
+
+async function nextWithin<T>(it: AsyncIterator<T>, ms: number): Promise<IteratorResult<T>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`direct get batch stalled for ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([it.next(), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

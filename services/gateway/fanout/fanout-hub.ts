@@ -4,6 +4,7 @@ import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
 import { seqOfHeaders } from '../../../shared/nats/event-log.js';
 import { subjects, TS_HEADER } from '../../../shared/nats/subjects.js';
 import type { EventSink } from './event-sink.js';
+import { ReadLimiter } from './read-limiter.js';
 import { type DeliveryObserver, SessionSubscription } from './session-subscription.js';
 
 /** One upstream subscription per session per gateway, shared by every local client of it. */
@@ -18,12 +19,16 @@ interface Feed {
  */
 export class FanoutHub {
   private readonly feeds = new Map<string, Feed>();
+  /** At most this many catch-up reads at once (x readMaxBytes = the responses NATS may have in flight). */
+  private readonly reads = new ReadLimiter(64);
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly eventLog: JetStreamEventLog,
     private readonly observer: DeliveryObserver,
     private readonly log: Logger,
+    /** Bytes one catch-up read fetches at most (the send-buffer mark: a paused client takes no more). */
+    private readonly readMaxBytes?: number,
   ) {
     void this.resyncAfterReconnects();
   }
@@ -50,7 +55,8 @@ export class FanoutHub {
       sid,
       after,
       sink,
-      (a, hint) => this.eventLog.readAfter(tenant, sid, a, hint),
+      (a, hint) =>
+        this.reads.run(() => this.eventLog.readAfter(tenant, sid, a, hint, 512, this.readMaxBytes)),
       this.observer,
       this.log,
     );
