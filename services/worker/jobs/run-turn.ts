@@ -9,6 +9,7 @@ import type { Agent, AgentOutput, ResumePoint } from '../agents/agent.js';
 import { TokenCoalescer } from '../publish/coalescer.js';
 import { FencedError, SessionWriter } from '../publish/session-writer.js';
 import type { WorkerMetrics } from '../worker-metrics.js';
+import { lastTokenIndex } from './resume-point.js';
 import { type AbortReason, timeoutError } from './turn-outcome.js';
 
 export interface TurnDeps {
@@ -116,7 +117,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
 
   let resumeFrom: ResumePoint | undefined;
   if (last) {
-    resumeFrom = agent.canContinue ? await lastTokenIndex(deps, job, last.event.seq) : undefined;
+    resumeFrom = agent.canContinue ? await lastTokenIndex(deps.eventLog, job, last.event.seq) : undefined;
     await writer.append({
       type: 'restart',
       attempt,
@@ -270,28 +271,6 @@ async function ackDurably(msg: JsMsg, log: Logger): Promise<void> {
   } catch (err) {
     // The terminal event is in the log, so a redelivery will just see it and ack.
     log.warn({ err }, 'ack not confirmed');
-  }
-}
-
-/**
- * Where the interrupted attempt's tokens end, from the log up to `lastSeq` (the leader's last
- * event, the position the restart is fenced on). The read is a direct get that a lagging replica
- * may answer: if it does not reach `lastSeq`, read again rather than continue from too early,
- * which would repeat text that the fenced restart would then happily follow.
- */
-async function lastTokenIndex(deps: TurnDeps, job: Job, lastSeq: number): Promise<ResumePoint> {
-  for (let tries = 0; ; tries++) {
-    let idx: number | undefined;
-    let reached = 0;
-    for await (const e of deps.eventLog.readAfter(job.tenant, job.sid, 0)) {
-      if (e.seq > lastSeq) break;
-      reached = e.seq;
-      const ev = JSON.parse(decoder.decode(e.data)) as { type: string; index?: number };
-      if (ev.type === 'token' && typeof ev.index === 'number') idx = ev.index;
-    }
-    if (reached >= lastSeq) return idx === undefined ? {} : { lastTokenIndex: idx };
-    if (tries >= 20) throw new Error(`log read stopped at seq ${reached}, before the last event ${lastSeq}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
