@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { waitFor } from '../../scripts/topology/wait.js';
@@ -44,12 +43,6 @@ export async function currentWriter(natsUrls: string, sid: string): Promise<stri
   );
 }
 
-/** Resident set size of a process, in bytes (Linux). */
-export function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
-
 /** Starts a built-in-model session on a raw client and returns its sid. */
 export async function startSession(
   c: RawClient,
@@ -61,19 +54,4 @@ export async function startSession(
   const r = await c.reply((x) => x.id === id, 20_000);
   if (!r.ok) throw new Error(`start ${id} failed: ${JSON.stringify(r.error)}`);
   return r.sid!;
-}
-
-/** Counts duplicates and out-of-order events in what a client received (wire level). */
-export function wireAnomalies(events: { seq: number }[]): { duplicates: number; reordered: number } {
-  const seen = new Set<number>();
-  let duplicates = 0;
-  let reordered = 0;
-  let max = 0;
-  for (const e of events) {
-    if (seen.has(e.seq)) duplicates++;
-    else if (e.seq < max) reordered++;
-    seen.add(e.seq);
-    max = Math.max(max, e.seq);
-  }
-  return { duplicates, reordered };
 }
