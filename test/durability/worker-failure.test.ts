@@ -89,19 +89,31 @@ describe('worker failure - zombie writer', () => {
     await waitFor(
       () =>
         zombie.logs.some(
-          (l) => String(l.msg).startsWith('turn stopped without finishing') && l.reason === 'fenced',
+          (l) =>
+            String(l.msg).startsWith('turn stopped without finishing') &&
+            l.reason === 'fenced' &&
+            l.delivery === 1,
         ),
-      { timeoutMs: 20_000, what: 'the zombie to report it was fenced' },
+      { timeoutMs: 20_000, what: 'the zombie to report its turn was fenced' },
     );
     assertContiguous(events);
-    expect(events.filter((e) => e.type === 'restart')).toHaveLength(1);
     expect(events.at(-1)!.type).toBe('done');
     expect(tokenText(events)).toBe(builtinText(33, 300));
-    // The log itself: after the restart only the new writer wrote, and nothing follows `done`.
+    const restarts = events.filter((e) => e.type === 'restart');
+    // Usually one; two when a redelivery also landed in the stopped worker's socket and ran on wake-up.
+    expect(restarts.length).toBeGreaterThanOrEqual(1);
+    expect(restarts.every((e) => e.type === 'restart' && e.mode === 'continue')).toBe(true);
+    // The log itself: one writer from each restart to the next (never two interleaved), the zombie's
+    // first attempt never wrote after the first restart, and nothing follows `done`.
     const log = await readLog(fabric.nats.urls, sid);
-    const restartAt = log.findIndex((e) => e.event.type === 'restart');
-    const newWriter = log[restartAt]!.writer;
-    expect(log.slice(restartAt).every((e) => e.writer === newWriter)).toBe(true);
+    const firstWriter = log[0]!.writer;
+    let writer = firstWriter;
+    for (const e of log) {
+      if (e.event.type === 'restart') writer = e.writer;
+      expect(e.writer).toBe(writer);
+    }
+    const firstRestart = log.findIndex((e) => e.event.type === 'restart');
+    expect(log.slice(firstRestart).some((e) => e.writer === firstWriter)).toBe(false);
     expect(log.at(-1)!.event.type).toBe('done');
     expect(log.map((e) => e.event.seq)).toEqual(log.map((_, i) => i + 1));
     c.close();

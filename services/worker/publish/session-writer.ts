@@ -27,6 +27,8 @@ const encoder = new TextEncoder();
 export class SessionWriter {
   private chain: Promise<unknown> = Promise.resolve();
   private fenced: FencedError | null = null;
+  /** The first write that failed: every later one fails with it (see `write`). */
+  private broken: unknown = null;
 
   constructor(
     private readonly js: JetStreamClient,
@@ -61,7 +63,20 @@ export class SessionWriter {
   }
 
   private async write(draft: EventDraft): Promise<SessionEvent> {
+    // Fail-stop: once an event could not be stored, the events queued behind it must not be
+    // written either, or the next would take the lost one's seq and the log would read
+    // contiguous with text missing. The turn stops; a redelivery continues from the log.
     if (this.fenced) throw this.fenced;
+    if (this.broken) throw this.broken;
+    try {
+      return await this.store(draft);
+    } catch (err) {
+      if (!(err instanceof FencedError)) this.broken = err;
+      throw err;
+    }
+  }
+
+  private async store(draft: EventDraft): Promise<SessionEvent> {
     const seq = this.seq + 1;
     const event = { ...draft, sid: this.sid, seq, ts: Date.now(), attempt: this.attempt } as SessionEvent;
     const h = headers();

@@ -1,0 +1,43 @@
+import { jetstream } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type NatsCluster, startNats } from '../../../scripts/topology/nats-process.js';
+import { JetStreamEventLog } from '../../../shared/nats/event-log.js';
+import { provisionFabric } from '../../../shared/nats/provision.js';
+import { SessionWriter } from './session-writer.js';
+
+let nats: NatsCluster;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  nats = await startNats({ nodes: 1 });
+  nc = await connect({ servers: nats.urls.split(',') });
+  await provisionFabric(nc, {
+    NATS_REPLICAS: 1,
+    NATS_STORAGE: 'file',
+    EVENTS_MAX_AGE_SECONDS: 3600,
+    EVENTS_MAX_BYTES: 0,
+    NATS_DUPLICATE_WINDOW_MS: 120_000,
+  });
+});
+afterAll(async () => {
+  await nc?.close();
+  await nats?.stop();
+});
+
+describe('session writer - failure', () => {
+  it("stops for good after a write it could not store: a later event never takes the lost one's seq", async () => {
+    const log = await JetStreamEventLog.create(nc);
+    const sid = 's_writer_failstop';
+    const writer = new SessionWriter(jetstream(nc), log, 'public', sid, 'w-test/1', 1, 0, 0, 200);
+    expect((await writer.append({ type: 'token', text: 'one', index: 0 })).seq).toBe(1);
+    // Larger than the server's max_payload: refused whatever the retries.
+    const lost = writer.append({ type: 'token', text: 'x'.repeat(9 * 1024 * 1024), index: 1 });
+    const after = writer.append({ type: 'token', text: 'three', index: 2 });
+    await expect(lost).rejects.toThrow();
+    await expect(after).rejects.toThrow();
+    // Had the third event been written as seq 2, the log would read "onethree": contiguous, text lost.
+    const last = await log.last('public', sid, { fromLeader: true });
+    expect(last?.event.seq).toBe(1);
+  });
+});
