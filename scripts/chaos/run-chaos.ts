@@ -72,6 +72,8 @@ export interface ChaosReport {
   faultLog: FaultRecord[];
   /** Sessions that did not pass, with what went wrong. */
   problems: SessionCheck[];
+  /** Warnings and errors the services logged (the first 300), for post-mortems. */
+  serviceWarnings: Record<string, unknown>[];
 }
 
 export interface LatencySummary {
@@ -134,6 +136,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     log: o.log,
   });
   const checks: SessionCheck[] = [];
+  let warnings: Record<string, unknown>[] = [];
   let next = 0;
   const nextSpec = (): SessionSpec | null => {
     if (next >= o.sessions && injector.records.length >= o.faults) return null;
@@ -170,9 +173,16 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     await countLostTails(topology.nats.urls, checks);
   } finally {
     for (const c of clients) c.close();
+    warnings = [...topology.gateways, ...topology.workers]
+      .flatMap((s) => s.allLogs())
+      .filter((l) => Number(l.level) >= 40)
+      .slice(0, 300);
     await topology.stop();
   }
-  return report(o, startedAt, performance.now() - started, checks, clients, injector.records);
+  return {
+    ...report(o, startedAt, performance.now() - started, checks, clients, injector.records),
+    serviceWarnings: warnings,
+  };
 }
 
 /** For sessions that never finished, the events the log holds past what the client received. */
@@ -198,7 +208,7 @@ function report(
   checks: SessionCheck[],
   clients: CheckingClient[],
   faultLog: FaultRecord[],
-): ChaosReport {
+): Omit<ChaosReport, 'serviceWarnings'> {
   const sum = (f: (c: SessionCheck) => number) => checks.reduce((s, c) => s + f(c), 0);
   const faultsByKind = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
   for (const f of faultLog) faultsByKind[f.kind]++;
