@@ -43,15 +43,25 @@ export async function currentWriter(natsUrls: string, sid: string): Promise<stri
   );
 }
 
-/** Starts a built-in-model session on a raw client and returns its sid. */
+/**
+ * Starts a built-in-model session on a raw client and returns its sid. A retryable refusal
+ * (`unavailable` while NATS fails over) is retried with the same sid, as the client library does:
+ * a start is idempotent by sid.
+ */
 export async function startSession(
   c: RawClient,
   id: string,
   options: Record<string, unknown>,
   input = 'durability',
 ): Promise<string> {
-  c.send({ type: 'start', id, input, options });
-  const r = await c.reply((x) => x.id === id, 20_000);
-  if (!r.ok) throw new Error(`start ${id} failed: ${JSON.stringify(r.error)}`);
-  return r.sid!;
+  const sid = `s_${id}_${Math.random().toString(36).slice(2, 10)}`;
+  for (let attempt = 1; ; attempt++) {
+    const reqId = `${id}#${attempt}`;
+    c.send({ type: 'start', id: reqId, sid, input, options });
+    const r = await c.reply((x) => x.id === reqId, 20_000);
+    if (r.ok) return r.sid!;
+    if (!r.error?.retryable || attempt >= 20)
+      throw new Error(`start ${id} failed: ${JSON.stringify(r.error)}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
