@@ -1,12 +1,12 @@
 import { jetstream } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NatsCluster, startNats } from '../../../scripts/topology/nats-process.js';
+import type { NatsCluster } from '../../../scripts/topology/nats-process.js';
 import { waitFor } from '../../../scripts/topology/wait.js';
 import { createLogger } from '../../../shared/logging/logger.js';
 import { JetStreamEventLog } from '../../../shared/nats/event-log.js';
-import { provisionFabric } from '../../../shared/nats/provision.js';
 import { eventMsgId, SEQ_HEADER, subjects } from '../../../shared/nats/subjects.js';
+import { startProvisionedNats } from '../../../test/harness/provisioned-nats.js';
 import type { EventSink } from './event-sink.js';
 import { FanoutHub } from './fanout-hub.js';
 
@@ -17,16 +17,12 @@ let hubNc: NatsConnection;
 let pubNc: NatsConnection;
 
 beforeAll(async () => {
-  nats = await startNats({ nodes: 1 });
-  const servers = nats.urls.split(',');
-  hubNc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 3_000, reconnectJitter: 0 });
-  pubNc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-  await provisionFabric(pubNc, {
-    NATS_REPLICAS: 1,
-    NATS_STORAGE: 'file',
-    EVENTS_MAX_AGE_SECONDS: 3600,
-    EVENTS_MAX_BYTES: 0,
-    NATS_DUPLICATE_WINDOW_MS: 120_000,
+  ({ nats, nc: pubNc } = await startProvisionedNats());
+  hubNc = await connect({
+    servers: nats.urls.split(','),
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 3_000,
+    reconnectJitter: 0,
   });
 });
 afterAll(async () => {

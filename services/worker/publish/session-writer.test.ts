@@ -1,24 +1,16 @@
 import { jetstream } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NatsCluster, startNats } from '../../../scripts/topology/nats-process.js';
+import type { NatsCluster } from '../../../scripts/topology/nats-process.js';
 import { JetStreamEventLog } from '../../../shared/nats/event-log.js';
-import { provisionFabric } from '../../../shared/nats/provision.js';
+import { startProvisionedNats } from '../../../test/harness/provisioned-nats.js';
 import { SessionWriter } from './session-writer.js';
 
 let nats: NatsCluster;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  nats = await startNats({ nodes: 1 });
-  nc = await connect({ servers: nats.urls.split(',') });
-  await provisionFabric(nc, {
-    NATS_REPLICAS: 1,
-    NATS_STORAGE: 'file',
-    EVENTS_MAX_AGE_SECONDS: 3600,
-    EVENTS_MAX_BYTES: 0,
-    NATS_DUPLICATE_WINDOW_MS: 120_000,
-  });
+  ({ nats, nc } = await startProvisionedNats());
 });
 afterAll(async () => {
   await nc?.close();
