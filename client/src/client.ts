@@ -23,6 +23,9 @@ interface Tracked {
 /** Retries of a start/resume the gateway answered with a retryable error (e.g. `unavailable`). */
 const MAX_RETRIES = 5;
 
+/** Retries of one session's start/resume after retryable refusals before it fails (minutes with backoff). */
+const MAX_SESSION_RETRIES = 20;
+
 function randomId(): string {
   const bytes = new Uint8Array(16);
   globalThis.crypto.getRandomValues(bytes);

@@ -134,14 +134,22 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsCluster> {
     ),
   );
   if (count > 1) {
-    // JetStream needs a meta leader before streams can be created.
+    // JetStream needs a meta leader that knows every peer before R3 streams can be placed
+    // ("no suitable peers for placement" otherwise).
     await waitFor(
       async () => {
-        const r = await fetch(`http://${host}:${nodes[0]!.monitorPort}/jsz`).catch(() => null);
-        const j = r ? ((await r.json()) as { meta_cluster?: { leader?: string } }) : null;
-        return Boolean(j?.meta_cluster?.leader);
+        // Only the meta leader lists its peers.
+        for (const n of nodes) {
+          const r = await fetch(`http://${host}:${n.monitorPort}/jsz`).catch(() => null);
+          const j = r
+            ? ((await r.json()) as { meta_cluster?: { replicas?: { current?: boolean }[] } })
+            : null;
+          const peers = j?.meta_cluster?.replicas ?? [];
+          if (peers.length >= count - 1 && peers.every((p) => p.current)) return true;
+        }
+        return false;
       },
-      { timeoutMs: 30_000, what: 'JetStream meta leader' },
+      { timeoutMs: 30_000, what: 'JetStream meta leader and peers' },
     );
   }
   return {

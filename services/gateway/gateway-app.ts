@@ -51,6 +51,7 @@ export async function createGateway(d: GatewayDeps) {
     { maxTurns: config.MAX_TURNS_PER_SESSION, maxInputChars: config.MAX_INPUT_CHARS },
     d.gatewayId,
     await createUserSessionLimit(d.nc, config),
+    d.natsConnected,
   );
   const hub = new FanoutHub(
     d.nc,
@@ -64,6 +65,7 @@ export async function createGateway(d: GatewayDeps) {
       paused: () => metrics.backpressurePauses.inc(),
     },
     log,
+    config.MAX_BACKPRESSURE_BYTES,
   );
   const clients = new Map<Connection<Principal>, ClientConnection>();
   let draining = false;
@@ -115,6 +117,7 @@ export async function createGateway(d: GatewayDeps) {
           sessions,
           {
             maxSessionsPerConnection: config.MAX_SESSIONS_PER_CONNECTION,
+            maxBackpressureBytes: config.MAX_BACKPRESSURE_BYTES,
             rate: {
               framesPerSecond: config.RATE_LIMIT_FRAMES_PER_SECOND,
               burst: config.RATE_LIMIT_BURST,
@@ -144,7 +147,12 @@ export async function createGateway(d: GatewayDeps) {
   server.route('get', '/healthz', () => healthz());
   const ready = () => readyz({ natsConnected: d.natsConnected, draining: () => draining });
   server.route('get', '/readyz', ready);
-  server.route('get', '/metrics', () => metricsRoute(d.registry));
+  server.route('get', '/metrics', () => {
+    let buffered = 0;
+    for (const conn of clients.keys()) buffered += conn.bufferedAmount();
+    metrics.sendBufferBytes.set(buffered);
+    return metricsRoute(d.registry);
+  });
   server.route('get', '/v1/whoami', whoami);
   // Every /v1/ and /api/ route (streaming ones too) passes the access policy's HTTP filter first:
   // origin, CORS (incl. preflight), then the bearer token; the principal it attached is the caller.

@@ -94,6 +94,11 @@ export function createGatewayMetrics(registry: Registry) {
       help: 'Times a slow client made a session pause (it continues from the log)',
       registers: [registry],
     }),
+    sendBufferBytes: new Gauge({
+      name: 'streamfabric_gateway_send_buffer_bytes',
+      help: 'Bytes queued in client sockets (per connection at most MAX_BACKPRESSURE_BYTES plus one event)',
+      registers: [registry],
+    }),
     frameErrors: new Counter({
       name: 'streamfabric_gateway_errors_total',
       help: 'Requests answered with a typed error (WebSocket frames and HTTP API), by code',

@@ -1,5 +1,11 @@
-import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { headers, type NatsConnection } from '@nats-io/transport-node';
+import {
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  type StoredMsg,
+} from '@nats-io/jetstream';
+import { headers, type NatsConnection, type QueuedIterator } from '@nats-io/transport-node';
 import { SessionEvent } from '../protocol/events.js';
 import {
   EVENTS_STREAM,
@@ -78,7 +84,7 @@ export class JetStreamEventLog {
     h.set(WRITER_HEADER, writer);
     try {
       const ack = await this.js.publish(subjects.events(tenant, event.sid), JSON.stringify(event), {
-        msgID: eventMsgId(event.sid, event.seq),
+        msgID: eventMsgId(event.sid, event.seq, writer),
         headers: h,
         expect: { lastSubjectSequence: expectLastStreamSeq },
         timeout: 5_000,
@@ -107,14 +113,29 @@ export class JetStreamEventLog {
     await this.jsm.streams.purge(EVENTS_STREAM, { filter: subjects.events(tenant, sid) });
   }
 
-  /** The last event of a session, or null when the session has no stored events. */
-  async last(tenant: string, sid: string): Promise<{ streamSeq: number; event: SessionEvent } | null> {
+  /**
+   * The last event of a session (with the writer that stored it), or null when it has none.
+   * By default a direct get, which any replica of an R3 stream may answer, possibly from slightly
+   * behind the leader; `fromLeader` asks the stream leader (STREAM.MSG.GET) for an answer that is
+   * never stale: for decisions a stale read would get wrong (where a new writer starts, whether
+   * a client's position exists).
+   */
+  async last(
+    tenant: string,
+    sid: string,
+    opts: { fromLeader?: boolean } = {},
+  ): Promise<{ streamSeq: number; event: SessionEvent; writer: string } | null> {
     try {
-      const m = await this.jsm.direct.getMessage(EVENTS_STREAM, {
-        last_by_subj: subjects.events(tenant, sid),
-      });
+      const query = { last_by_subj: subjects.events(tenant, sid) };
+      const m = opts.fromLeader
+        ? await this.jsm.streams.getMessage(EVENTS_STREAM, query)
+        : await this.jsm.direct.getMessage(EVENTS_STREAM, query);
       if (!m) return null;
-      return { streamSeq: m.seq, event: SessionEvent.parse(m.json()) };
+      return {
+        streamSeq: m.seq,
+        event: SessionEvent.parse(m.json()),
+        writer: m.header?.get(WRITER_HEADER) ?? '',
+      };
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
@@ -131,6 +152,8 @@ export class JetStreamEventLog {
   /**
    * Yields the session's stored events with seq > `after`, in order, in batches. `fromStreamSeq`
    * is a hint (a stream position at or before the first wanted event) that skips older data.
+   * `maxBytes` caps each batch (at least one event per batch), so a reader that may stop early
+   * (a paused client) never pulls much more than it can use.
    */
   async *readAfter(
     tenant: string,
@@ -138,6 +161,7 @@ export class JetStreamEventLog {
     after: number,
     fromStreamSeq = 1,
     batch = 512,
+    maxBytes?: number,
   ): AsyncGenerator<StoredEvent> {
     const subject = subjects.events(tenant, sid);
     let next = fromStreamSeq;
@@ -145,20 +169,24 @@ export class JetStreamEventLog {
       let got = 0;
       let last = 0;
       let pending = 0;
-      let iter: AsyncIterable<{
-        seq: number;
-        data: Uint8Array;
-        header: { get(k: string): string };
-        pending: number;
-      }>;
+      let iter: QueuedIterator<StoredMsg>;
       try {
-        iter = await this.jsm.direct.getBatch(EVENTS_STREAM, { seq: next, batch, next_by_subj: subject });
+        iter = await this.jsm.direct.getBatch(EVENTS_STREAM, {
+          seq: next,
+          batch,
+          next_by_subj: subject,
+          ...(maxBytes ? { max_bytes: maxBytes } : {}),
+        });
       } catch (err) {
         if (isNotFound(err)) return;
         throw err;
       }
+      const it = iter[Symbol.asyncIterator]();
       try {
-        for await (const m of iter) {
+        for (;;) {
+          const r = await nextWithin(it, BATCH_IDLE_TIMEOUT_MS);
+          if (r.done) break;
+          const m = r.value;
           got++;
           last = m.seq;
           pending = m.pending;
@@ -168,10 +196,30 @@ export class JetStreamEventLog {
         }
       } catch (err) {
         if (!isNotFound(err)) throw err;
+      } finally {
+        iter.stop();
       }
       if (got === 0 || pending <= 0) return;
       next = last + 1;
     }
+  }
+}
+
+/**
+ * A batch whose responses stop arriving (the server dropped them: a slow consumer, a reconnect)
+ * would otherwise leave the reader waiting forever; nats.js only times out the first response.
+ */
+const BATCH_IDLE_TIMEOUT_MS = 5_000;
+
+async function nextWithin<T>(it: AsyncIterator<T>, ms: number): Promise<IteratorResult<T>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`direct get batch stalled for ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([it.next(), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

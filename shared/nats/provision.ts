@@ -66,6 +66,11 @@ export async function provisionFabric(nc: NatsConnection, config: ProvisionConfi
   const jsm = await jetstreamManager(nc);
   const storage = config.NATS_STORAGE === 'memory' ? StorageType.Memory : StorageType.File;
   const replicas = config.NATS_REPLICAS;
+  // The server refuses a dedupe window longer than the stream's max age (short retentions in tests).
+  const eventsDuplicateWindowMs = Math.min(
+    config.NATS_DUPLICATE_WINDOW_MS,
+    config.EVENTS_MAX_AGE_SECONDS * 1000,
+  );
   await ensureStream(jsm, {
     name: EVENTS_STREAM,
     subjects: [subjects.allEvents],
@@ -74,9 +79,7 @@ export async function provisionFabric(nc: NatsConnection, config: ProvisionConfi
     max_age: config.EVENTS_MAX_AGE_SECONDS * 1000 * NS_PER_MS,
     max_bytes: config.EVENTS_MAX_BYTES > 0 ? config.EVENTS_MAX_BYTES : -1,
     discard: DiscardPolicy.Old,
-    // The server refuses a dedupe window longer than the retention.
-    duplicate_window:
-      Math.min(config.NATS_DUPLICATE_WINDOW_MS, config.EVENTS_MAX_AGE_SECONDS * 1000) * NS_PER_MS,
+    duplicate_window: eventsDuplicateWindowMs * NS_PER_MS,
     allow_direct: true,
     republish: { src: subjects.eventsRepublishSrc, dest: subjects.liveRepublishDest },
   });
@@ -99,7 +102,9 @@ export async function provisionFabric(nc: NatsConnection, config: ProvisionConfi
   await kvm.create(SESSIONS_BUCKET, {
     replicas,
     storage,
-    ttl: config.EVENTS_MAX_AGE_SECONDS * 1000,
+    // The owner record outlives the events by an hour: ownership must still be provable while a
+    // turn longer than the retention window runs (records are written on transitions only).
+    ttl: (config.EVENTS_MAX_AGE_SECONDS + 3600) * 1000,
     history: 1,
   });
 }

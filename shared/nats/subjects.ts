@@ -34,17 +34,22 @@ export function workerConsumerName(agent: string): string {
   return `workers-${agent}`;
 }
 
-/** `Nats-Msg-Id` of a session event: retried publishes of the same event are stored once. */
-export function eventMsgId(sid: string, seq: number): string {
-  return `${sid}:${seq}`;
+/**
+ * `Nats-Msg-Id` of a session event: `<sid>:<seq>:<writer>`. A retried publish of the same
+ * event by the same writer is stored once. The writer is part of the id because on a clustered
+ * stream the server checks duplicates BEFORE `Nats-Expected-Last-Subject-Sequence`: with a bare
+ * `<sid>:<seq>`, a zombie writer's event k would be answered "duplicate, stored" with the new
+ * writer's event k, so the zombie would never be fenced and would later write after it.
+ */
+export function eventMsgId(sid: string, seq: number, writer: string): string {
+  return `${sid}:${seq}:${writer}`;
 }
 
 /** Reads the event seq back from a `Nats-Msg-Id` (the gateway avoids parsing event JSON). */
 export function seqFromMsgId(msgId: string | undefined): number | undefined {
   if (!msgId) return undefined;
-  const i = msgId.lastIndexOf(':');
-  if (i < 0) return undefined;
-  const n = Number(msgId.slice(i + 1));
+  // Session ids never contain ':', so the seq is the second field whatever the writer id holds.
+  const n = Number(msgId.split(':')[1]);
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 

@@ -54,7 +54,7 @@ import json
 from streamfabric_autogen import subjects as s
 print(json.dumps([s.EVENTS_STREAM, s.JOBS_STREAM, s.DEADLETTER_STREAM, s.SESSIONS_BUCKET,
   s.events_subject("t1", "sid1"), s.job_subject("team"), s.control_subject("sid1"),
-  s.dead_letter_subject("team"), s.worker_consumer_name("team"), s.event_msg_id("sid1", 7),
+  s.dead_letter_subject("team"), s.worker_consumer_name("team"), s.event_msg_id("sid1", 7, "w/1"),
   s.SEQ_HEADER, s.WRITER_HEADER, s.TS_HEADER, s.live_subject("t1", "sid1")]))`);
     expect(got).toEqual([
       EVENTS_STREAM,
@@ -66,7 +66,7 @@ print(json.dumps([s.EVENTS_STREAM, s.JOBS_STREAM, s.DEADLETTER_STREAM, s.SESSION
       subjects.control('sid1'),
       subjects.deadLetter('team'),
       workerConsumerName('team'),
-      eventMsgId('sid1', 7),
+      eventMsgId('sid1', 7, 'w/1'),
       SEQ_HEADER,
       WRITER_HEADER,
       TS_HEADER,

@@ -29,7 +29,7 @@ def test_writer_stamps_contiguous_seq_and_the_gateway_headers(nats_url: str) -> 
         assert [e["seq"] for e, _ in stored] == [1, 2, 3]
         for ev, h in stored:
             assert ev["sid"] == sid and ev["attempt"] == 1
-            assert h["Nats-Msg-Id"] == f"{sid}:{ev['seq']}"
+            assert h["Nats-Msg-Id"] == f"{sid}:{ev['seq']}:{h['Sf-Writer']}"
             assert h["Sf-Seq"] == str(ev["seq"])
             assert h["Sf-Ts"] == str(ev["ts"])
             assert h["Sf-Writer"] == "py-t/1"

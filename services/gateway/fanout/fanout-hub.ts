@@ -4,6 +4,7 @@ import { eventPosition } from '../../../shared/nats/event-headers.js';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
 import { subjects } from '../../../shared/nats/subjects.js';
 import type { EventSink } from './event-sink.js';
+import { ReadLimiter } from './read-limiter.js';
 import { type DeliveryObserver, SessionSubscription } from './session-subscription.js';
 
 /** One upstream subscription per session per gateway, shared by every local client of it. */
@@ -18,13 +19,19 @@ interface Feed {
  */
 export class FanoutHub {
   private readonly feeds = new Map<string, Feed>();
+  /** At most this many catch-up reads at once (x readMaxBytes = the responses NATS may have in flight). */
+  private readonly reads = new ReadLimiter(64);
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly eventLog: JetStreamEventLog,
     private readonly observer: DeliveryObserver,
     private readonly log: Logger,
-  ) {}
+    /** Bytes one catch-up read fetches at most (the send-buffer mark: a paused client takes no more). */
+    private readonly readMaxBytes?: number,
+  ) {
+    void this.resyncAfterReconnects();
+  }
 
   /** Number of sessions with at least one local subscriber. */
   get sessionCount(): number {
@@ -57,7 +64,8 @@ export class FanoutHub {
       sid,
       after,
       sink,
-      (a, hint) => this.eventLog.readAfter(tenant, sid, a, hint),
+      (a, hint) =>
+        this.reads.run(() => this.eventLog.readAfter(tenant, sid, a, hint, 512, this.readMaxBytes)),
       this.observer,
       this.log,
       onFirst,
@@ -76,6 +84,24 @@ export class FanoutHub {
     if (feed.subscribers.size === 0) {
       feed.upstream.unsubscribe();
       this.feeds.delete(key);
+    }
+  }
+
+  /** Makes every live subscription check the log for events its live feed may have missed. */
+  resyncAll(): void {
+    for (const feed of this.feeds.values()) for (const s of feed.subscribers) s.resync();
+  }
+
+  /**
+   * Core subscriptions survive a NATS reconnect (nats.js re-subscribes), but republished events
+   * sent while this gateway was disconnected are gone. A later event would reveal the gap, but
+   * the missed one may be the last (`done`): so after every reconnect, catch up from the log.
+   */
+  private async resyncAfterReconnects(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type !== 'reconnect') continue;
+      this.log.info({ sessions: this.feeds.size }, 'nats reconnected: resyncing live sessions from the log');
+      this.resyncAll();
     }
   }
 

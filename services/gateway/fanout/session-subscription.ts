@@ -58,12 +58,22 @@ export class SessionSubscription {
     if (seq <= this.cursor) return; // duplicate (already delivered from the log)
     if (seq !== this.cursor + 1) {
       // A gap: never silence, resync from the log.
-      this.liveMax = seq;
+      this.liveMax = Math.max(this.liveMax, seq);
       this.state = 'catchup';
       void this.catchUp();
       return;
     }
     this.deliver(seq, streamSeq, data, producedAt, tokens, false);
+  }
+
+  /**
+   * Re-checks the log for events the live feed may have missed (after a NATS reconnect, core
+   * messages published during the outage are gone): a live subscription catches up again.
+   */
+  resync(): void {
+    if (this.state !== 'live') return;
+    this.state = 'catchup';
+    void this.catchUp();
   }
 
   /** The client's buffer drained: continue from the log where delivery stopped. */
@@ -85,6 +95,11 @@ export class SessionSubscription {
     tokens: number,
     replayed: boolean,
   ): void {
+    if (!this.sink.writable) {
+      // Full before this event: keep the position on the last event sent; resume() re-reads from it.
+      if (!this.sink.closed) this.pause();
+      return;
+    }
     this.cursor = seq;
     this.streamHint = streamSeq + 1;
     const ok = this.sink.send(data, seq);
@@ -94,16 +109,21 @@ export class SessionSubscription {
       this.onFirst = undefined;
       first();
     }
-    if (!ok && !this.sink.closed) {
-      this.state = 'paused';
-      this.observer.paused();
-    }
+    if (!ok && !this.sink.closed) this.pause();
+  }
+
+  private pause(): void {
+    this.state = 'paused';
+    this.observer.paused();
   }
 
   private async catchUp(): Promise<void> {
     try {
-      for (;;) {
-        this.liveMax = 0;
+      for (let idle = 0; ; ) {
+        // `liveMax` only grows: it is the highest seq known to be stored. Never reset it between
+        // reads: a read served by a replica behind the leader may stop short of it, and forgetting
+        // it would go live with a hole that only a later event could reveal (none after `done`).
+        const before = this.cursor;
         let first = true;
         for await (const e of this.readAfter(this.cursor, this.streamHint)) {
           if (this.state === 'closed' || this.sink.closed) return;
@@ -129,6 +149,10 @@ export class SessionSubscription {
           this.state = 'live';
           return;
         }
+        // Nothing new although the log holds more: a lagging replica answered; back off a little.
+        idle = this.cursor === before ? idle + 1 : 0;
+        if (idle > 0) await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** idle)));
+        if (this.state !== 'catchup' || this.sink.closed) return;
       }
     } catch (err) {
       if (this.state === 'closed' || this.sink.closed) return;

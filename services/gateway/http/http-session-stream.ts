@@ -98,6 +98,10 @@ export function followOverHttp(
     get closed() {
       return res.closed;
     },
+    // An HTTP stream reports a full buffer through write()'s result, which pauses the session.
+    get writable() {
+      return !res.closed;
+    },
     send: (data, seq) => apply(render(seq, decoder.decode(data))),
     fail: (_sid, code, message) => {
       apply({ ...fail(errorBody(code, message)), end: true });

@@ -18,6 +18,8 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export interface ClientConnectionLimits {
   maxSessionsPerConnection: number;
+  /** High-water mark of the socket's send buffer (MAX_BACKPRESSURE_BYTES): above it sessions pause. */
+  maxBackpressureBytes: number;
   /** Frames per second (token bucket); unset = unlimited. */
   rate?: FrameRateLimits;
 }
@@ -61,17 +63,29 @@ export class ClientConnection implements EventSink {
     return this.subs.size;
   }
 
+  get writable(): boolean {
+    return !this.conn.closed && this.conn.bufferedAmount() < this.limits.maxBackpressureBytes;
+  }
+
   send(data: Uint8Array | string): boolean {
     return this.conn.send(data);
   }
 
   fail(sid: string, code: 'expired' | 'unavailable' | 'internal', message: string): void {
+    // Release the hub's side too, or the feed (and its upstream subscription) would leak.
+    const s = this.subs.get(sid);
+    if (s) this.hub.unsubscribe(this.conn.ctx.tenant, s);
     this.subs.delete(sid);
     this.reply({ type: 'reply', op: 'resume', ok: false, sid, error: errorBody(code, message) });
   }
 
-  /** The socket drained: paused subscriptions continue from the log. */
+  /**
+   * The socket drained some bytes: paused subscriptions continue from the log once the buffer is
+   * below half the mark (uWS calls drain on every writable event, down to an empty buffer), so a
+   * slow reader is served in large catch-up reads rather than one log read per few frames.
+   */
   drained(): void {
+    if (this.conn.bufferedAmount() > this.limits.maxBackpressureBytes / 2) return;
     for (const s of this.subs.values()) s.resume();
   }
 
@@ -128,12 +142,12 @@ export class ClientConnection implements EventSink {
       );
       return;
     }
-    void this.dispatch(parsed.data).catch((err: unknown) => {
-      this.log.error(
-        { err, op, sid: 'sid' in parsed.data ? parsed.data.sid : undefined },
-        'frame handler failed',
-      );
-      this.reject(id, op, errorBody('unavailable', 'the gateway could not complete the request; retry'));
+    const frame = parsed.data;
+    void this.dispatch(frame).catch((err: unknown) => {
+      // Name the session: a client can only retry (or fail) the session the refusal is about.
+      const sid = 'sid' in frame ? frame.sid : undefined;
+      this.log.error({ err, op, sid }, 'frame handler failed');
+      this.reject(id, op, errorBody('unavailable', 'the gateway could not complete the request; retry'), sid);
     });
   }
 
@@ -152,12 +166,13 @@ export class ClientConnection implements EventSink {
               'too_many_sessions',
               `at most ${this.limits.maxSessionsPerConnection} sessions per connection`,
             ),
+            f.sid,
           );
           return;
         }
         const t0 = performance.now();
         const r = await this.sessions.start(p, f);
-        if (!r.ok) return this.reject(f.id, 'start', r.error);
+        if (!r.ok) return this.reject(f.id, 'start', r.error, f.sid);
         this.observer.started();
         this.log.info({ sid: r.value.sid, agent: f.agent, created: r.value.created }, 'session started');
         this.reply({ type: 'reply', id: f.id, op: 'start', ok: true, sid: r.value.sid });

@@ -46,6 +46,14 @@ export interface SessionLimits {
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
+/** The answer while the gateway has no NATS connection (each request would only time out). */
+const NATS_DOWN = {
+  ok: false,
+  error: errorBody('unavailable', 'the gateway lost its NATS connection; retry shortly', {
+    retryAfterMs: 1_000,
+  }),
+} as const;
+
 /** Creates session ids that are valid subject tokens and KV keys. */
 export function newSessionId(): string {
   return `s_${randomBytes(12).toString('base64url')}`;
@@ -66,6 +74,8 @@ export class SessionService {
     private readonly limits: SessionLimits = { maxTurns: 100 },
     private readonly writerId = 'gateway',
     private readonly userLimit?: UserSessionLimit,
+    /** False while NATS is disconnected: requests are refused at once instead of timing out. */
+    private readonly natsConnected: () => boolean = () => true,
   ) {}
 
   /** A session's status and counts for its owner, read from NATS (the same answer on every gateway). */
@@ -77,6 +87,7 @@ export class SessionService {
   }
 
   async start(p: Principal, frame: StartFrame): Promise<Result<{ sid: string; created: boolean }>> {
+    if (!this.natsConnected()) return NATS_DOWN;
     const tooLong = this.checkInput(frame.input);
     if (tooLong) return tooLong;
     if (!mayUseAgent(p, frame.agent))
@@ -177,6 +188,9 @@ export class SessionService {
       };
     }
     const { events, lastStreamSeq } = await this.eventLog.readAll(p.tenant, f.sid);
+    if (events.length === 0 && record.turns > 0) {
+      return { ok: false, error: errorBody('expired', `session ${f.sid} has no events left: it expired`) };
+    }
     const conv = foldConversation(events);
     const last = events.at(-1);
     const turn = conv.turns.length + 1;
@@ -313,23 +327,33 @@ export class SessionService {
     sid: string,
     after: number,
   ): Promise<Result<{ lastSeq: number; finished: boolean }>> {
-    const [record, last] = await Promise.all([this.registry.get(sid), this.eventLog.last(p.tenant, sid)]);
+    if (!this.natsConnected()) return NATS_DOWN;
+    const [record, direct] = await Promise.all([this.registry.get(sid), this.eventLog.last(p.tenant, sid)]);
     if (record && !owns(p, record)) {
       return { ok: false, error: errorBody('forbidden', `session ${sid} belongs to another user`) };
     }
+    // A direct get may come from a replica behind the leader (R3, a node catching up): before
+    // refusing a position as expired or beyond the end, ask the leader.
+    const last =
+      direct && after <= direct.event.seq
+        ? direct
+        : await this.eventLog.last(p.tenant, sid, { fromLeader: true });
     if (!record && last) {
       // Events without an owner record: the record expired or was deleted, so ownership can no
       // longer be proven; another user of the same tenant must not read them.
       return { ok: false, error: errorBody('expired', `session ${sid} expired`) };
     }
     if (!last) {
-      if (record) return { ok: true, value: { lastSeq: 0, finished: false } }; // queued, no events yet
-      return after > 0
-        ? {
-            ok: false,
-            error: errorBody('expired', `session ${sid} has no events left: it expired (or never existed)`),
-          }
-        : { ok: false, error: errorBody('not_found', `no session ${sid}`) };
+      // A client that holds events (after > 0), or a finished session with an empty log, means the
+      // events left the retention window: answer `expired`, never an empty stream that stays silent.
+      if (record && after === 0 && (record.state === 'queued' || record.state === 'running'))
+        return { ok: true, value: { lastSeq: 0, finished: false } }; // no events yet
+      if (after > 0 || record)
+        return {
+          ok: false,
+          error: errorBody('expired', `session ${sid} has no events left: they passed the retention window`),
+        };
+      return { ok: false, error: errorBody('not_found', `no session ${sid}`) };
     }
     if (after > last.event.seq) {
       return {
@@ -341,6 +365,7 @@ export class SessionService {
   }
 
   async cancel(p: Principal, sid: string, reason = 'cancelled by client'): Promise<Result<null>> {
+    if (!this.natsConnected()) return NATS_DOWN;
     const owned = await this.owned(p, sid);
     if (!owned.ok) return owned;
     // The flag covers a job not yet picked up; the control message stops a running one now.

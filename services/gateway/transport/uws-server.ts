@@ -7,6 +7,7 @@ import {
   us_socket_local_port,
   type WebSocket,
 } from 'uWebSockets.js';
+import { CloseCode } from '../../../shared/protocol/errors.js';
 import type {
   Connection,
   ConnectionHandlers,
@@ -69,7 +70,7 @@ class UwsConnection<Ctx> implements Connection<Ctx> {
     // closed at 3x the mark, below uWS's own cap (4x) so the 4102 close frame still fits: it
     // reconnects and resumes from the log instead of living with a silently dropped frame.
     if (r === 2 || buffered > this.highWater * 3) {
-      this.close(4102, 'slow consumer: send buffer limit exceeded');
+      this.close(CloseCode.slowConsumer, 'slow consumer: send buffer limit exceeded');
       return false;
     }
     return buffered < this.highWater;

@@ -60,7 +60,7 @@ const TAILS = [
 ];
 
 /** mulberry32: a tiny, fast, well-distributed 32-bit PRNG (deterministic across platforms). */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -74,6 +74,12 @@ export async function runTurn(msg: JsMsg, deps: TurnDeps): Promise<void> {
   const keepAlive = setInterval(() => msg.working(), Math.max(500, Math.floor(deps.ackWaitMs / 3)));
   try {
     await runAgentTurn(msg, job, agent, deps, log);
+  } catch (err) {
+    // Fenced before the turn got going (its restart lost the race): the job was redelivered while
+    // the previous worker was still alive and writing. Leave this delivery unacked; that worker
+    // finishes the turn, or the next redelivery continues from the log.
+    if (!(err instanceof FencedError)) throw err;
+    log.warn({ seq: err.seq }, 'another worker owns the session: this delivery stands down');
   } finally {
     clearInterval(keepAlive);
   }

@@ -31,7 +31,16 @@ export interface TurnState {
 
 /** Rebuilds the turn's state from the log alone (never from a worker's memory). */
 export async function readTurnState(log: JetStreamEventLog, job: Job): Promise<TurnState> {
-  const { events, lastStreamSeq } = await log.readAll(job.tenant, job.sid);
+  // Where this writer starts must come from the stream leader: a direct get may be answered by an
+  // R3 replica slightly behind it. Read the log until it reaches the leader's last event.
+  const leaderLast = await log.last(job.tenant, job.sid, { fromLeader: true });
+  const target = leaderLast?.event.seq ?? 0;
+  let { events, lastStreamSeq } = await log.readAll(job.tenant, job.sid);
+  for (let tries = 0; (events.at(-1)?.seq ?? 0) < target; tries++) {
+    if (tries >= 50) throw new Error(`log read stopped before the leader's last event ${target}`);
+    await new Promise((r) => setTimeout(r, 100));
+    ({ events, lastStreamSeq } = await log.readAll(job.tenant, job.sid));
+  }
   const conv = foldConversation(events);
   const lastSeq = events.at(-1)?.seq ?? 0;
   const base = { lastSeq, lastStreamSeq, lastAttempt: 0, current: [] as SessionEvent[] };

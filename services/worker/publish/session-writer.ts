@@ -32,6 +32,8 @@ export class FencedError extends Error {
 export class SessionWriter {
   private chain: Promise<unknown> = Promise.resolve();
   private fenced: FencedError | null = null;
+  /** The first write that failed: every later one fails with it (see `write`). */
+  private broken: unknown = null;
 
   constructor(
     /** An {@link AckPublisher}: pipelined PubAcks. */
@@ -68,7 +70,20 @@ export class SessionWriter {
   }
 
   private async write(draft: EventDraft, tokens: number): Promise<SessionEvent> {
+    // Fail-stop: once an event could not be stored, the events queued behind it must not be
+    // written either, or the next would take the lost one's seq and the log would read
+    // contiguous with text missing. The turn stops; a redelivery continues from the log.
     if (this.fenced) throw this.fenced;
+    if (this.broken) throw this.broken;
+    try {
+      return await this.store(draft, tokens);
+    } catch (err) {
+      if (!(err instanceof FencedError)) this.broken = err;
+      throw err;
+    }
+  }
+
+  private async store(draft: EventDraft, tokens: number): Promise<SessionEvent> {
     const seq = this.seq + 1;
     // Not `{ ...draft, sid, ... }`: V8 11 (Node 20) takes a slow path for a spread followed by
     // more properties (~10-20 µs here, the worker's single biggest line in profiles); assign is ~0.5 µs.
@@ -93,11 +108,13 @@ export class SessionWriter {
       return event;
     } catch (err) {
       if (String(err).includes('wrong last sequence')) {
-        // Either our own earlier try of this very publish was stored (its ack got lost), or
-        // another writer moved the log on. Only the first is ours to accept: `attempt` is the
-        // job's delivery count, which JetStream gives to exactly one worker.
-        const last = await this.log.last(this.tenant, this.sid);
-        if (last && last.event.seq === seq && last.event.attempt === this.attempt) {
+        // Either our own earlier try of this very publish was stored and its ack got lost (a
+        // single-node server checks the expected sequence before duplicates, so a retry lands
+        // here), or another writer moved the log on. Only the first is ours to accept: the
+        // writer id (worker + delivery) is unique, unlike `attempt`, which two late deliveries
+        // can compute alike.
+        const last = await this.log.last(this.tenant, this.sid, { fromLeader: true });
+        if (last && last.event.seq === seq && last.writer === this.writerId) {
           this.seq = seq;
           this.lastStreamSeq = last.streamSeq;
           return last.event;
@@ -110,26 +127,23 @@ export class SessionWriter {
   }
 
   /**
-   * Publishes, retrying through broker outages (timeouts, no responders, reconnects) until
-   * `retryForMs` passes. Retries are safe: the msg id and the expected sequence make a retry
-   * either store the event once or be refused.
+   * Publishes, retrying through broker outages and failovers (timeouts, no responders, "JetStream
+   * system temporarily unavailable" while a new stream leader is elected, reconnects) until
+   * `retryForMs` passes. Every error but a refused expected sequence is retried: retries are safe,
+   * the msg id and the expected sequence make a retry either store the event once or be refused.
    */
   private async publishWithRetry(subject: string, data: Uint8Array, seq: number, h: WireHeaders) {
     const deadline = Date.now() + this.retryForMs;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.js.publish(subject, data, {
-          msgID: eventMsgId(this.sid, seq),
+          msgID: eventMsgId(this.sid, seq, this.writerId),
           headers: h,
           expect: { lastSubjectSequence: this.lastStreamSeq },
           timeout: 5_000,
         });
       } catch (err) {
-        const text = String(err);
-        const transient =
-          /timeout|no responders|503|disconnect|connection|closed|TIMEOUT/i.test(text) &&
-          !text.includes('wrong last sequence');
-        if (!transient || Date.now() > deadline) throw err;
+        if (String(err).includes('wrong last sequence') || Date.now() > deadline) throw err;
         await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
       }
     }

@@ -105,7 +105,7 @@ class SessionWriter:
         if self._validate:
             validate_event(event)
         headers = {
-            "Nats-Msg-Id": event_msg_id(self.sid, seq),
+            "Nats-Msg-Id": event_msg_id(self.sid, seq, self._writer_id),
             "Nats-Expected-Last-Subject-Sequence": str(self._last_stream_seq),
             SEQ_HEADER: str(seq),
             WRITER_HEADER: self._writer_id,

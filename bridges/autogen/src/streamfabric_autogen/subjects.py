@@ -47,6 +47,9 @@ def worker_consumer_name(agent: str) -> str:
     return f"workers-{agent}"
 
 
-def event_msg_id(sid: str, seq: int) -> str:
-    """`Nats-Msg-Id` of a session event: retried publishes of the same event are stored once."""
-    return f"{sid}:{seq}"
+def event_msg_id(sid: str, seq: int, writer: str) -> str:
+    """`Nats-Msg-Id` of a session event: a retried publish of the same event by the same writer is
+    stored once. The writer is part of it because a clustered stream checks duplicates before the
+    expected sequence: with `<sid>:<seq>` alone a zombie's write would come back "duplicate,
+    stored" instead of being fenced (see shared/nats/subjects.ts)."""
+    return f"{sid}:{seq}:{writer}"

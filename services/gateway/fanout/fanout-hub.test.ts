@@ -1,0 +1,89 @@
+import { jetstream } from '@nats-io/jetstream';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NatsCluster } from '../../../scripts/topology/nats-process.js';
+import { waitFor } from '../../../scripts/topology/wait.js';
+import { createLogger } from '../../../shared/logging/logger.js';
+import { JetStreamEventLog } from '../../../shared/nats/event-log.js';
+import { eventMsgId, SEQ_HEADER, subjects } from '../../../shared/nats/subjects.js';
+import { startProvisionedNats } from '../../../test/harness/provisioned-nats.js';
+import type { EventSink } from './event-sink.js';
+import { FanoutHub } from './fanout-hub.js';
+
+// A real nats-server, a real hub: the hub's connection comes back slowly after a broker restart,
+// so an event is stored and republished while it is away.
+let nats: NatsCluster;
+let hubNc: NatsConnection;
+let pubNc: NatsConnection;
+
+beforeAll(async () => {
+  ({ nats, nc: pubNc } = await startProvisionedNats());
+  hubNc = await connect({
+    servers: nats.urls.split(','),
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 3_000,
+    reconnectJitter: 0,
+  });
+});
+afterAll(async () => {
+  await hubNc?.close();
+  await pubNc?.close();
+  await nats?.stop();
+});
+
+class RecordingSink implements EventSink {
+  readonly seqs: number[] = [];
+  closed = false;
+  writable = true;
+  send(data: Uint8Array): boolean {
+    this.seqs.push((JSON.parse(new TextDecoder().decode(data)) as { seq: number }).seq);
+    return true;
+  }
+  fail(): void {}
+}
+
+/** Stores one event the way a worker does (seq header, msg id), retrying while the broker is back up. */
+async function store(sid: string, seq: number, type: 'token' | 'done'): Promise<void> {
+  const h = headers();
+  h.set(SEQ_HEADER, String(seq));
+  const event =
+    type === 'token'
+      ? { sid, seq, ts: Date.now(), type, text: `t${seq}` }
+      : { sid, seq, ts: Date.now(), type, finishReason: 'stop', tokens: 1, durationMs: 1 };
+  await waitFor(
+    () =>
+      jetstream(pubNc)
+        .publish(subjects.events('public', sid), JSON.stringify(event), {
+          msgID: eventMsgId(sid, seq, 'test/1'),
+          headers: h,
+          timeout: 1_000,
+        })
+        .then(() => true),
+    { timeoutMs: 20_000, intervalMs: 100, what: `event ${seq} stored` },
+  );
+}
+
+describe('fanout - NATS reconnect', () => {
+  it('catches live subscriptions up from the log after a reconnect, even when the missed event is the last one', async () => {
+    const log = createLogger({ name: 'test', level: 'silent' });
+    const hub = new FanoutHub(
+      hubNc,
+      await JetStreamEventLog.create(hubNc),
+      { delivered() {}, paused() {} },
+      log,
+    );
+    const sid = 's_reconnect_1';
+    const sink = new RecordingSink();
+    hub.subscribe('public', sid, 0, sink);
+    await store(sid, 1, 'token');
+    await waitFor(() => sink.seqs.length === 1, { what: 'the first event, live' });
+
+    await nats.nodes[0]!.restart();
+    // The publisher is back long before the hub's connection (which waits 3 s between attempts):
+    // `done` is republished while no gateway subscription exists, and nothing follows it.
+    await store(sid, 2, 'done');
+    expect(hubNc.isClosed()).toBe(false);
+    await waitFor(() => sink.seqs.length === 2, { timeoutMs: 20_000, what: 'the missed last event' });
+    expect(sink.seqs).toEqual([1, 2]);
+  });
+});

@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { StreamFabricClient } from '../../client/src/index.js';
+import { waitFor } from '../../scripts/topology/wait.js';
+import { builtinText, builtinTokens } from '../../services/worker/agents/builtin-model.js';
+import { startFabric, type TestFabric } from '../harness/fabric.js';
+import { assertContiguous, RawClient, tokenText } from '../harness/raw-client.js';
+import { startSession } from './helpers.js';
+
+let fabric: TestFabric;
+
+beforeAll(async () => {
+  fabric = await startFabric({ gateways: 2, workers: 1 });
+});
+afterAll(async () => {
+  await fabric?.stop();
+});
+
+describe('resume - on any gateway', () => {
+  it('a client holding seq k resumes on another gateway: k+1.. exactly once, then live events, to done', async () => {
+    const a = await RawClient.connect(fabric.wsUrl(0));
+    const sid = await startSession(a, 'r1', {
+      seed: 101,
+      length: 160,
+      tokensPerSecond: 50,
+      flushIntervalMs: 0,
+    });
+    await waitFor(() => a.events(sid).length >= 20, { timeoutMs: 20_000, what: '20 events' });
+    a.terminate();
+    const held = a.events(sid);
+    assertContiguous(held);
+    const k = held.at(-1)!.seq;
+
+    const b = await RawClient.connect(fabric.wsUrl(1));
+    b.send({ type: 'resume', id: 'r2', sid, after: k });
+    const reply = await b.reply((r) => r.id === 'r2');
+    expect(reply.ok).toBe(true);
+    const rest = await b.finished(sid);
+    // Exactly once: contiguous from k+1 (a duplicate or a gap would break it).
+    assertContiguous(rest, k);
+    expect(tokenText([...held, ...rest])).toBe(builtinText(101, 160));
+    // The stream was still running at resume time: the tail arrived live, after the replay.
+    expect(rest.at(-1)!.seq).toBeGreaterThan(reply.lastSeq!);
+    b.close();
+  });
+
+  it('resuming a finished session replays exactly to done, from any position, on every gateway', async () => {
+    const a = await RawClient.connect(fabric.wsUrl(0));
+    const sid = await startSession(a, 'f1', {
+      seed: 202,
+      length: 80,
+      tokensPerSecond: 0,
+      flushIntervalMs: 0,
+    });
+    const all = await a.finished(sid);
+    a.close();
+    const last = all.at(-1)!.seq;
+    for (const gw of [0, 1]) {
+      for (const k of [0, 37, last - 1]) {
+        const c = await RawClient.connect(fabric.wsUrl(gw));
+        c.send({ type: 'resume', id: 'x', sid, after: k });
+        expect((await c.reply((r) => r.id === 'x')).lastSeq).toBe(last);
+        const rest = await c.finished(sid);
+        assertContiguous(rest, k);
+        expect(rest.at(-1)!.type).toBe('done');
+        expect(rest.map((e) => e.seq)).toEqual(all.slice(k).map((e) => e.seq));
+        c.close();
+      }
+    }
+    expect(tokenText(all)).toBe(builtinText(202, 80));
+  });
+
+  it('the client library resumes a session by id on another gateway and gets the rest of the text', async () => {
+    const a = await RawClient.connect(fabric.wsUrl(0));
+    const sid = await startSession(a, 'l1', {
+      seed: 303,
+      length: 120,
+      tokensPerSecond: 60,
+      flushIntervalMs: 0,
+    });
+    await waitFor(() => a.events(sid).length >= 10, { timeoutMs: 20_000, what: '10 events' });
+    a.terminate();
+    const held = a.events(sid);
+    const k = held.at(-1)!.seq;
+    const client = new StreamFabricClient({ url: fabric.wsUrl(1), WebSocket: WebSocket as never });
+    const session = await client.resume(sid, k);
+    const seqs: number[] = [];
+    session.on('*', (e) => seqs.push(e.seq));
+    const rest = await session.text();
+    expect(seqs).toEqual(seqs.map((_, i) => k + 1 + i));
+    expect(tokenText(held) + rest).toBe(builtinTokens(303, 120).join(''));
+    client.close();
+  });
+});

@@ -1,0 +1,21 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { type NatsCluster, startNats } from '../../scripts/topology/nats-process.js';
+import { provisionFabric } from '../../shared/nats/provision.js';
+
+/** A real single nats-server with the fabric's streams provisioned, for component tests. */
+export async function startProvisionedNats(): Promise<{ nats: NatsCluster; nc: NatsConnection }> {
+  const nats = await startNats({ nodes: 1 });
+  const nc = await connect({
+    servers: nats.urls.split(','),
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 100,
+  });
+  await provisionFabric(nc, {
+    NATS_REPLICAS: 1,
+    NATS_STORAGE: 'file',
+    EVENTS_MAX_AGE_SECONDS: 3600,
+    EVENTS_MAX_BYTES: 0,
+    NATS_DUPLICATE_WINDOW_MS: 120_000,
+  });
+  return { nats, nc };
+}
