@@ -88,7 +88,7 @@ export class FaultInjector {
         for (let i = 0; i < t.nats.nodes.length; i++) if (!(await t.natsHealthy(i))) return false;
         return [...t.gateways, ...t.workers].every((s) => s.up);
       },
-      { timeoutMs: 60_000, intervalMs: 250, what: 'the topology to heal' },
+      { timeoutMs: 150_000, intervalMs: 250, what: 'the topology to heal' },
     );
   }
 

@@ -21,5 +21,5 @@ describe('chaos - short run', () => {
       unfinished: report.unfinished,
       failed: report.failed,
     }).toEqual({ lost: 0, duplicated: 0, reordered: 0, textMismatch: 0, unfinished: 0, failed: 0 });
-  }, 150_000);
+  }, 300_000);
 });
