@@ -66,6 +66,7 @@ export async function createGateway(d: GatewayDeps) {
     },
     log,
     config.MAX_BACKPRESSURE_BYTES,
+    config.STREAM_RECONNECTION_TIMEOUT,
   );
   const clients = new Map<Connection<Principal>, ClientConnection>();
   let draining = false;

@@ -18,7 +18,7 @@ const GatewayConfigShape = z.object({
   STREAM_MAX_CONNECTIONS: positiveInt(20_000),
   /** Server heartbeat interval (ms); clients treat 2.5x of silence as a dead link. */
   STREAM_HEARTBEAT_INTERVAL: positiveInt(15_000),
-  /** How long a dead client's session subscriptions linger before release (ms). */
+  /** How long a session's upstream subscription outlives its last client on this gateway (ms), so a client that reconnects here finds it ready. */
   STREAM_RECONNECTION_TIMEOUT: nonNegativeInt(30_000),
   /** Largest client frame accepted (bytes); larger frames close the connection with 1009. */
   MAX_FRAME_BYTES: positiveInt(256 * 1024),

@@ -11,6 +11,8 @@ import { type DeliveryObserver, SessionSubscription } from './session-subscripti
 interface Feed {
   upstream: Subscription;
   subscribers: Set<SessionSubscription>;
+  /** Set while the feed outlives its last subscriber (STREAM_RECONNECTION_TIMEOUT). */
+  linger?: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -29,6 +31,11 @@ export class FanoutHub {
     private readonly log: Logger,
     /** Bytes one catch-up read fetches at most (the send-buffer mark: a paused client takes no more). */
     private readonly readMaxBytes?: number,
+    /**
+     * How long a session's upstream subscription outlives its last local subscriber (ms): a client
+     * that drops and comes back to this gateway finds it still there. 0 releases at once.
+     */
+    private readonly lingerMs = 0,
   ) {
     void this.resyncAfterReconnects();
   }
@@ -59,6 +66,9 @@ export class FanoutHub {
       });
       feed = { upstream, subscribers: subs };
       this.feeds.set(key, feed);
+    } else if (feed.linger) {
+      clearTimeout(feed.linger);
+      feed.linger = undefined;
     }
     const sub = new SessionSubscription(
       sid,
@@ -81,10 +91,16 @@ export class FanoutHub {
     const feed = this.feeds.get(key);
     if (!feed) return;
     feed.subscribers.delete(sub);
-    if (feed.subscribers.size === 0) {
+    if (feed.subscribers.size > 0 || feed.linger) return;
+    const release = () => {
+      if (feed.subscribers.size > 0) return;
       feed.upstream.unsubscribe();
       this.feeds.delete(key);
-    }
+    };
+    if (this.lingerMs > 0) {
+      feed.linger = setTimeout(release, this.lingerMs);
+      feed.linger.unref?.();
+    } else release();
   }
 
   /** Makes every live subscription check the log for events its live feed may have missed. */
