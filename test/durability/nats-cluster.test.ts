@@ -18,14 +18,20 @@ afterAll(async () => {
   await fabric?.stop();
 });
 
+/** The EVENTS stream's leader; retried, since a JetStream API request can time out on a loaded box. */
 async function eventsStreamLeader(): Promise<string> {
-  const nc = await connect({ servers: fabric.nats.urls.split(',') });
-  try {
-    const info = await (await jetstreamManager(nc)).streams.info(EVENTS_STREAM);
-    return info.cluster?.leader ?? '';
-  } finally {
-    await nc.close();
-  }
+  return waitFor(
+    async () => {
+      const nc = await connect({ servers: fabric.nats.urls.split(',') });
+      try {
+        const info = await (await jetstreamManager(nc, { timeout: 10_000 })).streams.info(EVENTS_STREAM);
+        return info.cluster?.leader ?? '';
+      } finally {
+        await nc.close();
+      }
+    },
+    { timeoutMs: 45_000, intervalMs: 500, what: 'the EVENTS stream leader' },
+  );
 }
 
 describe('broker failure - one node of three', () => {
