@@ -13,6 +13,8 @@ interface Tracked {
   session: StreamSession;
   start?: StartOptions & { sid: string };
   retries: number;
+  /** When the first of the current run of retryable refusals arrived (ms), reset by a success. */
+  retryingSince?: number;
   resyncing: boolean;
   /** A follow-up turn sent but not yet acknowledged (re-sent after a reconnect; idempotent by turn). */
   message?: { text: string; turn: number };
@@ -20,11 +22,11 @@ interface Tracked {
   awaitTurn?: number;
 }
 
-/** Retries of a start/resume the gateway answered with a retryable error (e.g. `unavailable`). */
-const MAX_RETRIES = 5;
-
-/** Retries of one session's start/resume after retryable refusals before it fails (minutes with backoff). */
-const MAX_SESSION_RETRIES = 20;
+/**
+ * How long a session's start/resume keeps being retried after retryable refusals (e.g.
+ * `unavailable` while a NATS node fails over, which can take several seconds) before it fails.
+ */
+const DEFAULT_RETRY_TIMEOUT_MS = 60_000;
 
 function randomId(): string {
   const bytes = new Uint8Array(16);
@@ -51,8 +53,10 @@ export class StreamFabricClient {
   private readonly tracked = new Map<string, Tracked>();
   /** Every session object handed out, so a finished conversation can take a follow-up turn. */
   private readonly known = new Map<string, StreamSession>();
+  private readonly retryTimeoutMs: number;
 
   constructor(opts: ClientOptions) {
+    this.retryTimeoutMs = opts.retryTimeoutMs ?? DEFAULT_RETRY_TIMEOUT_MS;
     this.conn = new ConnectionMachine(opts, {
       state: (next, prev, reason) => this.events.emit('state', next, prev, reason),
       opened: (gateway) => {
@@ -190,6 +194,7 @@ export class StreamFabricClient {
       if (t && op) {
         t.session.acknowledged = true;
         t.retries = 0;
+        t.retryingSince = undefined;
         if (t.start) this.store?.acknowledge(t.session.sid);
         t.start = undefined;
       }
@@ -199,7 +204,9 @@ export class StreamFabricClient {
       f.error ?? { code: 'internal', message: 'request failed', retryable: true },
     );
     if (t && op) {
-      if (err.retryable && t.retries < MAX_RETRIES) {
+      const now = Date.now();
+      t.retryingSince ??= now;
+      if (err.retryable && now - t.retryingSince < this.retryTimeoutMs) {
         const delay = err.retryAfterMs ?? backoffDelay(t.retries++, this.conn.backoff);
         setTimeout(() => this.tracked.get(t.session.sid) === t && this.subscribe(t), delay);
         return;

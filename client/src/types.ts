@@ -43,6 +43,11 @@ export interface ClientOptions {
   /** Give up on a connection attempt without a `welcome` after this long (ms). Default 10 000. */
   connectTimeoutMs?: number;
   /**
+   * Keep retrying a start or resume the gateway refused with a retryable error (`unavailable`,
+   * `busy`, ...) for this long (ms, backoff between tries) before the session fails. Default 60 000.
+   */
+  retryTimeoutMs?: number;
+  /**
    * Keep (session id, start request) in storage so a page reload can `restore()` its sessions.
    * `true` uses `sessionStorage` (per tab). Default off.
    */

@@ -56,10 +56,11 @@ describe('broker failure - single-node restart', () => {
       input: 'during',
       options: { seed: 798, length: 40, tokensPerSecond: 0 },
     });
-    await waitFor(async () => /errors_total\{[^}]*code="unavailable"[^}]*\} [1-9]/.test(await metrics()), {
-      timeoutMs: 15_000,
-      what: 'a retryable refusal',
-    });
+    // Keep the broker down through more refusals than a fixed retry count would allow: the client
+    // retries for a time window (retryTimeoutMs, 60 s by default), as long as a failover may take.
+    const refusals = async () =>
+      Number(/errors_total\{[^}]*code="unavailable"[^}]*\} (\d+)/.exec(await metrics())?.[1] ?? 0);
+    await waitFor(async () => (await refusals()) >= 8, { timeoutMs: 30_000, what: '8 retryable refusals' });
     await node.restart();
     await waitFor(async () => (await readyStatus()) === 200, {
       timeoutMs: 30_000,
