@@ -41,6 +41,7 @@ export class FaultInjector {
   private readonly busy = new Set<string>();
   private readonly background: Promise<void>[] = [];
   private readonly started = performance.now();
+  private readonly recoveryFailures: string[] = [];
 
   constructor(
     private readonly topology: Topology,
@@ -83,13 +84,28 @@ export class FaultInjector {
   async settle(): Promise<void> {
     await Promise.allSettled(this.background);
     const t = this.topology;
-    await waitFor(
-      async () => {
-        for (let i = 0; i < t.nats.nodes.length; i++) if (!(await t.natsHealthy(i))) return false;
-        return [...t.gateways, ...t.workers].every((s) => s.up);
-      },
-      { timeoutMs: 150_000, intervalMs: 250, what: 'the topology to heal' },
-    );
+    const down = async () => {
+      const out: string[] = [];
+      for (let i = 0; i < t.nats.nodes.length; i++)
+        if (!(await t.natsHealthy(i))) out.push(`nats-${t.nats.nodes[i]!.name}`);
+      for (const s of [...t.gateways, ...t.workers]) if (!s.up) out.push(s.name);
+      return out;
+    };
+    try {
+      await waitFor(async () => (await down()).length === 0, {
+        timeoutMs: 150_000,
+        intervalMs: 250,
+        what: 'the topology to heal',
+      });
+    } catch (err) {
+      // Say what did not come back and why, so a failed run can be diagnosed from CI's output.
+      const starts = [...t.gateways, ...t.workers].flatMap((s) =>
+        s.startFailures.map((f) => `${s.name}: ${f}`),
+      );
+      throw new Error(
+        `${String(err)}; still down: ${(await down()).join(', ')}; recovery failures: ${JSON.stringify(this.recoveryFailures)}; failed starts: ${JSON.stringify(starts.slice(-5))}`,
+      );
+    }
   }
 
   private candidates(kind: FaultKind): { name: string; inject: (delayMs: number) => Promise<void> }[] {
@@ -164,7 +180,10 @@ export class FaultInjector {
   private track(name: string, fn: () => Promise<void>): void {
     this.background.push(
       fn()
-        .catch((err: unknown) => this.opts.log(`recovery of ${name} failed: ${String(err)}`))
+        .catch((err: unknown) => {
+          this.recoveryFailures.push(`${name}: ${String(err).slice(0, 300)}`);
+          this.opts.log(`recovery of ${name} failed: ${String(err)}`);
+        })
         .finally(() => this.busy.delete(name)),
     );
   }

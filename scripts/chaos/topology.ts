@@ -16,6 +16,8 @@ export class ManagedService {
   proc: ServiceProcess | null = null;
   /** The log records of each incarnation (spawnService fills them as lines arrive). */
   private readonly incarnations: Record<string, unknown>[][] = [];
+  /** Why starts failed (each was retried). */
+  readonly startFailures: string[] = [];
 
   constructor(
     readonly kind: ServiceKind,
@@ -36,14 +38,16 @@ export class ManagedService {
 
   async start(): Promise<void> {
     const env = { ...this.env, ...(this.kind === 'gateway' ? { WEBSOCKET_PORT: String(this.port) } : {}) };
-    // A restarted gateway may find its port still held by the dying process for a moment.
+    // Like a supervisor (systemd, Kubernetes), start again whatever stopped the start: a restarted
+    // gateway may find its port still held by the dying process for a moment, and a start may
+    // time out on a saturated machine. Each failure is kept for the post-mortem.
     this.proc = await waitFor(
       () =>
         spawnService(this.kind, { env, verbose: this.verbose }).catch((err: unknown) => {
-          if (!String(err).includes('cannot listen')) throw err;
+          this.startFailures.push(String(err).slice(0, 500));
           return null;
         }),
-      { timeoutMs: 30_000, intervalMs: 200, what: `${this.name} to start` },
+      { timeoutMs: 120_000, intervalMs: 200, what: `${this.name} to start` },
     );
     this.incarnations.push(this.proc.logs);
   }

@@ -5,6 +5,7 @@ import type { GatewayConfig } from '../../shared/config/gateway-config.js';
 import type { Logger } from '../../shared/logging/logger.js';
 import { JetStreamEventLog } from '../../shared/nats/event-log.js';
 import { SessionRegistry } from '../../shared/nats/session-registry.js';
+import { retryStartupStep } from '../../shared/nats/startup-retry.js';
 import { CloseCode, PROTOCOL_VERSION } from '../../shared/protocol/index.js';
 import { principalOf } from './auth/access-policy.js';
 import { createAccessPolicy } from './auth/create-access-policy.js';
@@ -38,9 +39,10 @@ export interface GatewayDeps {
 /** Wires the gateway: transport, protocol state per connection, fan-out, HTTP routes. */
 export async function createGateway(d: GatewayDeps) {
   const { config, log, metrics } = d;
-  const eventLog = await JetStreamEventLog.create(d.nc);
+  const retry = { log };
+  const eventLog = await retryStartupStep('open event log', () => JetStreamEventLog.create(d.nc), retry);
   const access = createAccessPolicy(config, log);
-  const registry = await SessionRegistry.open(d.nc);
+  const registry = await retryStartupStep('open session registry', () => SessionRegistry.open(d.nc), retry);
   const status = new SessionStatusReader(registry, eventLog);
   const sessions = new SessionService(
     d.nc,

@@ -8,6 +8,7 @@ import { createRegistry, serveMetrics } from '../../shared/metrics/registry.js';
 import { connectNats } from '../../shared/nats/connect.js';
 import { NatsLinkState } from '../../shared/nats/link-state.js';
 import { provisionFabric } from '../../shared/nats/provision.js';
+import { retryStartupStep } from '../../shared/nats/startup-retry.js';
 import { createGateway } from './gateway-app.js';
 import { createGatewayMetrics } from './gateway-metrics.js';
 
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
     onStatus: link.onStatus,
   });
   link.markUp();
-  await provisionFabric(nc, config);
+  await retryStartupStep('provision streams', () => provisionFabric(nc, config), { log });
   // dist/services/gateway/main.js -> repo root; the static root holds examples/ and dist/.
   const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   const app = await createGateway({

@@ -9,6 +9,7 @@ import { JetStreamEventLog } from '../../shared/nats/event-log.js';
 import { NatsLinkState } from '../../shared/nats/link-state.js';
 import { provisionFabric, provisionWorkerConsumer } from '../../shared/nats/provision.js';
 import { SessionRegistry } from '../../shared/nats/session-registry.js';
+import { retryStartupStep } from '../../shared/nats/startup-retry.js';
 import { JOBS_STREAM } from '../../shared/nats/subjects.js';
 import { createAgents } from './agents/create-agents.js';
 import { JobConsumer } from './jobs/job-consumer.js';
@@ -41,11 +42,12 @@ async function main(): Promise<void> {
     log,
     onStatus: link.onStatus,
   });
-  await provisionFabric(nc, config);
+  const retry = { log };
+  await retryStartupStep('provision streams', () => provisionFabric(nc, config), retry);
   const js = jetstream(nc);
   const publisher = ackPublisherFor(nc);
-  const eventLog = await JetStreamEventLog.create(nc);
-  const sessions = await SessionRegistry.open(nc);
+  const eventLog = await retryStartupStep('open event log', () => JetStreamEventLog.create(nc), retry);
+  const sessions = await retryStartupStep('open session registry', () => SessionRegistry.open(nc), retry);
   const agents = createAgents(config, log);
   const shutdown = new AbortController();
 
@@ -55,14 +57,20 @@ async function main(): Promise<void> {
       throw new Error(
         `WORKER_AGENTS names an unknown agent "${agent}" (known: ${[...agents.keys()].join(', ')})`,
       );
-    const name = await provisionWorkerConsumer(nc, {
-      agent,
-      ackWaitMs: config.WORKER_ACK_WAIT_MS,
-      maxDeliver: config.WORKER_MAX_DELIVER,
-      maxAckPending: 100_000,
-      replicas: config.NATS_REPLICAS,
-    });
-    const consumer = await js.consumers.get(JOBS_STREAM, name);
+    const consumer = await retryStartupStep(
+      `bind the ${agent} job consumer`,
+      async () => {
+        const name = await provisionWorkerConsumer(nc, {
+          agent,
+          ackWaitMs: config.WORKER_ACK_WAIT_MS,
+          maxDeliver: config.WORKER_MAX_DELIVER,
+          maxAckPending: 100_000,
+          replicas: config.NATS_REPLICAS,
+        });
+        return js.consumers.get(JOBS_STREAM, name);
+      },
+      retry,
+    );
     metrics.pendingSources.set(agent, async () => (await consumer.info()).num_pending);
     const deps = {
       nc,

@@ -24,7 +24,13 @@ beforeAll(async () => {
   fabric = await startFabric({
     gateways: 1,
     workers: 1,
-    gatewayEnv: { AUTH_MODE: 'jwt', AUTH_JWT_SECRET: TEST_SECRET, MAX_INPUT_CHARS: '1000' },
+    gatewayEnv: {
+      AUTH_MODE: 'jwt',
+      AUTH_JWT_SECRET: TEST_SECRET,
+      MAX_INPUT_CHARS: '1000',
+      // The heartbeat tick also ends streams whose token expired: keep it short here.
+      STREAM_HEARTBEAT_INTERVAL: '500',
+    },
   });
   alice = await connect({ sub: 'alice' });
   alice.send({ type: 'start', id: 1, input: 'hi', options: { seed: 8, length: 20, tokensPerSecond: 0 } });
@@ -85,6 +91,42 @@ describe('authz - HTTP session APIs and streaming routes', () => {
       .filter((e) => e.type === 'token');
     expect(tokens.map((e) => e.text).join('')).toBe(builtinText(8, 20));
   });
+});
+
+describe('authz - a token that expires while an HTTP stream is open', () => {
+  it('ends the SSE and the OpenAI-compatible streams with a typed unauthenticated error', async () => {
+    // A long answer (about 60 s): both streams are still running when their 2 s tokens expire.
+    alice.send({
+      type: 'start',
+      id: 'slow',
+      input: 'slow',
+      options: { seed: 9, length: 300, tokensPerSecond: 5 },
+    });
+    const slow = (await alice.reply((r) => r.id === 'slow')).sid!;
+    const short = { authorization: `Bearer ${await token({ sub: 'alice', expiresIn: 2 })}` };
+    const t0 = Date.now();
+    // Both streams open at once, while the token is valid; each must end when it expires.
+    const [sseRes, chat] = await Promise.all([
+      get(`/v1/sessions/${slow}/events`, short),
+      fetch(`${fabric.httpUrl(0)}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { ...short, 'content-type': 'application/json', 'x-streamfabric-resume': `${slow}:0` },
+        body: JSON.stringify({ model: 'builtin', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+      }),
+    ]);
+    expect([sseRes.status, chat.status]).toEqual([200, 200]);
+    const [sse, body] = await Promise.all([sseRes.text(), chat.text()]);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(sse).toMatch(/^event: error\ndata: .*"code":"unauthenticated"/m);
+    expect(body).toMatch(/^data: \{"error":\{"code":"unauthenticated"/m);
+    expect(body).not.toContain('[DONE]');
+    // The session itself goes on: a fresh token resumes it.
+    const fresh = await bearer({ sub: 'alice' });
+    const status = (await (await get(`/v1/sessions/${slow}`, fresh)).json()) as { state: string };
+    expect(status.state).toBe('running');
+    alice.send({ type: 'cancel', id: 'stop', sid: slow });
+    await alice.reply((r) => r.id === 'stop');
+  }, 60_000);
 });
 
 describe('authz - conversation frames', () => {

@@ -63,15 +63,16 @@ async function store(sid: string, seq: number, type: 'token' | 'done'): Promise<
   );
 }
 
+/** A hub on the slow-reconnecting connection; `lingerMs` is STREAM_RECONNECTION_TIMEOUT. */
+async function newHub(lingerMs: number): Promise<FanoutHub> {
+  const log = createLogger({ name: 'test', level: 'silent' });
+  const observer = { delivered() {}, paused() {} };
+  return new FanoutHub(hubNc, await JetStreamEventLog.create(hubNc), observer, log, undefined, lingerMs);
+}
+
 describe('fanout - NATS reconnect', () => {
   it('catches live subscriptions up from the log after a reconnect, even when the missed event is the last one', async () => {
-    const log = createLogger({ name: 'test', level: 'silent' });
-    const hub = new FanoutHub(
-      hubNc,
-      await JetStreamEventLog.create(hubNc),
-      { delivered() {}, paused() {} },
-      log,
-    );
+    const hub = await newHub(0);
     const sid = 's_reconnect_1';
     const sink = new RecordingSink();
     hub.subscribe('public', sid, 0, sink);
@@ -85,5 +86,36 @@ describe('fanout - NATS reconnect', () => {
     expect(hubNc.isClosed()).toBe(false);
     await waitFor(() => sink.seqs.length === 2, { timeoutMs: 20_000, what: 'the missed last event' });
     expect(sink.seqs).toEqual([1, 2]);
+  });
+});
+
+describe('fanout - STREAM_RECONNECTION_TIMEOUT linger', () => {
+  it('keeps a session feed for the linger after its last client leaves, reuses it on return, then releases it', async () => {
+    const hub = await newHub(600);
+    const sid = 's_linger_1';
+    const first = new RecordingSink();
+    const sub = hub.subscribe('public', sid, 0, first);
+    await store(sid, 1, 'token');
+    await waitFor(() => first.seqs.length === 1, { what: 'the first event' });
+
+    hub.unsubscribe('public', sub);
+    expect(hub.sessionCount).toBe(1); // lingering, not released
+    await store(sid, 2, 'token'); // stored while nobody here follows the session
+    // The client comes back within the linger: the same upstream feed serves it, and it catches up.
+    const back = new RecordingSink();
+    const again = hub.subscribe('public', sid, 1, back);
+    await store(sid, 3, 'done');
+    await waitFor(() => back.seqs.length === 2, { what: 'events 2 and 3 after the return' });
+    expect(back.seqs).toEqual([2, 3]);
+    expect(hub.sessionCount).toBe(1);
+
+    hub.unsubscribe('public', again);
+    await new Promise((r) => setTimeout(r, 300));
+    // Timers fire in deadline order: this one (300 ms) always before the 600 ms linger.
+    expect(hub.sessionCount).toBe(1);
+    await waitFor(() => hub.sessionCount === 0, {
+      timeoutMs: 5_000,
+      what: 'the feed released after the linger',
+    });
   });
 });

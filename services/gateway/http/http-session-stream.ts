@@ -77,6 +77,7 @@ const decoder = new TextDecoder();
  * Follows a session over an HTTP response through the same FanoutHub/SessionSubscription path
  * as WebSockets: catch-up from the log after `after`, then live, exactly once and in order.
  * Backpressure pauses the subscription until the response drains (the log is the buffer).
+ * Returns a function that ends the stream early with a typed error (e.g. the token expired).
  */
 export function followOverHttp(
   deps: HttpStreamingDeps,
@@ -86,7 +87,7 @@ export function followOverHttp(
   res: HttpStream,
   render: EventRenderer,
   fail: (error: ErrorBody) => Rendered,
-): void {
+): (error: ErrorBody) => void {
   const apply = (r: Rendered): boolean => {
     let ok = true;
     if (r.respond) res.respond(r.respond);
@@ -110,22 +111,41 @@ export function followOverHttp(
   const sub = deps.hub.subscribe(tenant, sid, after, sink);
   res.onDrain(() => sub.resume());
   res.onClose(() => deps.hub.unsubscribe(tenant, sub));
+  return (error) => {
+    if (!res.closed) apply({ ...fail(error), end: true });
+  };
+}
+
+/** When a stream's credential stops being valid, and how to end the stream then. */
+export interface StreamExpiry {
+  /** Epoch ms (the JWT's `exp`). */
+  at: number;
+  /** Ends the response with a typed `unauthenticated` error the format can carry. */
+  end: () => void;
+}
+
+/** The typed error an HTTP stream ends with when its token expires (the client re-authenticates and resumes). */
+const TOKEN_EXPIRED = errorBody('unauthenticated', 'token expired; reconnect with a fresh token');
+
+/** The expiry of a stream opened with `p`'s credential (none for credentials without `exp`). */
+export function expiryOf(p: Principal, endWith: (error: ErrorBody) => void): StreamExpiry | undefined {
+  return p.expiresAt === undefined ? undefined : { at: p.expiresAt, end: () => endWith(TOKEN_EXPIRED) };
 }
 
 /**
  * Every open HTTP stream of this gateway: one heartbeat timer for all of them (an SSE comment,
  * which keeps proxies from timing the stream out), and a way to end them all when draining.
+ * The same tick ends streams whose token expired, as the WebSocket heartbeat closes sockets
+ * with 4103: a credential is checked for as long as a stream lives, not only when it opens.
  */
 export class HttpStreamSet {
   private readonly sse = new Set<HttpStream>();
   private readonly pending = new Set<HttpStream>();
+  private readonly expiries = new Map<HttpStream, StreamExpiry>();
   private readonly timer: ReturnType<typeof setInterval>;
 
   constructor(heartbeatMs: number) {
-    this.timer = setInterval(() => {
-      const beat = `: heartbeat ${Date.now()}\n\n`;
-      for (const res of this.sse) res.write(beat);
-    }, heartbeatMs);
+    this.timer = setInterval(() => this.tick(), heartbeatMs);
     this.timer.unref?.();
   }
 
@@ -133,11 +153,18 @@ export class HttpStreamSet {
     return this.sse.size + this.pending.size;
   }
 
-  /** Tracks a response: `sse` ones get heartbeats; others (a JSON answer still pending) only drain handling. */
-  add(res: HttpStream, kind: 'sse' | 'pending'): void {
+  /**
+   * Tracks a response: `sse` ones get heartbeats; others (a JSON answer still pending) only drain
+   * handling. With `expiry`, the response is ended at the first tick after the token expires.
+   */
+  add(res: HttpStream, kind: 'sse' | 'pending', expiry?: StreamExpiry): void {
     const set = kind === 'sse' ? this.sse : this.pending;
     set.add(res);
-    res.onClose(() => set.delete(res));
+    if (expiry) this.expiries.set(res, expiry);
+    res.onClose(() => {
+      set.delete(res);
+      this.expiries.delete(res);
+    });
   }
 
   /** Draining: SSE clients reconnect (with Last-Event-ID) elsewhere; pending answers get a retryable 503. */
@@ -146,5 +173,16 @@ export class HttpStreamSet {
     for (const res of [...this.sse]) res.end();
     const busy = errorResult(errorBody('unavailable', 'gateway is draining; retry'));
     for (const res of [...this.pending]) res.respond(busy);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const [res, expiry] of this.expiries) {
+      if (expiry.at > now || res.closed) continue;
+      this.expiries.delete(res);
+      expiry.end();
+    }
+    const beat = `: heartbeat ${now}\n\n`;
+    for (const res of this.sse) res.write(beat);
   }
 }

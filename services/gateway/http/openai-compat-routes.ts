@@ -10,6 +10,7 @@ import { newSessionId } from '../session/session-service.js';
 import type { HttpResult, StreamingHttpRoute } from '../transport/connection.js';
 import {
   errorResult,
+  expiryOf,
   followOverHttp,
   type HttpStreamingDeps,
   httpStatusOf,
@@ -226,8 +227,7 @@ export function chatCompletionsRoute(deps: HttpStreamingDeps): StreamingHttpRout
       res.writeHead(200, sseHeaders(sid));
       res.write(after === 0 ? renderer.roleChunk() : ': resumed\n\n');
     }
-    deps.streams.add(res, stream ? 'sse' : 'pending');
-    followOverHttp(
+    const endWith = followOverHttp(
       deps,
       p.tenant,
       sid,
@@ -236,5 +236,6 @@ export function chatCompletionsRoute(deps: HttpStreamingDeps): StreamingHttpRout
       (seq, j) => renderer.render(seq, j),
       (e) => renderer.fail(e),
     );
+    deps.streams.add(res, stream ? 'sse' : 'pending', expiryOf(p, endWith));
   };
 }

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { errorBody, isTerminal, SessionId } from '../../../shared/protocol/index.js';
 import type { StreamingHttpRoute } from '../transport/connection.js';
-import { errorResult, followOverHttp, type HttpStreamingDeps, sseHeaders } from './http-session-stream.js';
+import {
+  errorResult,
+  expiryOf,
+  followOverHttp,
+  type HttpStreamingDeps,
+  sseHeaders,
+} from './http-session-stream.js';
 
 const Position = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
@@ -38,8 +44,7 @@ export function sessionEventsRoute(deps: HttpStreamingDeps): StreamingHttpRoute 
       return res.end(`retry: 1000\n: up to date\n\n${endFrame(after.data)}`);
     }
     res.write(`retry: 1000\n: after ${after.data}, last stored ${auth.value.lastSeq}\n\n`);
-    deps.streams.add(res, 'sse');
-    followOverHttp(
+    const endWith = followOverHttp(
       deps,
       p.tenant,
       sid.data,
@@ -51,5 +56,6 @@ export function sessionEventsRoute(deps: HttpStreamingDeps): StreamingHttpRoute 
       },
       (error) => ({ chunk: `event: error\ndata: ${JSON.stringify({ error })}\n\n` }),
     );
+    deps.streams.add(res, 'sse', expiryOf(p, endWith));
   };
 }
