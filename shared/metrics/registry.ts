@@ -10,6 +10,11 @@ export function createRegistry(service: string, id: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service, service_id: id });
   collectDefaultMetrics({ register: registry, prefix: 'streamfabric_' });
+  // prom-client exposes these three gauges with a `_total` suffix, which Prometheus reserves for
+  // counters (`promtool check metrics` flags them). The per-type gauges without the suffix
+  // (`streamfabric_nodejs_active_handles{type=...}`, ...) stay and carry the same figures.
+  for (const kind of ['handles', 'requests', 'resources'])
+    registry.removeSingleMetric(`streamfabric_nodejs_active_${kind}_total`);
   return registry;
 }
 

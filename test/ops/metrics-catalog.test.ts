@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,19 @@ const exprs = dashboard.panels.flatMap((p) =>
 );
 
 describe('metrics catalog - names follow the conventions', () => {
+  it('promtool check metrics accepts every process exposition, default process metrics included', async (ctx) => {
+    const promtool = optionalTool({ bin: 'promtool', pkg: 'prometheus' });
+    if (!promtool) return ctx.skip('promtool is not available');
+    const g = createRegistry('gateway', 'g');
+    createGatewayMetrics(g);
+    const w = createRegistry('worker', 'w');
+    createWorkerMetrics(w);
+    for (const reg of [g, w]) {
+      const r = spawnSync(promtool, ['check', 'metrics'], { input: await reg.metrics(), encoding: 'utf8' });
+      expect({ code: r.status, out: `${r.stdout}${r.stderr}` }).toEqual({ code: 0, out: '' });
+    }
+  });
+
   it('every service metric is streamfabric_<component>_<thing>_<unit|total> with bounded labels', async () => {
     const { own } = await allMetrics();
     expect(own.length).toBeGreaterThanOrEqual(20);
