@@ -26,15 +26,21 @@ export function createLogger(opts: {
   base?: Record<string, unknown>;
 }): Logger {
   const pretty = opts.pretty === true && prettyAvailable();
-  const log = pino({
+  const options = {
     name: opts.name,
     level: opts.level,
     base: { pid: process.pid, ...opts.base },
     timestamp: pino.stdTimeFunctions.isoTime,
-    ...(pretty
-      ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l' } } }
-      : {}),
-  });
+  };
+  const log = pretty
+    ? pino({
+        ...options,
+        transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l' } },
+      })
+    : // Asynchronous writes: pino's default (synchronous) destination busy-waits 100 ms whenever
+      // stdout's pipe is full (EAGAIN), stalling every stream of the process; profiles of a
+      // loaded worker showed it. Lines still in the buffer are flushed when the process exits.
+      pino(options, pino.destination({ dest: 1, sync: false }));
   if (opts.pretty && !pretty) log.warn('LOG_PRETTY ignored: pino-pretty is not installed (JSON logs)');
   return log;
 }

@@ -6,11 +6,14 @@ import { subjects } from '../../../shared/nats/subjects.js';
 import type { EventSink } from './event-sink.js';
 import { ReadLimiter } from './read-limiter.js';
 import { type DeliveryObserver, SessionSubscription } from './session-subscription.js';
+import { StreamPositions } from './stream-positions.js';
 
 /** One upstream subscription per session per gateway, shared by every local client of it. */
 interface Feed {
   upstream: Subscription;
   subscribers: Set<SessionSubscription>;
+  /** Recent (seq, stream seq) pairs of this session's live events: where catch-up reads start. */
+  positions: StreamPositions;
   /** Set while the feed outlives its last subscriber (STREAM_RECONNECTION_TIMEOUT). */
   linger?: ReturnType<typeof setTimeout>;
 }
@@ -60,11 +63,12 @@ export class FanoutHub {
     let feed = this.feeds.get(key);
     if (!feed) {
       const subs = new Set<SessionSubscription>();
+      const positions = new StreamPositions();
       // Subscribe live BEFORE reading the log, so nothing falls between the two.
       const upstream = this.nc.subscribe(subjects.live(tenant, sid), {
-        callback: (_err, m) => this.dispatch(subs, m),
+        callback: (_err, m) => this.dispatch(subs, positions, m),
       });
-      feed = { upstream, subscribers: subs };
+      feed = { upstream, subscribers: subs, positions };
       this.feeds.set(key, feed);
     } else if (feed.linger) {
       clearTimeout(feed.linger);
@@ -73,6 +77,9 @@ export class FanoutHub {
     const sub = new SessionSubscription(
       sid,
       after,
+      // A client back after a drop resumes a few events behind the live edge: start the log
+      // read there, not at the session's first event (every skipped event costs NATS a scan).
+      feed.positions.startFor(after),
       sink,
       (a, hint) =>
         this.reads.run(() => this.eventLog.readAfter(tenant, sid, a, hint, 512, this.readMaxBytes)),
@@ -121,9 +128,10 @@ export class FanoutHub {
     }
   }
 
-  private dispatch(subs: Set<SessionSubscription>, m: Msg): void {
+  private dispatch(subs: Set<SessionSubscription>, positions: StreamPositions, m: Msg): void {
     const pos = eventPosition(m);
     if (!pos) return;
+    positions.record(pos.seq, pos.streamSeq);
     const data = m.data;
     for (const s of subs) s.onLive(pos.seq, pos.streamSeq, data, pos.ts, pos.tokens);
   }

@@ -27,11 +27,12 @@ export interface DeliveryObserver {
 export class SessionSubscription {
   private state: 'catchup' | 'live' | 'paused' | 'closed' = 'catchup';
   private liveMax = 0;
-  private streamHint = 1;
 
   constructor(
     readonly sid: string,
     private cursor: number,
+    /** A stream sequence at or before the event after `cursor`: where the first log read starts. */
+    private streamHint: number,
     private readonly sink: EventSink,
     private readonly readAfter: ReadAfter,
     private readonly observer: DeliveryObserver,
