@@ -1,3 +1,4 @@
+import type { ClientFrame } from '../../shared/protocol/client-frames.js';
 import type { SessionEvent } from '../../shared/protocol/events.js';
 import type { ReplyFrame } from '../../shared/protocol/server-frames.js';
 import { backoffDelay } from './backoff.js';
@@ -13,6 +14,8 @@ interface Tracked {
   session: StreamSession;
   start?: StartOptions & { sid: string };
   retries: number;
+  /** `prevPos` of the last event received: sent back on resume so the gateway reads the log from there. */
+  pos?: number;
   /** When the first of the current run of retryable refusals arrived (ms), reset by a success. */
   retryingSince?: number;
   resyncing: boolean;
@@ -164,11 +167,12 @@ export class StreamFabricClient {
     if (!t || ev.seq <= t.session.lastSeq) return; // unknown session or duplicate
     if (ev.seq > t.session.lastSeq + 1) {
       // A gap is never silent: ask again from what we hold (once, until it is filled).
-      if (!t.resyncing) this.conn.send({ type: 'resume', sid: ev.sid, after: t.session.lastSeq });
+      if (!t.resyncing) this.conn.send(this.resumeFrame(t));
       t.resyncing = true;
       return;
     }
     t.resyncing = false;
+    t.pos = ev.prevPos;
     t.session.receive(ev);
     const waiting = t.awaitTurn !== undefined && t.session.turns.length < t.awaitTurn;
     if (t.session.finished && !waiting && !t.message) this.tracked.delete(ev.sid);
@@ -242,7 +246,7 @@ export class StreamFabricClient {
     t.message = { text, turn };
     t.awaitTurn = turn;
     if (this.conn.state === 'open') {
-      this.conn.send({ type: 'resume', sid, after: t.session.lastSeq });
+      this.conn.send(this.resumeFrame(t));
       this.conn.send({ type: 'message', sid, text, turn });
     } else {
       this.conn.connect().catch(() => undefined); // the welcome re-subscribes and re-sends it
@@ -263,9 +267,20 @@ export class StreamFabricClient {
         ...(options ? { options } : {}),
       });
     } else {
-      this.conn.send({ type: 'resume', sid: session.sid, after: session.lastSeq });
+      this.conn.send(this.resumeFrame(t));
     }
     if (t.message)
       this.conn.send({ type: 'message', sid: session.sid, text: t.message.text, turn: t.message.turn });
+  }
+
+  /** A resume from the last seq held, with the log position hint when the last event carried one. */
+  private resumeFrame(t: Tracked): ClientFrame {
+    const { sid, lastSeq } = t.session;
+    return {
+      type: 'resume',
+      sid,
+      after: lastSeq,
+      ...(t.pos !== undefined && lastSeq > 0 ? { pos: t.pos } : {}),
+    };
   }
 }

@@ -19,6 +19,8 @@ interface Session {
   replayedUpTo: number;
   resumeSentAt: number;
   resumeAfter: number;
+  /** `prevPos` of the event at the checker's position: the resume hint, as the client library sends it. */
+  pos?: number;
 }
 
 interface Slot {
@@ -190,6 +192,7 @@ export class LoadClient {
     }
     const t = now();
     s.checker.see(f.seq);
+    if (s.checker.position === f.seq && typeof f.prevPos === 'number') s.pos = f.prevPos;
     this.c.events++;
     if (s.resumeAfter >= 0 && f.seq > s.resumeAfter) {
       this.resumeHist.record(t - s.resumeSentAt);
@@ -243,7 +246,7 @@ export class LoadClient {
     if (!s) return this.startNext(slot);
     s.resumeAfter = s.checker.position;
     s.resumeSentAt = now();
-    slot.transport.resume(s.sid, s.checker.position);
+    slot.transport.resume(s.sid, s.checker.position, s.pos);
   }
 
   /**

@@ -7,6 +7,7 @@ export interface WireFrame {
   sid?: string;
   seq?: number;
   ts?: number;
+  prevPos?: number;
   text?: string;
   op?: string;
   ok?: boolean;
@@ -25,7 +26,8 @@ export interface LoadTransport {
   /** Connects; resolves once the server greeted us. */
   open(): Promise<void>;
   start(req: StartRequest): void;
-  resume(sid: string, after: number): void;
+  /** `pos`: the resume hint (the `prevPos` of the event `after`), when known. */
+  resume(sid: string, after: number, pos?: number): void;
   unsubscribe(sid: string): void;
   /** Drops the TCP connection without a close handshake (a lost network). */
   drop(): void;
@@ -77,8 +79,8 @@ export class FabricTransport implements LoadTransport {
   start(req: StartRequest): void {
     this.send({ type: 'start', id: req.sid, sid: req.sid, input: req.input, options: req.options });
   }
-  resume(sid: string, after: number): void {
-    this.send({ type: 'resume', id: sid, sid, after });
+  resume(sid: string, after: number, pos?: number): void {
+    this.send({ type: 'resume', id: sid, sid, after, ...(pos !== undefined && after > 0 ? { pos } : {}) });
   }
   unsubscribe(sid: string): void {
     this.send({ type: 'unsubscribe', sid });

@@ -83,7 +83,8 @@ export class JetStreamEventLog {
     h.set(TS_HEADER, String(event.ts));
     h.set(WRITER_HEADER, writer);
     try {
-      const ack = await this.js.publish(subjects.events(tenant, event.sid), JSON.stringify(event), {
+      const stored = { ...event, prevPos: expectLastStreamSeq }; // the resume hint (EventBase.prevPos)
+      const ack = await this.js.publish(subjects.events(tenant, event.sid), JSON.stringify(stored), {
         msgID: eventMsgId(event.sid, event.seq, writer),
         headers: h,
         expect: { lastSubjectSequence: expectLastStreamSeq },

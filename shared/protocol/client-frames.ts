@@ -32,6 +32,11 @@ export const ResumeFrame = z
     id: RequestId.optional(),
     sid: SessionId,
     after: z.number().int().nonnegative(),
+    /**
+     * Optional: the `prevPos` of the event `after` (as received). A hint only: the gateway starts
+     * its log read there, and a wrong value costs a read from the start, never an event.
+     */
+    pos: z.number().int().nonnegative().optional(),
   })
   .strict();
 export type ResumeFrame = z.infer<typeof ResumeFrame>;

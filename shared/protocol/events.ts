@@ -13,6 +13,12 @@ const EventBase = {
   ts: z.number(),
   /** The job attempt that produced the event (1 unless a worker was lost and the job redelivered). */
   attempt: z.number().int().min(1).optional(),
+  /**
+   * Where the session's previous event is stored in the log (its JetStream stream sequence; 0 for
+   * the first event). A client resuming after this event sends it back as `pos`, so the gateway
+   * reads the log from there instead of from the session's first event.
+   */
+  prevPos: z.number().int().nonnegative().optional(),
 };
 
 /** Model output text; several model tokens may be coalesced into one event. */
@@ -172,6 +178,6 @@ export function isTerminal(ev: { type: string }): boolean {
 /** Distributes Omit over a union so each event type keeps its own fields. */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** An event before the writer stamps it with `sid`, `seq`, `ts` and `attempt`. */
-export type EventDraft = DistributiveOmit<SessionEvent, 'sid' | 'seq' | 'ts' | 'attempt'> & {
+export type EventDraft = DistributiveOmit<SessionEvent, 'sid' | 'seq' | 'ts' | 'attempt' | 'prevPos'> & {
   attempt?: number;
 };

@@ -70,6 +70,35 @@ describe('resume - on any gateway', () => {
     expect(tokenText(all)).toBe(builtinText(202, 80));
   });
 
+  it("every event carries its predecessor's log position; a resume with that hint, or a wrong one, gets exactly the rest", async () => {
+    const a = await RawClient.connect(fabric.wsUrl(0));
+    const sid = await startSession(a, 'h1', {
+      seed: 404,
+      length: 90,
+      tokensPerSecond: 0,
+      flushIntervalMs: 0,
+    });
+    const all = await a.finished(sid);
+    a.close();
+    // prevPos chains the log: 0 for the first event, then strictly increasing stream positions.
+    const pos = all.map((e) => e.prevPos);
+    expect(pos[0]).toBe(0);
+    for (let i = 1; i < pos.length; i++) expect(pos[i]!).toBeGreaterThan(pos[i - 1]!);
+    const k = 40;
+    const honest = all[k - 1]!.prevPos!;
+    // Honest hint, hints past the events needed or past the end of the stream, and 0: each must
+    // give events k+1.. exactly (a wrong hint costs a read from the start, never an event).
+    for (const hint of [honest, all[k + 5]!.prevPos!, 10_000_000, 0]) {
+      const c = await RawClient.connect(fabric.wsUrl(1));
+      c.send({ type: 'resume', id: 'h', sid, after: k, pos: hint });
+      expect((await c.reply((r) => r.id === 'h')).ok).toBe(true);
+      const rest = await c.finished(sid);
+      assertContiguous(rest, k);
+      expect({ hint, seqs: rest.map((e) => e.seq) }).toEqual({ hint, seqs: all.slice(k).map((e) => e.seq) });
+      c.close();
+    }
+  });
+
   it('the client library resumes a session by id on another gateway and gets the rest of the text', async () => {
     const a = await RawClient.connect(fabric.wsUrl(0));
     const sid = await startSession(a, 'l1', {

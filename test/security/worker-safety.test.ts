@@ -100,10 +100,13 @@ describe('worker - hostile job payloads', () => {
     expect(events.at(-1)).toMatchObject({ type: 'error', error: { code: 'poison_job', retryable: false } });
     const crashed = fabric.workers.filter((w) => w.process.signalCode === 'SIGKILL').length;
     expect(crashed).toBe(2); // WORKER_MAX_DELIVER deliveries, then no more
-    const record = (await deadLetters()).find((m) =>
-      Buffer.from(m.data).toString().includes(`"sid":"${sid}"`),
+    // Written before the error event, but read here through another connection: allow it to land.
+    const record = await waitFor(
+      async () =>
+        (await deadLetters()).find((m) => Buffer.from(m.data).toString().includes(`"sid":"${sid}"`)),
+      { timeoutMs: 10_000, what: 'the dead-letter record' },
     );
-    expect(record?.header?.get('Sf-Dead-Reason')).toBe('max deliveries exceeded');
+    expect(record.header?.get('Sf-Dead-Reason')).toBe('max deliveries exceeded');
     if (fabric.workers.every((w) => w.process.exitCode !== null || w.process.signalCode !== null))
       await fabric.addWorker();
     await healthySession(102);

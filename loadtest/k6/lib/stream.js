@@ -115,6 +115,7 @@ export function runStreams({ seconds, dropAfterMs = 0, gapMs = 500, readDelayMs 
     }
     if (typeof f.seq !== 'number' || !session || f.sid !== session.sid) return;
     session.seq.see(f.seq);
+    if (session.seq.position() === f.seq && typeof f.prevPos === 'number') session.pos = f.prevPos;
     events.add(1);
     if (session.resumeAfter >= 0 && f.seq > session.resumeAfter) {
       resumeLatency.add(now - session.resumeAt);
@@ -146,8 +147,16 @@ export function runStreams({ seconds, dropAfterMs = 0, gapMs = 500, readDelayMs 
         if (f.type === 'welcome') {
           session.resumeAfter = session.seq.position();
           session.resumeAt = Date.now();
+          // `pos` (the prevPos of the last event held) lets the gateway start its log read there.
+          const hint = session.pos !== undefined && session.resumeAfter > 0 ? { pos: session.pos } : {};
           ws.send(
-            JSON.stringify({ type: 'resume', id: session.sid, sid: session.sid, after: session.resumeAfter }),
+            JSON.stringify({
+              type: 'resume',
+              id: session.sid,
+              sid: session.sid,
+              after: session.resumeAfter,
+              ...hint,
+            }),
           );
           resume = false;
           return;

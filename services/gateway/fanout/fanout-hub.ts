@@ -50,7 +50,8 @@ export class FanoutHub {
 
   /**
    * Delivers a session's events after `after` to `sink`, then live ones, until `unsubscribe`.
-   * `onFirst` runs once when the first event reaches the sink.
+   * `onFirst` runs once when the first event reaches the sink. `pos` is the client's resume hint
+   * (the `prevPos` of its event `after`).
    */
   subscribe(
     tenant: string,
@@ -58,6 +59,7 @@ export class FanoutHub {
     after: number,
     sink: EventSink,
     onFirst?: () => void,
+    pos?: number,
   ): SessionSubscription {
     const key = `${tenant}.${sid}`;
     let feed = this.feeds.get(key);
@@ -79,7 +81,8 @@ export class FanoutHub {
       after,
       // A client back after a drop resumes a few events behind the live edge: start the log
       // read there, not at the session's first event (every skipped event costs NATS a scan).
-      feed.positions.startFor(after),
+      // Its own hint serves on any gateway; this feed's memory serves when it has none.
+      Math.max(feed.positions.startFor(after), pos === undefined ? 1 : pos + 1),
       sink,
       (a, hint) =>
         this.reads.run(() => this.eventLog.readAfter(tenant, sid, a, hint, 512, this.readMaxBytes)),

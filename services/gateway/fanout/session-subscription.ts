@@ -27,6 +27,8 @@ export interface DeliveryObserver {
 export class SessionSubscription {
   private state: 'catchup' | 'live' | 'paused' | 'closed' = 'catchup';
   private liveMax = 0;
+  /** True until the first read shows the start hint is not past the events this client needs. */
+  private hintUnverified: boolean;
 
   constructor(
     readonly sid: string,
@@ -39,7 +41,9 @@ export class SessionSubscription {
     private readonly log: Logger,
     /** Called once, when the first event reaches the sink (time-to-first-token metric). */
     private onFirst?: () => void,
-  ) {}
+  ) {
+    this.hintUnverified = streamHint > 1;
+  }
 
   get position(): number {
     return this.cursor;
@@ -128,6 +132,11 @@ export class SessionSubscription {
         let first = true;
         for await (const e of this.readAfter(this.cursor, this.streamHint)) {
           if (this.state === 'closed' || this.sink.closed) return;
+          if (this.hintUnverified) {
+            // A start hint is right when the first event it yields is at most the one we need.
+            if (e.seq > this.cursor + 1) break;
+            this.hintUnverified = false;
+          }
           if (e.seq !== this.cursor + 1) {
             if (first && e.seq > this.cursor + 1) {
               this.sink.fail(
@@ -145,6 +154,13 @@ export class SessionSubscription {
           if (this.state === 'paused') return;
         }
         if (this.state === 'closed' || this.sink.closed) return;
+        if (this.hintUnverified) {
+          // The start hint (a client's `pos`) pointed past the events we need, or past the end:
+          // it was wrong, not the log. Read from the session's first event before concluding.
+          this.hintUnverified = false;
+          this.streamHint = 1;
+          continue;
+        }
         // Live events that arrived while we read are in the log too: read again until we meet them.
         if (this.liveMax <= this.cursor) {
           this.state = 'live';

@@ -197,7 +197,7 @@ export class ClientConnection implements EventSink {
         if (!r.ok) return this.reject(f.id, 'resume', r.error, f.sid);
         this.log.debug({ sid: f.sid, after: f.after, lastSeq: r.value.lastSeq }, 'session resumed');
         this.reply({ type: 'reply', id: f.id, op: 'resume', ok: true, sid: f.sid, lastSeq: r.value.lastSeq });
-        this.follow(f.sid, f.after);
+        this.follow(f.sid, f.after, undefined, f.pos);
         return;
       }
       case 'cancel': {
@@ -267,11 +267,11 @@ export class ClientConnection implements EventSink {
     }
   }
 
-  private follow(sid: string, after: number, onFirst?: () => void): void {
+  private follow(sid: string, after: number, onFirst?: () => void, pos?: number): void {
     if (this.conn.closed) return;
     const existing = this.subs.get(sid);
     if (existing) this.hub.unsubscribe(this.conn.ctx.tenant, existing);
-    this.subs.set(sid, this.hub.subscribe(this.conn.ctx.tenant, sid, after, this, onFirst));
+    this.subs.set(sid, this.hub.subscribe(this.conn.ctx.tenant, sid, after, this, onFirst, pos));
   }
 
   /** Releases every subscription when the socket closes. */

@@ -113,6 +113,8 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
 
   if (delivery > deps.maxDeliver) {
     log.error({ delivery }, 'poison job: dead-lettered');
+    // The record first: whoever sees the session's poison_job error can already find it.
+    await deadLetter(deps, msg, 'max deliveries exceeded');
     await writer
       .append({
         type: 'error',
@@ -123,7 +125,6 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
         },
       })
       .catch(() => undefined);
-    await deadLetter(deps, msg, 'max deliveries exceeded');
     await deps.registry.setState(job.sid, 'idle', { lastOutcome: 'error' }).catch(() => undefined);
     msg.term('poison');
     return;

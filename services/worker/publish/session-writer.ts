@@ -92,6 +92,8 @@ export class SessionWriter {
       seq,
       ts: Date.now(),
       attempt: this.attempt,
+      // The fencing position is also the resume hint clients send back (see EventBase.prevPos).
+      prevPos: this.lastStreamSeq,
     }) as SessionEvent;
     const h = new WireHeaders();
     h.set(SEQ_HEADER, String(seq));

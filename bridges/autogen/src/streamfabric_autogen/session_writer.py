@@ -101,7 +101,15 @@ class SessionWriter:
         if self._fenced:
             raise self._fenced
         seq = self._seq + 1
-        event = {**draft, "sid": self.sid, "seq": seq, "ts": int(time.time() * 1000), "attempt": self.attempt}
+        event = {
+            **draft,
+            "sid": self.sid,
+            "seq": seq,
+            "ts": int(time.time() * 1000),
+            "attempt": self.attempt,
+            # The fencing position doubles as the resume hint clients send back (`prevPos`).
+            "prevPos": self._last_stream_seq,
+        }
         if self._validate:
             validate_event(event)
         headers = {

@@ -123,11 +123,12 @@ async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: Tu
             "message": f"job failed {delivery - 1} times; dead-lettered",
             "retryable": False,
         }
+        # The record first: whoever sees the session's poison_job error can already find it.
+        await dead_letter(deps.js, msg, "max deliveries exceeded", log)
         try:
             await writer.append({"type": "error", "error": error})
-        except Exception as err:  # noqa: BLE001 - dead-lettering goes on regardless
+        except Exception as err:  # noqa: BLE001 - the job is dead-lettered regardless
             log.warn("could not write the poison error event", err=repr(err))
-        await dead_letter(deps.js, msg, "max deliveries exceeded", log)
         await set_idle(deps.registry, sid, "error", log)
         await msg.term()
         return
