@@ -123,7 +123,8 @@ export class SessionService {
     }
     // The user's message opens the log (seq 1) so the conversation is whole from any device.
     // A retried start finds it there and only re-queues the job (deduplicated by its msg id).
-    const last = await this.eventLog.last(p.tenant, sid);
+    // A session this call created has no log yet: skip the read (a round trip before the first token).
+    const last = created.created ? null : await this.eventLog.last(p.tenant, sid);
     if (!last) {
       const ev: SessionEvent = {
         sid,
