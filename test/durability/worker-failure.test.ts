@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { ServiceProcess } from '../../scripts/topology/service-process.js';
 import { waitFor } from '../../scripts/topology/wait.js';
 import { builtinText } from '../../services/worker/agents/builtin-model.js';
@@ -42,6 +42,10 @@ describe('worker failure - SIGKILL mid-stream', () => {
     const victim = workerById(await currentWriter(fabric.nats.urls, sid));
     await victim.kill('SIGKILL');
     fabric.workers.splice(fabric.workers.indexOf(victim), 1);
+    // The next test needs two workers again, whatever happens here.
+    onTestFinished(async () => {
+      await fabric.addWorker({ WORKER_ACK_WAIT_MS: String(ACK_WAIT_MS) });
+    });
     const events = await c.finished(sid, 60_000);
     assertContiguous(events);
     const restarts = events.filter((e) => e.type === 'restart');
@@ -49,11 +53,14 @@ describe('worker failure - SIGKILL mid-stream', () => {
     expect(restarts[0]).toMatchObject({ type: 'restart', attempt: 2, mode: 'continue' });
     expect(events.at(-1)!.type).toBe('done');
     expect(tokenText(events)).toBe(builtinText(21, 240));
-    // Token indexes continue across the restart: nothing repeated, nothing skipped.
+    // Token indexes continue across the restart: strictly increasing (nothing repeated) up to the
+    // last model token. An event's index may advance by more than one: a pacer that fell behind
+    // (a loaded machine) puts the tokens it owes in one event; the exact text above proves none
+    // was skipped.
     const indexes = events.flatMap((e) => (e.type === 'token' && e.index !== undefined ? [e.index] : []));
-    expect(indexes).toEqual(indexes.map((_, i) => i));
+    for (let i = 1; i < indexes.length; i++) expect(indexes[i]!).toBeGreaterThan(indexes[i - 1]!);
+    expect(indexes.at(-1)).toBe(239);
     c.close();
-    await fabric.addWorker({ WORKER_ACK_WAIT_MS: String(ACK_WAIT_MS) });
   });
 });
 
