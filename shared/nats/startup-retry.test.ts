@@ -1,27 +1,17 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NatsCluster } from '../../scripts/topology/nats-process.js';
-import { startProvisionedNats } from '../../test/harness/provisioned-nats.js';
+import { describe, expect, it } from 'vitest';
+import { useProvisionedNats } from '../../test/harness/provisioned-nats.js';
 import { createLogger } from '../logging/logger.js';
 import { retryStartupStep } from './startup-retry.js';
 import { EVENTS_STREAM } from './subjects.js';
 
 // Real errors from a real nats-server: a refused config is thrown at once (no minutes of retries
 // before a misconfigured service exits); the cluster-outage case is test/durability/startup-during-outage.
-let nats: NatsCluster;
-let nc: NatsConnection;
-beforeAll(async () => {
-  ({ nats, nc } = await startProvisionedNats());
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+const server = useProvisionedNats();
 
 describe('retryStartupStep', () => {
   it('throws a refused stream config at the first try', async () => {
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(server.nc);
     let tries = 0;
     const t0 = Date.now();
     const step = async () => {

@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll } from 'vitest';
 import { type NatsCluster, startNats } from '../../scripts/topology/nats-process.js';
 import { provisionFabric } from '../../shared/nats/provision.js';
 
@@ -18,4 +19,25 @@ export async function startProvisionedNats(): Promise<{ nats: NatsCluster; nc: N
     NATS_DUPLICATE_WINDOW_MS: 120_000,
   });
   return { nats, nc };
+}
+
+/**
+ * Registers `beforeAll`/`afterAll` hooks that start a provisioned nats-server for the calling
+ * test file and stop it afterwards. Read `.nc` inside tests (it is set once the hook ran).
+ */
+export function useProvisionedNats(): { readonly nc: NatsConnection } {
+  let started: { nats: NatsCluster; nc: NatsConnection } | undefined;
+  beforeAll(async () => {
+    started = await startProvisionedNats();
+  });
+  afterAll(async () => {
+    await started?.nc.close();
+    await started?.nats.stop();
+  });
+  return {
+    get nc() {
+      if (!started) throw new Error('useProvisionedNats: nats-server is not started yet');
+      return started.nc;
+    },
+  };
 }

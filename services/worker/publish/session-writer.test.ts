@@ -1,27 +1,26 @@
-import type { NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NatsCluster } from '../../../scripts/topology/nats-process.js';
+import { describe, expect, it } from 'vitest';
 import { JetStreamEventLog } from '../../../shared/nats/event-log.js';
-import { startProvisionedNats } from '../../../test/harness/provisioned-nats.js';
+import { useProvisionedNats } from '../../../test/harness/provisioned-nats.js';
 import { ackPublisherFor } from './ack-publisher.js';
 import { SessionWriter } from './session-writer.js';
 
-let nats: NatsCluster;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  ({ nats, nc } = await startProvisionedNats());
-});
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+const server = useProvisionedNats();
 
 describe('session writer - failure', () => {
   it("stops for good after a write it could not store: a later event never takes the lost one's seq", async () => {
-    const log = await JetStreamEventLog.create(nc);
+    const log = await JetStreamEventLog.create(server.nc);
     const sid = 's_writer_failstop';
-    const writer = new SessionWriter(ackPublisherFor(nc), log, 'public', sid, 'w-test/1', 1, 0, 0, 200);
+    const writer = new SessionWriter(
+      ackPublisherFor(server.nc),
+      log,
+      'public',
+      sid,
+      'w-test/1',
+      1,
+      0,
+      0,
+      200,
+    );
     expect((await writer.append({ type: 'token', text: 'one', index: 0 })).seq).toBe(1);
     // Larger than the server's max_payload: refused whatever the retries.
     const lost = writer.append({ type: 'token', text: 'x'.repeat(9 * 1024 * 1024), index: 1 });
