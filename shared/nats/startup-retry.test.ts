@@ -1,13 +1,13 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
-import { useProvisionedNats } from '../../test/harness/provisioned-nats.js';
+import { provisionedNatsPerFile } from '../../test/harness/provisioned-nats.js';
 import { createLogger } from '../logging/logger.js';
 import { retryStartupStep } from './startup-retry.js';
 import { EVENTS_STREAM } from './subjects.js';
 
 // Real errors from a real nats-server: a refused config is thrown at once (no minutes of retries
 // before a misconfigured service exits); the cluster-outage case is test/durability/startup-during-outage.
-const server = useProvisionedNats();
+const server = provisionedNatsPerFile();
 
 describe('retryStartupStep', () => {
   it('throws a refused stream config at the first try', async () => {

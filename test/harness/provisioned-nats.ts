@@ -25,7 +25,7 @@ export async function startProvisionedNats(): Promise<{ nats: NatsCluster; nc: N
  * Registers `beforeAll`/`afterAll` hooks that start a provisioned nats-server for the calling
  * test file and stop it afterwards. Read `.nc` inside tests (it is set once the hook ran).
  */
-export function useProvisionedNats(): { readonly nc: NatsConnection } {
+export function provisionedNatsPerFile(): { readonly nc: NatsConnection } {
   let started: { nats: NatsCluster; nc: NatsConnection } | undefined;
   beforeAll(async () => {
     started = await startProvisionedNats();
@@ -36,7 +36,7 @@ export function useProvisionedNats(): { readonly nc: NatsConnection } {
   });
   return {
     get nc() {
-      if (!started) throw new Error('useProvisionedNats: nats-server is not started yet');
+      if (!started) throw new Error('provisionedNatsPerFile: nats-server is not started yet');
       return started.nc;
     },
   };

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { JetStreamEventLog } from '../../../shared/nats/event-log.js';
-import { useProvisionedNats } from '../../../test/harness/provisioned-nats.js';
+import { provisionedNatsPerFile } from '../../../test/harness/provisioned-nats.js';
 import { ackPublisherFor } from './ack-publisher.js';
 import { SessionWriter } from './session-writer.js';
 
-const server = useProvisionedNats();
+const server = provisionedNatsPerFile();
 
 describe('session writer - failure', () => {
   it("stops for good after a write it could not store: a later event never takes the lost one's seq", async () => {
