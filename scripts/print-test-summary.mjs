@@ -11,7 +11,9 @@ let failed = r.numFailedTests ?? 0;
 let skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
 for (const f of r.testResults ?? []) {
   if (f.status !== 'failed') continue;
-  const unrun = (f.assertionResults ?? []).filter((a) => a.status === 'skipped' || a.status === 'pending').length;
+  const unrun = (f.assertionResults ?? []).filter(
+    (a) => a.status === 'skipped' || a.status === 'pending',
+  ).length;
   const failedHere = (f.assertionResults ?? []).some((a) => a.status === 'failed');
   failed += failedHere ? unrun : Math.max(1, unrun);
   skipped -= unrun;
