@@ -46,6 +46,12 @@ export interface WorkerDriver {
   name: string;
   /** One line for the table: what runs (framework, demo builder). */
   describe: string;
+  /**
+   * Scenarios this implementation is known NOT to pass yet, with why. They still run, and must
+   * fail (vitest `it.fails`): the table shows the divergence, and a fix turns the run red until
+   * its entry here is removed.
+   */
+  divergences?: Readonly<Record<string, string>>;
   /** Why this implementation cannot run here (a module that is not installed), else undefined. */
   unavailable(): string | undefined;
   /** The agent name each pool serves (pools with the same agent are one pool). */

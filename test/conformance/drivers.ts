@@ -49,7 +49,12 @@ export const typescriptDriver: WorkerDriver = {
   human: (tag) => ({
     agent: 'builtin',
     input: `ask ${tag}`,
-    options: { seed: seedFromInput(tag) % 1_000_000, length: 25, tokensPerSecond: 200, askUser: { prompt: 'Proceed?' } },
+    options: {
+      seed: seedFromInput(tag) % 1_000_000,
+      length: 25,
+      tokensPerSecond: 200,
+      askUser: { prompt: 'Proceed?' },
+    },
   }),
   humanAnswer: (s, answer) => builtinAnswerText(answer, Number(s.options!.seed), Number(s.options!.length)),
   followUp(tag) {
@@ -87,6 +92,7 @@ interface BridgeAdapter {
   /** Extra env for the bridge (e.g. the OpenAI-compatible base URL of its demo model). */
   env?(fabric: Parameters<WorkerDriver['spawn']>[2]): Record<string, string>;
   streamText(s: StartSpec): string;
+  divergences?: Record<string, string>;
   humanAnswer(s: StartSpec, answer: string): string;
   /** The follow-up's second answer, which recaps the first turn. */
   recap(first: StartSpec, answer: string, next: string): string;
@@ -101,6 +107,7 @@ export function bridgeDriver(a: BridgeAdapter): WorkerDriver {
   return {
     name: a.name,
     describe: a.describe,
+    ...(a.divergences ? { divergences: a.divergences } : {}),
     unavailable() {
       if (missing === null) missing = importable(a.module) ? undefined : `${a.module} is not importable`;
       return missing;
@@ -128,7 +135,8 @@ export function bridgeDriver(a: BridgeAdapter): WorkerDriver {
     human: (tag) => ({
       agent: agent('human'),
       input: `plan a trip ${tag}`,
-      options: { tokensPerSecond: 200 },
+      // Slow enough that a rerun replays the question for about a second before it waits again.
+      options: { tokensPerSecond: 5 },
     }),
     humanAnswer: (s, answer) => a.humanAnswer(s, answer),
     followUp(tag) {
@@ -176,6 +184,14 @@ export const agentchatDriver = bridgeDriver({
     poison: 'streamfabric_autogen.demo:assistant',
   },
   streamText: (s) => demoText('assistant', s.input, Number(s.options!.length)),
+  divergences: {
+    human:
+      'an answer given while the rerun is still on its way to the question fences the bridge ' +
+      '(its next token write finds the gateway’s `input` after its position): the job waits a ' +
+      'redelivery and a second `restart` is written. Bridge fix: SessionWriter.append, on a ' +
+      'wrong-last-sequence refusal, adopts the `input` events a gateway appended after its ' +
+      'position and retries; the input broker then finds the adopted answer.',
+  },
   // concierge: `guide` asks, `customer` (the user) answers, `guide` recaps what user and customer said.
   humanAnswer: (s, answer) => `Noted. So far: user: ${s.input}; customer: ${answer}. TERMINATE`,
   recap: (s, answer, next) =>

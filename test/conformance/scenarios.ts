@@ -11,13 +11,14 @@ import { type ConformanceTopology, POISON_MAX_DELIVER } from './topology.js';
 
 /**
  * One behaviour every worker implementation must show. `run` asserts it against a live topology
- * and returns notes: what this implementation did where implementations may legitimately differ
- * (e.g. a restart that continues the text vs one that reruns the turn).
+ * and notes what this implementation did where implementations may legitimately differ (e.g. a
+ * restart that continues the text vs one that reruns the turn).
  */
 export interface Scenario {
   id: string;
   title: string;
-  run(t: ConformanceTopology): Promise<string[]>;
+  /** Asserts the behaviour; `notes` collects what was observed (kept when an assertion fails). */
+  run(t: ConformanceTopology, notes: string[]): Promise<void>;
 }
 
 const isTerminal = (e: SessionEvent) => e.type === 'done' || e.type === 'error' || e.type === 'cancelled';
@@ -45,26 +46,25 @@ async function registryState(t: ConformanceTopology, sid: string): Promise<strin
 const streamed: Scenario = {
   id: 'stream',
   title: 'contiguous seq from 1 and the exact text',
-  async run(t) {
+  async run(t, notes) {
     const c = await RawClient.connect(t.fabric.wsUrl(0));
     const s = t.driver.stream({ length: 60, tokensPerSecond: 0, tag: 'stream' });
     const sid = await start(c, s, 'stream');
     const events = await c.finished(sid);
     c.close();
+    notes.push(`${events.length} events: ${[...new Set(events.map((e) => e.type))].join(', ')}`);
     assertContiguous(events);
     expect(events[0]).toMatchObject({ seq: 1, type: 'user_message', text: s.input });
     expect(events.filter((e) => e.type === 'restart')).toEqual([]);
     expect(events.at(-1)!.type).toBe('done');
     expect(tokenText(events)).toBe(t.driver.streamText(s));
-    const types = [...new Set(events.map((e) => e.type))];
-    return [`${events.length} events: ${types.join(', ')}`];
   },
 };
 
 const cancel: Scenario = {
   id: 'cancel',
   title: 'cancel mid-stream ends with `cancelled`',
-  async run(t) {
+  async run(t, notes) {
     const c = await RawClient.connect(t.fabric.wsUrl(0));
     const s = t.driver.stream({ length: 3000, tokensPerSecond: 50, tag: 'cancel' });
     const sid = await start(c, s, 'cancel');
@@ -72,22 +72,22 @@ const cancel: Scenario = {
     c.send({ type: 'cancel', sid });
     const events = await c.finished(sid);
     c.close();
+    const text = tokenText(events);
+    const full = t.driver.streamText(s);
+    notes.push(`cancelled after ${text.split(' ').length} of ${full.split(' ').length} words`);
     assertContiguous(events);
     expect(events.at(-1)!.type).toBe('cancelled');
     expect(events.filter(isTerminal)).toHaveLength(1);
     // Stopped early, and what was streamed is the start of the answer.
-    const text = tokenText(events);
-    const full = t.driver.streamText(s);
     expect(text.length).toBeLessThan(full.length / 2);
     expect(full.startsWith(text)).toBe(true);
-    return [`cancelled after ${text.split(' ').length} of ${full.split(' ').length} words`];
   },
 };
 
 const killed: Scenario = {
   id: 'sigkill',
   title: 'worker SIGKILL mid-stream: redelivery writes `restart`, then the complete answer',
-  async run(t) {
+  async run(t, notes) {
     const c = await RawClient.connect(t.fabric.wsUrl(0));
     const s = t.driver.stream({ length: 160, tokensPerSecond: 40, tag: 'sigkill' });
     const sid = await start(c, s, 'sigkill');
@@ -96,6 +96,7 @@ const killed: Scenario = {
     const events = await c.finished(sid, 60_000);
     await replacement;
     c.close();
+    notes.push(...restartNotes(events));
     assertContiguous(events);
     const restarts = events.filter((e) => e.type === 'restart');
     expect(restarts).toHaveLength(1);
@@ -103,14 +104,13 @@ const killed: Scenario = {
     expect(events.at(-1)!.type).toBe('done');
     // The answer a client keeps (a `rerun` restart discards the lost attempt's text) is complete.
     expect(foldConversation(events).turns[0]!.assistant).toBe(t.driver.streamText(s));
-    return restartNotes(events);
   },
 };
 
 const zombie: Scenario = {
   id: 'zombie',
   title: 'a stopped worker (SIGSTOP/SIGCONT) is fenced: one writer per attempt in the log',
-  async run(t) {
+  async run(t, notes) {
     const c = await RawClient.connect(t.fabric.wsUrl(0));
     const s = t.driver.stream({ length: 200, tokensPerSecond: 40, tag: 'zombie' });
     const sid = await start(c, s, 'zombie');
@@ -132,6 +132,7 @@ const zombie: Scenario = {
     }
     const events = await c.finished(sid, 60_000);
     c.close();
+    notes.push(...restartNotes(events));
     await waitFor(
       () =>
         z.logs.some(
@@ -153,15 +154,14 @@ const zombie: Scenario = {
     const firstRestart = log.findIndex((e) => e.event.type === 'restart');
     expect(log.slice(firstRestart).some((e) => e.writer === log[0]!.writer)).toBe(false);
     expect(log.map((e) => e.event.seq)).toEqual(log.map((_, i) => i + 2));
-    const writers = [...new Set(log.map((e) => e.writer))];
-    return [...restartNotes(events), `writers in the log: ${writers.join(' then ')}`];
+    notes.push(`writers in the log: ${[...new Set(log.map((e) => e.writer))].join(' then ')}`);
   },
 };
 
 const poison: Scenario = {
   id: 'poison',
   title: 'a job whose worker dies on every delivery: `poison_job` error and a dead letter',
-  async run(t) {
+  async run(t, notes) {
     let worker = await t.spawn('poison');
     const c = await RawClient.connect(t.fabric.wsUrl(0));
     const s = {
@@ -181,6 +181,7 @@ const poison: Scenario = {
     }
     const events = await c.finished(sid, 60_000);
     c.close();
+    notes.push(...restartNotes(events));
     assertContiguous(events);
     expect(events.at(-1)).toMatchObject({ type: 'error', error: { code: 'poison_job', retryable: false } });
     const record = await waitFor(
@@ -191,14 +192,13 @@ const poison: Scenario = {
       { timeoutMs: 10_000, what: 'the dead-letter record' },
     );
     expect(record.header?.get('Sf-Dead-Reason')).toBe('max deliveries exceeded');
-    return restartNotes(events);
   },
 };
 
 const human: Scenario = {
   id: 'human',
   title: 'human in the loop: answered on another gateway, across the worker’s death, asked once',
-  async run(t) {
+  async run(t, notes) {
     const a = await RawClient.connect(t.fabric.wsUrl(0));
     const s = t.driver.human('human');
     const sid = await start(a, s, 'human');
@@ -210,18 +210,22 @@ const human: Scenario = {
       what: 'waiting_for_input',
     });
     // The worker dies while waiting; the redelivered job must wait on the question in the log.
+    // The user answers on another gateway as soon as the new attempt starts: a worker that reruns
+    // the turn is then still on its way back to the question (the driver paces that slowly).
+    const b = await RawClient.connect(t.fabric.wsUrl(1));
     await t.replace(await t.writerOf(sid), 'human');
     await waitFor(() => a.events(sid).some((e) => e.type === 'restart'), {
       timeoutMs: 30_000,
+      intervalMs: 10,
       what: 'restart after redelivery',
     });
-    const b = await RawClient.connect(t.fabric.wsUrl(1));
     const requestId = req.type === 'input_request' ? req.requestId : '';
     b.send({ type: 'input', id: 'i', sid, requestId, text: 'yes' });
     expect((await b.reply((r) => r.id === 'i')).ok).toBe(true);
     const events = await a.finished(sid, 30_000);
     a.close();
     b.close();
+    notes.push(...restartNotes(events));
     assertContiguous(events);
     expect(events.filter((e) => e.type === 'input_request')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'input')).toHaveLength(1);
@@ -229,14 +233,17 @@ const human: Scenario = {
     const turn = foldConversation(events).turns[0]!;
     expect(turn.inputs.map((i) => i.answer)).toEqual(['yes']);
     expect(finalAnswer(turn)).toBe(t.driver.humanAnswer(s, 'yes'));
-    return restartNotes(events);
+    // One worker death, one redelivery: an answer given while the new attempt is still on its way
+    // to the question must not cost another attempt (a writer that takes the gateway's `input` as
+    // a rival writer is fenced, and its job waits for the next redelivery).
+    expect(events.filter((e) => e.type === 'restart').map((e) => e.attempt)).toEqual([2]);
   },
 };
 
 const followUp: Scenario = {
   id: 'follow-up',
   title: 'a follow-up turn (from another gateway) is given its history',
-  async run(t) {
+  async run(t, notes) {
     const f = t.driver.followUp('follow-up');
     const a = await RawClient.connect(t.fabric.wsUrl(0));
     const sid = await start(a, f.start, 'follow-up');
@@ -268,15 +275,15 @@ const followUp: Scenario = {
       [f.start.input, 'done'],
       [f.next, 'done'],
     ]);
+    notes.push(`turn 2: ${finalAnswer(turns[1]!).slice(0, 80)}`);
     for (const check of f.checks(turns, events)) expect(check.got, check.what).toEqual(check.want);
-    return [`turn 2: ${finalAnswer(turns[1]!).slice(0, 80)}`];
   },
 };
 
 const invalidJob: Scenario = {
   id: 'invalid-job',
   title: 'invalid job payloads are dead-lettered, never run; the pool keeps serving',
-  async run(t) {
+  async run(t, notes) {
     const agent = t.driver.agent('main');
     const garbage = [
       Buffer.from([0xff, 0xfe, 0x00, 0x01]),
@@ -293,6 +300,7 @@ const invalidJob: Scenario = {
       },
       { timeoutMs: 20_000, what: 'garbage jobs dead-lettered' },
     );
+    notes.push(`${dead.length} dead letters: ${dead.map((m) => m.header?.get('Sf-Dead-Reason')).join(', ')}`);
     expect(dead.map((m) => m.header?.get('Sf-Dead-Reason'))).toEqual(
       garbage.map(() => 'invalid job payload'),
     );
@@ -306,7 +314,6 @@ const invalidJob: Scenario = {
     c.close();
     expect(events.at(-1)!.type).toBe('done');
     expect(tokenText(events)).toBe(t.driver.streamText(s));
-    return [];
   },
 };
 
