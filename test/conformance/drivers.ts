@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { demoText } from '../../scripts/topology/bridge-demo.js';
 import { spawnBridge, venvPython } from '../../scripts/topology/bridge-process.js';
 import { repoRoot } from '../../scripts/topology/service-process.js';
 import { builtinAnswerText, builtinText, seedFromInput } from '../../services/worker/agents/builtin-model.js';
@@ -162,16 +163,6 @@ export function bridgeDriver(a: BridgeAdapter): WorkerDriver {
   };
 }
 
-/** demo.py's `demo_text`, computed by the demo module itself. */
-function demoText(agent: string, task: string, length: number): string {
-  return python(
-    'import json, sys\nfrom streamfabric_autogen.demo import demo_text\nprint(json.dumps(demo_text(sys.argv[1], sys.argv[2], int(sys.argv[3]))))',
-    agent,
-    task,
-    String(length),
-  ) as string;
-}
-
 /** The AgentChat adapter: demo.py's AssistantAgent and concierge team on ReplayChatCompletionClient. */
 export const agentchatDriver = bridgeDriver({
   name: 'agentchat',
@@ -197,6 +188,25 @@ export const agentchatDriver = bridgeDriver({
   recap: (s, answer, next) =>
     `Noted. So far: user: ${s.input}; customer: ${answer}; user: ${next}. TERMINATE`,
 });
+
+/*
+ * Adding an adapter is one entry (plus a two-line test file like agentchat.test.ts). The AG2-classic
+ * and Agent Framework adapters (another branch) fit this shape; their demo models talk to an
+ * OpenAI-compatible server, e.g. the gateway's own /v1 with the built-in model:
+ *
+ *   export const ag2Driver = bridgeDriver({
+ *     name: 'ag2',
+ *     describe: 'bridge, AG2 classic AssistantAgent + UserProxyAgent (llm_config -> gateway /v1)',
+ *     module: 'streamfabric_autogen.demos.ag2_pair',   // skipped until it imports
+ *     builders: { main: 'streamfabric_autogen.demos.ag2_pair:build', human: …, history: …, poison: … },
+ *     env: (fabric) => ({ STREAMFABRIC_DEMO_OPENAI_BASE_URL: `${fabric.httpUrl(0)}/v1` }),
+ *     streamText: (s) => …the demo's exact answer for s (e.g. builtinText of the prompt it sends)…,
+ *     humanAnswer: …, recap: …,
+ *   });
+ *
+ * Their expected texts depend on what those demos send to the model, so they are written with the
+ * demos, not guessed here.
+ */
 
 /** Every implementation the suite knows, in table order. */
 export const DRIVERS: WorkerDriver[] = [typescriptDriver, agentchatDriver];
