@@ -7,7 +7,8 @@ import { chaosPassed, chaosSummaryLine, DEFAULT_CHAOS, runChaos } from './run-ch
 
 /**
  * `npm run chaos -- [--seed N] [--sessions 200] [--faults 30] [--clients 8] [--concurrency 3]
- * [--gateways 2] [--workers 3] [--kinds gateway-kill,nats-kill,...] [--verbose]`: runs the chaos experiment, prints one line of totals,
+ * [--gateways 2] [--workers 3] [--bridge-workers 0] [--kinds gateway-kill,nats-kill,...] [--verbose]`:
+ * runs the chaos experiment, prints one line of totals,
  * writes bench/results/chaos-<date>.json and exits non-zero unless nothing was lost, duplicated
  * or reordered. Replay a failing run with its --seed.
  */
@@ -21,6 +22,8 @@ async function main(): Promise<void> {
       concurrency: { type: 'string' },
       gateways: { type: 'string' },
       workers: { type: 'string' },
+      // AutoGen bridge workers (Python, .venv/) mixed in: half the sessions go to their agent.
+      'bridge-workers': { type: 'string' },
       kinds: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
@@ -40,6 +43,7 @@ async function main(): Promise<void> {
     concurrency: num(values.concurrency, DEFAULT_CHAOS.concurrency),
     gateways: num(values.gateways, DEFAULT_CHAOS.gateways),
     workers: num(values.workers, DEFAULT_CHAOS.workers),
+    bridgeWorkers: num(values['bridge-workers'], DEFAULT_CHAOS.bridgeWorkers),
     kinds: values.kinds ? parseKinds(values.kinds) : DEFAULT_CHAOS.kinds,
     verbose: values.verbose,
     log,

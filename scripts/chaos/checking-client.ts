@@ -1,13 +1,21 @@
 import { WebSocket } from 'ws';
 import { StreamFabricClient } from '../../client/src/index.js';
 import { builtinText } from '../../services/worker/agents/builtin-model.js';
+import { demoText } from '../topology/bridge-demo.js';
 
-/** One session of the built-in model, fully determined by its options. */
+/** One session, fully determined by its options: of the built-in model, or of `agent`. */
 export interface SessionSpec {
   seed: number;
   length: number;
   tokensPerSecond: number;
   flushIntervalMs: number;
+  /** Set for the AutoGen bridge's demo assistant (its answer is demo.py's `demo_text`). */
+  agent?: string;
+}
+
+/** The exact answer a session must end with. */
+function expectedText(spec: SessionSpec, input: string): string {
+  return spec.agent ? demoText('assistant', input, spec.length) : builtinText(spec.seed, spec.length);
 }
 
 export type SessionOutcome = 'done' | 'error' | 'cancelled' | 'unfinished';
@@ -30,7 +38,7 @@ export interface SessionCheck {
 /**
  * A client-library client (the `ws` WebSocket, several gateway URLs) that runs sessions and
  * checks every event the library hands to the application: seq contiguous from 1, no duplicate,
- * no reorder, the final text equal to the built-in model's text for the seed. It also measures,
+ * no reorder, the final text equal to the model's text for the spec (built-in or bridge demo). It also measures,
  * after each reconnect, the time from the new connection's welcome to each unfinished session's
  * first resumed event.
  */
@@ -91,8 +99,10 @@ export class CheckingClient {
 
   /** Runs one session to its end (or `timeoutMs`) and returns what was checked. */
   async run(spec: SessionSpec, timeoutMs: number): Promise<SessionCheck> {
+    const input = `chaos ${spec.seed}`;
     const session = await this.client.start({
-      input: `chaos ${spec.seed}`,
+      ...(spec.agent ? { agent: spec.agent } : {}),
+      input,
       options: {
         seed: spec.seed,
         length: spec.length,
@@ -144,7 +154,7 @@ export class CheckingClient {
       check.outcome = terminal.type as SessionOutcome;
       if (terminal.type === 'error') check.error = `${terminal.error.code}: ${terminal.error.message}`;
     }
-    check.textOk = check.outcome === 'done' && session.currentText === builtinText(spec.seed, spec.length);
+    check.textOk = check.outcome === 'done' && session.currentText === expectedText(spec, input);
     return check;
   }
 

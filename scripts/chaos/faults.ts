@@ -88,7 +88,7 @@ export class FaultInjector {
       const out: string[] = [];
       for (let i = 0; i < t.nats.nodes.length; i++)
         if (!(await t.natsHealthy(i))) out.push(`nats-${t.nats.nodes[i]!.name}`);
-      for (const s of [...t.gateways, ...t.workers]) if (!s.up) out.push(s.name);
+      for (const s of [...t.gateways, ...t.workers, ...t.bridges]) if (!s.up) out.push(s.name);
       return out;
     };
     try {
@@ -99,7 +99,7 @@ export class FaultInjector {
       });
     } catch (err) {
       // Say what did not come back and why, so a failed run can be diagnosed from CI's output.
-      const starts = [...t.gateways, ...t.workers].flatMap((s) =>
+      const starts = [...t.gateways, ...t.workers, ...t.bridges].flatMap((s) =>
         s.startFailures.map((f) => `${s.name}: ${f}`),
       );
       throw new Error(
@@ -117,13 +117,17 @@ export class FaultInjector {
           name: g.name,
           inject: (d) => this.bounce(g, kind === 'gateway-kill' ? 'SIGKILL' : 'SIGTERM', d),
         }));
+      // Bridges are workers too (of their own pool, which keeps one standing like the others).
       case 'worker-kill':
-        return this.services(t.workers).map((w) => ({
+        return [...this.services(t.workers), ...this.services(t.bridges)].map((w) => ({
           name: w.name,
           inject: (d) => this.bounce(w, 'SIGKILL', d),
         }));
       case 'worker-zombie':
-        return this.services(t.workers).map((w) => ({ name: w.name, inject: (d) => this.freeze(w, d) }));
+        return [...this.services(t.workers), ...this.services(t.bridges)].map((w) => ({
+          name: w.name,
+          inject: (d) => this.freeze(w, d),
+        }));
       case 'nats-kill': {
         if (t.nats.nodes.length < 3 || [...this.busy].some((b) => b.startsWith('nats'))) return [];
         return t.nats.nodes.map((n, i) => ({ name: `nats-${n.name}`, inject: (d) => this.bounceNats(i, d) }));

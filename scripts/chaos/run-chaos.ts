@@ -1,9 +1,10 @@
 import { connect } from '@nats-io/transport-node';
 import { prng } from '../../services/worker/agents/builtin-model.js';
 import { JetStreamEventLog } from '../../shared/nats/event-log.js';
+import { ensurePython } from '../topology/bridge-process.js';
 import { CheckingClient, type SessionCheck, type SessionSpec } from './checking-client.js';
 import { FAULT_KINDS, FaultInjector, type FaultKind, type FaultRecord } from './faults.js';
-import { startTopology } from './topology.js';
+import { BRIDGE_AGENT, startTopology } from './topology.js';
 
 export interface ChaosOptions {
   seed: number;
@@ -17,6 +18,8 @@ export interface ChaosOptions {
   natsNodes: number;
   gateways: number;
   workers: number;
+  /** AutoGen bridge workers (Python) next to the TypeScript workers; half the sessions use them. */
+  bridgeWorkers: number;
   /** Worker ack deadline: how soon a lost worker's job is redelivered. */
   ackWaitMs: number;
   /** Fault kinds to inject (all by default). */
@@ -38,6 +41,7 @@ export const DEFAULT_CHAOS: ChaosOptions = {
   natsNodes: 3,
   gateways: 2,
   workers: 3,
+  bridgeWorkers: 0,
   ackWaitMs: 2_000,
   kinds: FAULT_KINDS,
   faultIntervalMs: [500, 2_000],
@@ -50,8 +54,10 @@ export interface ChaosReport {
   seed: number;
   startedAt: string;
   durationMs: number;
-  topology: { natsNodes: number; gateways: number; workers: number; clients: number };
+  topology: { natsNodes: number; gateways: number; workers: number; bridgeWorkers: number; clients: number };
   sessions: number;
+  /** Of `sessions`, those served by the AutoGen bridge workers. */
+  bridgeSessions: number;
   events: number;
   faults: number;
   faultsByKind: Record<FaultKind, number>;
@@ -93,6 +99,9 @@ export function chaosSummaryLine(r: ChaosReport): string {
   const kinds = FAULT_KINDS.map((k) => `${k}=${r.faultsByKind[k]}`).join(' ');
   return (
     `chaos seed=${r.seed} sessions=${r.sessions} events=${r.events} faults=${r.faults} ` +
+    (r.topology.bridgeWorkers > 0
+      ? `bridge-workers=${r.topology.bridgeWorkers} bridge-sessions=${r.bridgeSessions} `
+      : '') +
     `lost=${r.lost} duplicated=${r.duplicated} reordered=${r.reordered} ` +
     `text-mismatch=${r.textMismatch} unfinished=${r.unfinished} failed=${r.failed} ` +
     `restarts=${r.restarts} reconnects=${r.reconnects} ` +
@@ -115,10 +124,12 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
   const startedAt = new Date().toISOString();
   const workload = prng(o.seed);
   const faultRand = prng(o.seed ^ 0x5bd1e995);
+  if (o.bridgeWorkers > 0) ensurePython();
   const topology = await startTopology({
     natsNodes: o.natsNodes,
     gateways: o.gateways,
     workers: o.workers,
+    bridgeWorkers: o.bridgeWorkers,
     verbose: o.verbose,
     gatewayEnv: { DRAIN_TIMEOUT_MS: '1000', STREAM_HEARTBEAT_INTERVAL: '2000' },
     workerEnv: { WORKER_ACK_WAIT_MS: String(o.ackWaitMs), WORKER_MAX_DELIVER: '50' },
@@ -146,6 +157,8 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       length: 60 + Math.floor(workload() * 180),
       tokensPerSecond: 30 + Math.floor(workload() * 50),
       flushIntervalMs: workload() < 0.5 ? 0 : 50,
+      // Drawn only with bridges, so a seed replays the same workload without them.
+      ...(o.bridgeWorkers > 0 && workload() < 0.5 ? { agent: BRIDGE_AGENT } : {}),
     };
   };
   try {
@@ -173,7 +186,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     await countLostTails(topology.nats.urls, checks);
   } finally {
     for (const c of clients) c.close();
-    warnings = [...topology.gateways, ...topology.workers]
+    warnings = [...topology.gateways, ...topology.workers, ...topology.bridges]
       .flatMap((s) => s.allLogs())
       .filter((l) => Number(l.level) >= 40)
       .slice(0, 300);
@@ -216,8 +229,15 @@ function report(
     seed: o.seed,
     startedAt,
     durationMs: Math.round(durationMs),
-    topology: { natsNodes: o.natsNodes, gateways: o.gateways, workers: o.workers, clients: o.clients },
+    topology: {
+      natsNodes: o.natsNodes,
+      gateways: o.gateways,
+      workers: o.workers,
+      bridgeWorkers: o.bridgeWorkers,
+      clients: o.clients,
+    },
     sessions: checks.length,
+    bridgeSessions: checks.filter((c) => c.spec.agent !== undefined).length,
     events: sum((c) => c.events),
     faults: faultLog.length,
     faultsByKind,

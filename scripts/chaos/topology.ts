@@ -1,26 +1,37 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawnBridge } from '../topology/bridge-process.js';
 import { freePort } from '../topology/free-port.js';
 import { type NatsCluster, startNats } from '../topology/nats-process.js';
-import {
-  killAllServices,
-  type ServiceKind,
-  type ServiceProcess,
-  spawnService,
-} from '../topology/service-process.js';
+import { killAllServices, type ServiceKind, spawnService } from '../topology/service-process.js';
 import { waitFor } from '../topology/wait.js';
 
+/** The agent the chaos runner's AutoGen bridge workers serve (demo.py's streaming assistant). */
+export const BRIDGE_AGENT = 'autogen-chaos';
+const BRIDGE_BUILDER = 'streamfabric_autogen.demo:assistant';
+
+/** What a managed process is: a Node service, or an AutoGen bridge (a Python worker). */
+export type ManagedKind = ServiceKind | 'bridge';
+
+/** The part of a started process a ManagedService uses (services and bridges both have it). */
+interface ManagedProcess {
+  process: ChildProcess;
+  logs: Record<string, unknown>[];
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
 /**
- * A gateway or worker that can be killed and started again with the same identity: a gateway
- * keeps its port, so the URLs clients hold stay valid across its restarts.
+ * A gateway, worker or bridge that can be killed and started again with the same identity: a
+ * gateway keeps its port, so the URLs clients hold stay valid across its restarts.
  */
 export class ManagedService {
-  proc: ServiceProcess | null = null;
+  proc: ManagedProcess | null = null;
   /** The log records of each incarnation (spawnService fills them as lines arrive). */
   private readonly incarnations: Record<string, unknown>[][] = [];
   /** Why starts failed (each was retried). */
   readonly startFailures: string[] = [];
 
   constructor(
-    readonly kind: ServiceKind,
+    readonly kind: ManagedKind,
     readonly name: string,
     readonly port: number,
     private readonly env: Record<string, string>,
@@ -41,9 +52,13 @@ export class ManagedService {
     // Like a supervisor (systemd, Kubernetes), start again whatever stopped the start: a restarted
     // gateway may find its port still held by the dying process for a moment, and a start may
     // time out on a saturated machine. Each failure is kept for the post-mortem.
+    const spawn = (): Promise<ManagedProcess> =>
+      this.kind === 'bridge'
+        ? spawnBridge({ builder: BRIDGE_BUILDER, agent: BRIDGE_AGENT, env, verbose: this.verbose })
+        : spawnService(this.kind, { env, verbose: this.verbose });
     this.proc = await waitFor(
       () =>
-        spawnService(this.kind, { env, verbose: this.verbose }).catch((err: unknown) => {
+        spawn().catch((err: unknown) => {
           this.startFailures.push(String(err).slice(0, 500));
           return null;
         }),
@@ -73,6 +88,8 @@ export interface TopologyOptions {
   natsNodes: number;
   gateways: number;
   workers: number;
+  /** AutoGen bridge workers (Python) serving BRIDGE_AGENT next to the TypeScript workers. */
+  bridgeWorkers?: number;
   /** Env for every service. */
   env?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
@@ -85,6 +102,8 @@ export interface Topology {
   nats: NatsCluster;
   gateways: ManagedService[];
   workers: ManagedService[];
+  /** The AutoGen bridge workers (empty unless `bridgeWorkers` was set). */
+  bridges: ManagedService[];
   /** WebSocket URLs of every gateway (stable across restarts). */
   gatewayUrls: string[];
   /** Whether a NATS node's JetStream is healthy (current), from its monitoring port. */
@@ -118,10 +137,23 @@ export async function startTopology(o: TopologyOptions): Promise<Topology> {
         verbose,
       ),
   );
+  // Bridges read the same worker settings (WORKER_ACK_WAIT_MS, WORKER_MAX_DELIVER, ...).
+  const bridges = Array.from(
+    { length: o.bridgeWorkers ?? 0 },
+    (_, i) =>
+      new ManagedService(
+        'bridge',
+        `br${i + 1}`,
+        0,
+        { ...common, WORKER_ID: `br${i + 1}`, ...o.workerEnv },
+        verbose,
+      ),
+  );
   const topology: Topology = {
     nats,
     gateways,
     workers,
+    bridges,
     gatewayUrls: gateways.map((g) => `ws://127.0.0.1:${g.port}/v1/ws`),
     async natsHealthy(i) {
       const node = nats.nodes[i]!;
@@ -129,7 +161,7 @@ export async function startTopology(o: TopologyOptions): Promise<Topology> {
       return r?.status === 200;
     },
     async stop() {
-      await Promise.allSettled([...gateways, ...workers].map((s) => s.signal('SIGKILL')));
+      await Promise.allSettled([...gateways, ...workers, ...bridges].map((s) => s.signal('SIGKILL')));
       killAllServices();
       await nats.stop();
     },
@@ -137,7 +169,7 @@ export async function startTopology(o: TopologyOptions): Promise<Topology> {
   try {
     // The first gateway provisions the streams; the rest start in parallel.
     await gateways[0]?.start();
-    await Promise.all([...gateways.slice(1), ...workers].map((s) => s.start()));
+    await Promise.all([...gateways.slice(1), ...workers, ...bridges].map((s) => s.start()));
   } catch (err) {
     await topology.stop();
     throw err;

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoText } from '../../scripts/topology/bridge-demo.js';
 import { ensurePython } from '../../scripts/topology/bridge-process.js';
 import { type NatsCluster, startNats } from '../../scripts/topology/nats-process.js';
 import { repoRoot } from '../../scripts/topology/service-process.js';
@@ -72,6 +73,19 @@ print(json.dumps([s.EVENTS_STREAM, s.JOBS_STREAM, s.DEADLETTER_STREAM, s.SESSION
       TS_HEADER,
       subjects.live('t1', 'sid1'),
     ]);
+  });
+
+  it('demo agents answer what scripts/topology/bridge-demo.ts says they do (chaos and conformance check it)', () => {
+    const cases: [string, string, number, number][] = [
+      ['assistant', 'stream sigkill', 160, 0],
+      ['writer', 'plan a trip — déjà vu', 7, 1],
+      ['critic', '', 1, 0],
+    ];
+    const got = py(`
+import json
+from streamfabric_autogen.demo import demo_text
+print(json.dumps([demo_text(a, t, n, r) for a, t, n, r in ${JSON.stringify(cases)}]))`);
+    expect(got).toEqual(cases.map(([a, t, n, r]) => demoText(a, t, n, r)));
   });
 
   it('reads the worker settings with the TypeScript worker defaults', () => {

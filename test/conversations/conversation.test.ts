@@ -157,44 +157,8 @@ describe('conversations - human in the loop', () => {
     b.close();
   });
 
-  it('a worker killed while waiting is replaced by one that keeps waiting instead of asking twice', async () => {
-    const a = await RawClient.connect(fabric.wsUrl(0));
-    a.send({
-      type: 'start',
-      id: 's',
-      input: 'ask and die',
-      options: { ...OPTS, askUser: { prompt: 'Proceed?' } },
-    });
-    const sid = (await a.reply((r) => r.id === 's')).sid!;
-    const req = await waitFor(() => a.events(sid).find((e) => e.type === 'input_request'), {
-      what: 'input_request',
-    });
-    // Kill every worker (we do not know which one holds the job), then bring a fresh one.
-    await Promise.all(fabric.workers.map((w) => w.kill('SIGKILL')));
-    fabric.workers.length = 0;
-    await fabric.addWorker();
-    await fabric.addWorker();
-    // Let the ack deadline pass so the job is redelivered and the new worker is waiting.
-    await waitFor(() => a.events(sid).some((e) => e.type === 'restart'), {
-      timeoutMs: 20_000,
-      what: 'restart after redelivery',
-    });
-    a.send({
-      type: 'input',
-      id: 'i',
-      sid,
-      requestId: req.type === 'input_request' ? req.requestId : '',
-      text: 'yes',
-    });
-    expect((await a.reply((r) => r.id === 'i')).ok).toBe(true);
-    const events = await a.finished(sid);
-    assertContiguous(events);
-    expect(events.filter((e) => e.type === 'input_request')).toHaveLength(1);
-    expect(foldConversation(events).turns[0]!.assistant).toBe(
-      builtinAnswerText('yes', OPTS.seed, OPTS.length),
-    );
-    a.close();
-  });
+  // A worker killed while waiting (the question is never asked twice): the conformance suite's
+  // `human` scenario (test/conformance/scenarios.ts), for every worker implementation.
 
   it('a question nobody answers ends the turn with a typed input_timeout error', async () => {
     const a = await RawClient.connect(fabric.wsUrl(0));

@@ -44,7 +44,7 @@ export async function currentWriter(natsUrls: string, sid: string): Promise<stri
 }
 
 /**
- * Starts a built-in-model session on a raw client and returns its sid. A retryable refusal
+ * Starts a session (the built-in model unless `agent` names another) on a raw client and returns its sid. A retryable refusal
  * (`unavailable` while NATS fails over) is retried with the same sid, as the client library does:
  * a start is idempotent by sid.
  */
@@ -53,11 +53,12 @@ export async function startSession(
   id: string,
   options: Record<string, unknown>,
   input = 'durability',
+  agent?: string,
 ): Promise<string> {
   const sid = `s_${id}_${Math.random().toString(36).slice(2, 10)}`;
   for (let attempt = 1; ; attempt++) {
     const reqId = `${id}#${attempt}`;
-    c.send({ type: 'start', id: reqId, sid, input, options });
+    c.send({ type: 'start', id: reqId, sid, input, options, ...(agent ? { agent } : {}) });
     const r = await c.reply((x) => x.id === reqId, 20_000);
     if (r.ok) return r.sid!;
     if (!r.error?.retryable || attempt >= 20)

@@ -1,9 +1,9 @@
-import { jetstreamManager, type StoredMsg } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../scripts/topology/wait.js';
 import { builtinText } from '../../services/worker/agents/builtin-model.js';
-import { DEADLETTER_STREAM, subjects } from '../../shared/nats/subjects.js';
+import { subjects } from '../../shared/nats/subjects.js';
+import { deadLetters as deadLettersIn } from '../harness/dead-letters.js';
 import { startFabric, type TestFabric } from '../harness/fabric.js';
 import { assertContiguous, RawClient, tokenText } from '../harness/raw-client.js';
 
@@ -24,17 +24,7 @@ afterAll(async () => {
   await fabric?.stop();
 });
 
-/** Every record in the dead-letter stream. */
-async function deadLetters(): Promise<StoredMsg[]> {
-  const jsm = await jetstreamManager(nc);
-  const info = await jsm.streams.info(DEADLETTER_STREAM);
-  const out: StoredMsg[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const m = await jsm.streams.getMessage(DEADLETTER_STREAM, { seq }).catch(() => null);
-    if (m) out.push(m);
-  }
-  return out;
-}
+const deadLetters = () => deadLettersIn(nc);
 
 async function healthySession(seed: number): Promise<void> {
   const c = await RawClient.connect(fabric.wsUrl(0));
