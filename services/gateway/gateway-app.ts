@@ -12,6 +12,8 @@ import { createAccessPolicy } from './auth/create-access-policy.js';
 import { whoami } from './auth/whoami-route.js';
 import { FanoutHub } from './fanout/fanout-hub.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
+import { durableStreamsRoute } from './http/durable-streams/ds-routes.js';
+import { openDurableStreams } from './http/durable-streams/ds-view.js';
 import { healthz, metricsRoute, readyz } from './http/health-routes.js';
 import { HttpStreamSet } from './http/http-session-stream.js';
 import { chatCompletionsRoute } from './http/openai-compat-routes.js';
@@ -182,6 +184,19 @@ export async function createGateway(d: GatewayDeps) {
   };
   server.stream('get', '/v1/sessions/:sid/events', sessionEventsRoute(streaming));
   server.stream('post', '/v1/chat/completions', chatCompletionsRoute(streaming));
+  // Durable Streams (docs/durable-streams.md): general streams on the FABRIC_DS command log.
+  const durable = await retryStartupStep('open durable streams', () => openDurableStreams(d.nc, d.gatewayId, log), retry);
+  server.stream(
+    'any',
+    '/v1/stream/*',
+    durableStreamsRoute({
+      view: durable,
+      principal: streaming.principal,
+      longPollMs: config.DURABLE_STREAMS_LONG_POLL_MS,
+      registry: d.registry,
+    }),
+    config.DURABLE_STREAMS_MAX_BODY_BYTES,
+  );
   server.route('get', '/examples/*', staticFiles('/examples', `${d.staticRoot}/examples`));
   server.route('get', '/client/*', staticFiles('/client', `${d.staticRoot}/dist`));
   server.route('get', '/', () => ({ status: 302, headers: { location: '/examples/basic.html' } }));
@@ -218,10 +233,12 @@ export async function createGateway(d: GatewayDeps) {
       while (clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const conn of clients.keys()) conn.close(CloseCode.reconnect, 'gateway draining');
       httpStreams.closeAll();
+      durable.stop();
       clearInterval(heartbeat);
       server.close();
     },
     close() {
+      durable.stop();
       httpStreams.closeAll();
       clearInterval(heartbeat);
       server.close();
