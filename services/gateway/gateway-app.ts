@@ -185,7 +185,11 @@ export async function createGateway(d: GatewayDeps) {
   server.stream('get', '/v1/sessions/:sid/events', sessionEventsRoute(streaming));
   server.stream('post', '/v1/chat/completions', chatCompletionsRoute(streaming));
   // Durable Streams (docs/durable-streams.md): general streams on the FABRIC_DS command log.
-  const durable = await retryStartupStep('open durable streams', () => openDurableStreams(d.nc, d.gatewayId, log), retry);
+  const durable = await retryStartupStep(
+    'open durable streams',
+    () => openDurableStreams(d.nc, d.gatewayId, log),
+    retry,
+  );
   server.stream(
     'any',
     '/v1/stream/*',

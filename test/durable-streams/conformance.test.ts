@@ -14,7 +14,11 @@ describe('durable streams - conformance suite against a gateway on JetStream', (
     fabric = await startFabric({
       gateways: 1,
       workers: 0,
-      gatewayEnv: { DURABLE_STREAMS_LONG_POLL_MS: String(LONG_POLL_MS) },
+      // The suite's CORS checks come from https://example.com: an origin the operator allowed.
+      gatewayEnv: {
+        DURABLE_STREAMS_LONG_POLL_MS: String(LONG_POLL_MS),
+        CORS_ORIGINS: 'self,loopback,https://example.com',
+      },
     });
     config.baseUrl = fabric.httpUrl(0);
   });

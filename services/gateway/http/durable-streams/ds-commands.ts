@@ -69,25 +69,20 @@ function refusal(err: unknown, op: DsCommand['op']): HttpResult {
  * Applies one command to this gateway's view. Deterministic given the same view and command
  * order (the stream's clock is the only input that is not in the log: TTLs are evaluated locally).
  */
-export async function applyCommand(
-  store: StreamStore,
-  cmd: DsCommand,
-  body: Uint8Array,
-): Promise<DsOutcome> {
+export async function applyCommand(store: StreamStore, cmd: DsCommand, body: Uint8Array): Promise<DsOutcome> {
   try {
     if (cmd.op === 'create') return create(store, cmd, body);
     if (cmd.op === 'delete') return remove(store, cmd.path);
-    return await append(store, cmd, body);
+    const outcome = await append(store, cmd, body);
+    // Every write, close-only included, renews a sliding TTL on every gateway (it is in the log).
+    if (outcome.changed) store.touchAccess(cmd.path);
+    return outcome;
   } catch (err) {
     return { result: refusal(err, cmd.op), changed: false };
   }
 }
 
-function create(
-  store: StreamStore,
-  c: Extract<DsCommand, { op: 'create' }>,
-  body: Uint8Array,
-): DsOutcome {
+function create(store: StreamStore, c: Extract<DsCommand, { op: 'create' }>, body: Uint8Array): DsOutcome {
   const isNew = !store.has(c.path);
   const s = store.create(c.path, {
     contentType: c.contentType,
@@ -172,7 +167,11 @@ async function append(
       return {
         result: {
           status: 204,
-          headers: { ...closedAt(r.finalOffset), [H.producerEpoch]: String(p.epoch), [H.producerSeq]: String(p.seq) },
+          headers: {
+            ...closedAt(r.finalOffset),
+            [H.producerEpoch]: String(p.epoch),
+            [H.producerSeq]: String(p.seq),
+          },
         },
         changed: true,
       };
@@ -196,7 +195,11 @@ async function append(
       return {
         result: {
           status: 204,
-          headers: { ...closedAt(offset), [H.producerEpoch]: String(p.epoch), [H.producerSeq]: String(r.producerResult.lastSeq) },
+          headers: {
+            ...closedAt(offset),
+            [H.producerEpoch]: String(p.epoch),
+            [H.producerSeq]: String(r.producerResult.lastSeq),
+          },
         },
         changed: false,
       };

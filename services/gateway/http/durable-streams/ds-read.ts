@@ -68,6 +68,7 @@ export async function read(
     };
     if (s.contentType) headers['content-type'] = s.contentType;
     if (s.closed) headers[H.closed] = 'true';
+    store.touchAccess(key);
     return res.respond({ status: 200, headers, body: isJsonType(s.contentType) ? '[]' : '' });
   }
   const from = offset === 'now' ? s.currentOffset : offset;
@@ -150,7 +151,8 @@ async function sse(
   o.sse?.(1);
   res.onClose(() => o.sse?.(-1));
   const decoder = new TextDecoder();
-  const control = (data: Record<string, string | boolean>) => `event: control\n${sseData(JSON.stringify(data))}`;
+  const control = (data: Record<string, string | boolean>) =>
+    `event: control\n${sseData(JSON.stringify(data))}`;
   const closedControl = (offset: string) => control({ streamNextOffset: offset, streamClosed: true });
   let offset = start;
   while (!res.closed) {
@@ -177,12 +179,18 @@ async function sse(
         });
     }
     const tail = current.currentOffset;
+    // Nothing new: the position is the tail (never `-1`), as a catch-up GET would say.
+    if (messages.length === 0) offset = tail;
     if (current.closed && offset === tail) {
       res.end(chunk + closedControl(offset));
       return;
     }
     if (messages.length === 0)
-      chunk += control({ streamNextOffset: offset, streamCursor: generateResponseCursor(cursor), upToDate: true });
+      chunk += control({
+        streamNextOffset: offset,
+        streamCursor: generateResponseCursor(cursor),
+        upToDate: true,
+      });
     res.write(chunk);
     if (!upToDate) continue;
     const r = await store.waitForMessages(key, offset, o.longPollMs);
@@ -197,7 +205,9 @@ async function sse(
         res.end(closedControl(offset));
         return;
       }
-      res.write(control({ streamNextOffset: offset, streamCursor: generateResponseCursor(cursor), upToDate: true }));
+      res.write(
+        control({ streamNextOffset: offset, streamCursor: generateResponseCursor(cursor), upToDate: true }),
+      );
     }
   }
   res.end();

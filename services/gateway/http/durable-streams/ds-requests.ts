@@ -21,7 +21,8 @@ export function parseCreate(req: HttpRequestInfo, key: (path: string) => string)
   if (expiresAt && Number.isNaN(new Date(expiresAt).getTime()))
     return { answer: text(400, 'Invalid Stream-Expires-At timestamp') };
   const forkOffset = h(req, H.forkOffset);
-  if (forkOffset && !/^\d+_\d+$/.test(forkOffset)) return { answer: text(400, 'Invalid Stream-Fork-Offset format') };
+  if (forkOffset && !/^\d+_\d+$/.test(forkOffset))
+    return { answer: text(400, 'Invalid Stream-Fork-Offset format') };
   const sub = h(req, H.forkSubOffset);
   if (sub !== undefined) {
     if (!forkedFrom) return { answer: text(400, 'Stream-Fork-Sub-Offset requires Stream-Forked-From') };
@@ -51,7 +52,10 @@ export function parseAppend(req: HttpRequestInfo, key: (path: string) => string)
   const all = id !== undefined && epoch !== undefined && seq !== undefined;
   if (some && !all)
     return {
-      answer: text(400, 'All producer headers (Producer-Id, Producer-Epoch, Producer-Seq) must be provided together'),
+      answer: text(
+        400,
+        'All producer headers (Producer-Id, Producer-Epoch, Producer-Seq) must be provided together',
+      ),
     };
   if (all && id === '') return { answer: text(400, 'Invalid Producer-Id: must not be empty') };
   let producer: { id: string; epoch: number; seq: number } | undefined;

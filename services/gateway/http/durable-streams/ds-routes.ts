@@ -1,6 +1,11 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Principal } from '../../auth/principal.js';
-import type { HttpRequestInfo, HttpResult, HttpStream, StreamingHttpRoute } from '../../transport/connection.js';
+import type {
+  HttpRequestInfo,
+  HttpResult,
+  HttpStream,
+  StreamingHttpRoute,
+} from '../../transport/connection.js';
 import { withHeaders } from '../../transport/with-headers.js';
 import { SECURITY_HEADERS, text } from './ds-protocol.js';
 import { head, read } from './ds-read.js';
@@ -68,7 +73,9 @@ export function durableStreamsRoute(d: DurableStreamsDeps): StreamingHttpRoute {
       case 'options':
         return res.respond({ status: 204 });
       default:
-        return res.respond(text(405, 'Method not allowed', { allow: 'GET, HEAD, POST, PUT, DELETE, OPTIONS' }));
+        return res.respond(
+          text(405, 'Method not allowed', { allow: 'GET, HEAD, POST, PUT, DELETE, OPTIONS' }),
+        );
     }
   };
 }

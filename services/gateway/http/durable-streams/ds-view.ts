@@ -2,8 +2,8 @@ import { StreamStore } from '@durable-streams/server';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../../../shared/logging/logger.js';
 import type { HttpResult } from '../../transport/connection.js';
-import { applyCommand, DsCommand, type DsOutcome } from './ds-commands.js';
 import { type DsCommandLog, JetStreamCommandLog, type LoggedCommand } from './ds-command-log.js';
+import { applyCommand, DsCommand, type DsOutcome } from './ds-commands.js';
 import { text } from './ds-protocol.js';
 
 /**
@@ -65,7 +65,12 @@ export class DurableStreamsView {
     const head = await this.log.head();
     if (this.applied >= head) return true;
     const reached = new Promise<void>((resolve) => this.caughtUp.push({ seq: head, resolve }));
-    return (await withTimeout(reached.then(() => true), this.timeoutMs)) ?? false;
+    return (
+      (await withTimeout(
+        reached.then(() => true),
+        this.timeoutMs,
+      )) ?? false
+    );
   }
 
   private async apply(c: LoggedCommand): Promise<void> {
