@@ -13,6 +13,7 @@ import { whoami } from './auth/whoami-route.js';
 import { FanoutHub } from './fanout/fanout-hub.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { durableStreamsRoute } from './http/durable-streams/ds-routes.js';
+import { durableSessionsRoute } from './http/durable-streams/ds-sessions.js';
 import { openDurableStreams } from './http/durable-streams/ds-view.js';
 import { healthz, metricsRoute, readyz } from './http/health-routes.js';
 import { HttpStreamSet } from './http/http-session-stream.js';
@@ -200,6 +201,12 @@ export async function createGateway(d: GatewayDeps) {
       registry: d.registry,
     }),
     config.DURABLE_STREAMS_MAX_BODY_BYTES,
+  );
+  // The fabric's sessions as read-only Durable Streams (JSON mode, offsets map to seq).
+  server.stream(
+    'any',
+    '/v1/ds/sessions/:sid',
+    durableSessionsRoute({ ...streaming, longPollMs: config.DURABLE_STREAMS_LONG_POLL_MS }),
   );
   server.route('get', '/examples/*', staticFiles('/examples', `${d.staticRoot}/examples`));
   server.route('get', '/client/*', staticFiles('/client', `${d.staticRoot}/dist`));
