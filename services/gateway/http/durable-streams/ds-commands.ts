@@ -1,7 +1,7 @@
 import type { StreamStore } from '@durable-streams/server';
 import { z } from 'zod';
 import type { HttpResult } from '../../transport/connection.js';
-import { H, text } from './ds-protocol.js';
+import { dsError, H } from './ds-protocol.js';
 
 /**
  * A mutation of a Durable Stream as it travels through the command log. Headers are validated
@@ -60,7 +60,7 @@ function refusal(err: unknown, op: DsCommand['op']): HttpResult {
   const msg = err instanceof Error ? err.message : String(err);
   for (const [re, status, body] of PROTOCOL_ERRORS) {
     // On create, a soft-deleted source or path is a conflict, not "gone".
-    if (re.test(msg)) return text(op === 'create' && /soft-deleted/.test(msg) ? 409 : status, body);
+    if (re.test(msg)) return dsError(op === 'create' && /soft-deleted/.test(msg) ? 409 : status, body);
   }
   throw err;
 }
@@ -104,8 +104,8 @@ function create(store: StreamStore, c: Extract<DsCommand, { op: 'create' }>, bod
 }
 
 function remove(store: StreamStore, path: string): DsOutcome {
-  if (store.get(path)?.softDeleted) return { result: text(410, 'Stream is gone'), changed: false };
-  if (!store.delete(path)) return { result: text(404, 'Stream not found'), changed: false };
+  if (store.get(path)?.softDeleted) return { result: dsError(410, 'Stream is gone'), changed: false };
+  if (!store.delete(path)) return { result: dsError(404, 'Stream not found'), changed: false };
   return { result: { status: 204 }, changed: true };
 }
 
@@ -131,11 +131,11 @@ function producerRefusal(
         headers: { ...closedHeaders, [H.producerEpoch]: String(epoch), [H.producerSeq]: String(r.lastSeq) },
       };
     case 'stale_epoch':
-      return text(403, 'Stale producer epoch', { [H.producerEpoch]: String(r.currentEpoch) });
+      return dsError(403, 'Stale producer epoch', { [H.producerEpoch]: String(r.currentEpoch) });
     case 'invalid_epoch_seq':
-      return text(400, 'New epoch must start with sequence 0');
+      return dsError(400, 'New epoch must start with sequence 0');
     case 'sequence_gap':
-      return text(409, 'Producer sequence gap', {
+      return dsError(409, 'Producer sequence gap', {
         [H.producerExpectedSeq]: String(r.expectedSeq),
         [H.producerReceivedSeq]: String(r.receivedSeq),
       });
@@ -159,9 +159,9 @@ async function append(
         producerEpoch: p.epoch,
         producerSeq: p.seq,
       });
-      if (!r) return { result: text(404, 'Stream not found'), changed: false };
+      if (!r) return { result: dsError(404, 'Stream not found'), changed: false };
       if (r.producerResult?.status === 'stream_closed')
-        return { result: text(409, 'Stream is closed', closedAt(r.finalOffset)), changed: false };
+        return { result: dsError(409, 'Stream is closed', closedAt(r.finalOffset)), changed: false };
       const refused = producerRefusal(r.producerResult, p.epoch, closedAt(r.finalOffset));
       if (refused) return { result: refused, changed: false };
       return {
@@ -177,7 +177,7 @@ async function append(
       };
     }
     const r = store.closeStream(c.path);
-    if (!r) return { result: text(404, 'Stream not found'), changed: false };
+    if (!r) return { result: dsError(404, 'Stream not found'), changed: false };
     return { result: { status: 204, headers: closedAt(r.finalOffset) }, changed: true };
   }
   const raw = store.append(c.path, body, {
@@ -203,7 +203,7 @@ async function append(
         },
         changed: false,
       };
-    return { result: text(409, 'Stream is closed', closedAt(offset)), changed: false };
+    return { result: dsError(409, 'Stream is closed', closedAt(offset)), changed: false };
   }
   if (p) {
     const refused = producerRefusal(r.producerResult, p.epoch, r.streamClosed ? { [H.closed]: 'true' } : {});

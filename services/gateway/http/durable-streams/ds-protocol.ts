@@ -1,3 +1,6 @@
+import { type ErrorCode, errorBody } from '../../../../shared/protocol/index.js';
+import type { HttpResult } from '../../transport/connection.js';
+
 /**
  * Names and small pure helpers of the Durable Streams protocol (header and query names as the
  * published `@durable-streams/client` spells them; headers are matched lower-cased).
@@ -30,9 +33,24 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'cross-origin-resource-policy': 'cross-origin',
 };
 
-/** A plain-text answer (the protocol's errors are short text bodies). */
-export function text(status: number, body = '', headers: Record<string, string> = {}) {
-  return { status, headers: { 'content-type': 'text/plain', ...headers }, body };
+const CODE_OF_STATUS: Partial<Record<number, ErrorCode>> = {
+  400: 'invalid_argument',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'invalid_argument',
+  409: 'conflict',
+  410: 'expired',
+  413: 'frame_too_large',
+  503: 'unavailable',
+};
+
+/** A refusal: the protocol's status (and headers), with the fabric's typed error as the body. */
+export function dsError(status: number, message: string, headers: Record<string, string> = {}): HttpResult {
+  return {
+    status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ error: errorBody(CODE_OF_STATUS[status] ?? 'internal', message) }),
+  };
 }
 
 /** `content-type` without parameters, lower-cased (`application/json; charset=utf-8` → `application/json`). */

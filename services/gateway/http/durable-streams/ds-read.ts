@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { generateResponseCursor, type StreamStore } from '@durable-streams/server';
 import type { HttpRequestInfo, HttpResult, HttpStream } from '../../transport/connection.js';
-import { H, isJsonType, READ_OFFSET, sseData, text } from './ds-protocol.js';
+import { dsError, H, isJsonType, READ_OFFSET, sseData } from './ds-protocol.js';
 
 type Stream = NonNullable<ReturnType<StreamStore['get']>>;
 type Message = Stream['messages'][number];
@@ -17,8 +17,9 @@ function etag(urlPath: string, from: string, to: string, closed: boolean): strin
 /** HEAD: the stream's metadata, never cached (the tail moves). */
 export function head(store: StreamStore, key: string, urlPath: string): HttpResult {
   const s = store.get(key);
-  if (!s) return text(404);
-  if (s.softDeleted) return text(410);
+  // HEAD answers carry no body.
+  if (!s) return { status: 404 };
+  if (s.softDeleted) return { status: 410 };
   const headers: Record<string, string> = {
     [H.nextOffset]: s.currentOffset,
     'cache-control': 'no-store',
@@ -46,19 +47,19 @@ export async function read(
   o: ReadOptions,
 ): Promise<void> {
   const s = store.get(key);
-  if (!s) return res.respond(text(404, 'Stream not found'));
-  if (s.softDeleted) return res.respond(text(410, 'Stream is gone'));
+  if (!s) return res.respond(dsError(404, 'Stream not found'));
+  if (s.softDeleted) return res.respond(dsError(410, 'Stream is gone'));
   const offsets = req.query.getAll('offset');
   const offset = offsets[0];
   const live = req.query.get('live');
   const cursor = req.query.get('cursor') ?? undefined;
   if (offset !== undefined) {
-    if (offset === '') return res.respond(text(400, 'Empty offset parameter'));
-    if (offsets.length > 1) return res.respond(text(400, 'Multiple offset parameters not allowed'));
-    if (!READ_OFFSET.test(offset)) return res.respond(text(400, 'Invalid offset format'));
+    if (offset === '') return res.respond(dsError(400, 'Empty offset parameter'));
+    if (offsets.length > 1) return res.respond(dsError(400, 'Multiple offset parameters not allowed'));
+    if (!READ_OFFSET.test(offset)) return res.respond(dsError(400, 'Invalid offset format'));
   }
   if ((live === 'long-poll' || live === 'sse') && !offset)
-    return res.respond(text(400, `${live === 'sse' ? 'SSE' : 'Long-poll'} requires offset parameter`));
+    return res.respond(dsError(400, `${live === 'sse' ? 'SSE' : 'Long-poll'} requires offset parameter`));
   if (live === 'sse') return sse(store, key, s, offset === 'now' ? s.currentOffset : offset!, cursor, res, o);
   if (offset === 'now' && live !== 'long-poll') {
     const headers: Record<string, string> = {

@@ -7,7 +7,7 @@ import type {
   StreamingHttpRoute,
 } from '../../transport/connection.js';
 import { withHeaders } from '../../transport/with-headers.js';
-import { SECURITY_HEADERS, text } from './ds-protocol.js';
+import { dsError, SECURITY_HEADERS } from './ds-protocol.js';
 import { head, read } from './ds-read.js';
 import { type Parsed, parseAppend, parseCreate } from './ds-requests.js';
 import type { DurableStreamsView } from './ds-view.js';
@@ -67,14 +67,15 @@ export function durableStreamsRoute(d: DurableStreamsDeps): StreamingHttpRoute {
         return mutate({ cmd: { op: 'delete', path: key(req.path) } });
       case 'head':
       case 'get':
-        if (!(await d.view.catchUp())) return res.respond(text(503, 'The stream log did not answer in time'));
+        if (!(await d.view.catchUp()))
+          return res.respond(dsError(503, 'The stream log did not answer in time'));
         if (req.method === 'head') return res.respond(head(d.view.store, key(req.path), req.path));
         return read(d.view.store, key(req.path), req, res, readOptions);
       case 'options':
         return res.respond({ status: 204 });
       default:
         return res.respond(
-          text(405, 'Method not allowed', { allow: 'GET, HEAD, POST, PUT, DELETE, OPTIONS' }),
+          dsError(405, 'Method not allowed', { allow: 'GET, HEAD, POST, PUT, DELETE, OPTIONS' }),
         );
     }
   };

@@ -4,7 +4,7 @@ import type { EventSink } from '../../fanout/event-sink.js';
 import type { HttpResult, StreamingHttpRoute } from '../../transport/connection.js';
 import { withHeaders } from '../../transport/with-headers.js';
 import { errorResult, type HttpStreamingDeps } from '../http-session-stream.js';
-import { H, READ_OFFSET, SECURITY_HEADERS, sseData, text } from './ds-protocol.js';
+import { dsError, H, READ_OFFSET, SECURITY_HEADERS, sseData } from './ds-protocol.js';
 
 /** URL of a session as a read-only Durable Stream: `/v1/ds/sessions/<sid>`. */
 export const DS_SESSIONS_PREFIX = '/v1/ds/sessions/';
@@ -45,12 +45,12 @@ export function durableSessionsRoute(deps: HttpStreamingDeps & { longPollMs: num
     const respond = (r: HttpResult) => res.respond(r);
     if (req.method === 'options') return respond({ status: 204 });
     if (req.method !== 'get' && req.method !== 'head')
-      return respond(text(405, 'Session streams are read-only', { allow: 'GET, HEAD, OPTIONS' }));
+      return respond(dsError(405, 'Session streams are read-only', { allow: 'GET, HEAD, OPTIONS' }));
     const sid = SessionId.safeParse(req.path.slice(DS_SESSIONS_PREFIX.length));
     if (!sid.success) return respond(errorResult(errorBody('invalid_argument', 'invalid session id')));
     const offset = req.query.get('offset') ?? '-1';
     const live = req.query.get('live');
-    if (!READ_OFFSET.test(offset)) return respond(text(400, 'Invalid offset format'));
+    if (!READ_OFFSET.test(offset)) return respond(dsError(400, 'Invalid offset format'));
     const p = deps.principal(req);
     const known = await deps.sessions.authorizeResume(
       p,

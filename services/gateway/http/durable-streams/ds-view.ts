@@ -4,7 +4,7 @@ import type { Logger } from '../../../../shared/logging/logger.js';
 import type { HttpResult } from '../../transport/connection.js';
 import { type DsCommandLog, JetStreamCommandLog, type LoggedCommand } from './ds-command-log.js';
 import { applyCommand, DsCommand, type DsOutcome } from './ds-commands.js';
-import { text } from './ds-protocol.js';
+import { dsError } from './ds-protocol.js';
 
 /**
  * This gateway's view of every Durable Stream: the protocol's reference in-memory store
@@ -79,7 +79,7 @@ export class DurableStreamsView {
     if (!parsed.success) {
       // Written by a newer or broken gateway: skipped the same way everywhere.
       this.logger.warn({ seq: c.seq }, 'durable streams: unreadable command skipped');
-      outcome = { result: text(400, 'Unreadable command'), changed: false };
+      outcome = { result: dsError(400, 'Unreadable command'), changed: false };
     } else {
       outcome = await applyCommand(this.store, parsed.data, c.body);
     }
@@ -104,11 +104,7 @@ function safeJson(s: string): unknown {
 }
 
 function unavailable(): HttpResult {
-  return {
-    status: 503,
-    headers: { 'content-type': 'application/json', 'retry-after': '1' },
-    body: '{"error":{"code":"unavailable","message":"the stream log did not answer in time","retryable":true}}',
-  };
+  return dsError(503, 'the stream log did not answer in time', { 'retry-after': '1' });
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
