@@ -30,12 +30,20 @@ describe('durable streams - sessions as read-only streams', () => {
     test(`${live}: the whole turn, live, from gateway ${live === 'sse' ? 1 : 0}, offsets = seq`, async () => {
       const events: SessionEvent[] = [];
       const offsets: string[] = [];
-      const res = await stream<SessionEvent>({ url: url(live === 'sse' ? 1 : 0), offset: '-1', live, json: true });
+      const res = await stream<SessionEvent>({
+        url: url(live === 'sse' ? 1 : 0),
+        offset: '-1',
+        live,
+        json: true,
+      });
       const stop = res.subscribeJson(async (batch) => {
         events.push(...batch.items);
         if (batch.items.length > 0) offsets.push(batch.offset);
       });
-      await waitFor(() => events.some((e) => TERMINAL.has(e.type)), { what: 'the terminal event', timeoutMs: 30_000 });
+      await waitFor(() => events.some((e) => TERMINAL.has(e.type)), {
+        what: 'the terminal event',
+        timeoutMs: 30_000,
+      });
       stop();
       assertContiguous(events);
       expect(tokenText(events)).toBe(builtinText(7, 120));
@@ -45,7 +53,9 @@ describe('durable streams - sessions as read-only streams', () => {
   }
 
   test('catch-up from a mid offset on the other gateway: exactly the events after it', async () => {
-    const all = await (await stream<SessionEvent>({ url: url(0), offset: '-1', live: false, json: true })).json();
+    const all = await (
+      await stream<SessionEvent>({ url: url(0), offset: '-1', live: false, json: true })
+    ).json();
     const k = Math.floor(all.length / 2);
     const rest = await (
       await stream<SessionEvent>({ url: url(1), offset: sessionOffset(k), live: false, json: true })
@@ -55,7 +65,11 @@ describe('durable streams - sessions as read-only streams', () => {
   });
 
   test('read-only: writes are refused with 405, a bad offset with 400, an unknown session with 404', async () => {
-    const post = await fetch(url(0), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const post = await fetch(url(0), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(post.status).toBe(405);
     expect(post.headers.get('x-content-type-options')).toBe('nosniff');
     expect((await fetch(`${url(0)}?offset=../../etc`)).status).toBe(400);
