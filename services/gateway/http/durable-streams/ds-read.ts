@@ -149,6 +149,18 @@ async function sse(
   };
   if (base64) headers[H.sseDataEncoding] = 'base64';
   res.writeHead(200, headers);
+  // Backpressure: a reader slower than the stream is not fed faster than its socket drains (the
+  // view keeps the data, so waiting costs nothing; one drain and one close listener per response).
+  let drained: (() => void) | undefined;
+  const release = () => {
+    drained?.();
+    drained = undefined;
+  };
+  res.onDrain(release);
+  res.onClose(release);
+  const send = async (chunk: string) => {
+    if (!res.write(chunk) && !res.closed) await new Promise<void>((resolve) => (drained = resolve));
+  };
   o.sse?.(1);
   res.onClose(() => o.sse?.(-1));
   const decoder = new TextDecoder();
@@ -192,7 +204,7 @@ async function sse(
         streamCursor: generateResponseCursor(cursor),
         upToDate: true,
       });
-    res.write(chunk);
+    await send(chunk);
     if (!upToDate) continue;
     const r = await store.waitForMessages(key, offset, o.longPollMs);
     store.touchAccess(key);
@@ -206,7 +218,7 @@ async function sse(
         res.end(closedControl(offset));
         return;
       }
-      res.write(
+      await send(
         control({ streamNextOffset: offset, streamCursor: generateResponseCursor(cursor), upToDate: true }),
       );
     }
