@@ -12,6 +12,9 @@ import { createAccessPolicy } from './auth/create-access-policy.js';
 import { whoami } from './auth/whoami-route.js';
 import { FanoutHub } from './fanout/fanout-hub.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
+import { durableStreamsRoute } from './http/durable-streams/ds-routes.js';
+import { durableSessionsRoute } from './http/durable-streams/ds-sessions.js';
+import { openDurableStreams } from './http/durable-streams/ds-view.js';
 import { healthz, metricsRoute, readyz } from './http/health-routes.js';
 import { HttpStreamSet } from './http/http-session-stream.js';
 import { chatCompletionsRoute } from './http/openai-compat-routes.js';
@@ -182,6 +185,29 @@ export async function createGateway(d: GatewayDeps) {
   };
   server.stream('get', '/v1/sessions/:sid/events', sessionEventsRoute(streaming));
   server.stream('post', '/v1/chat/completions', chatCompletionsRoute(streaming));
+  // Durable Streams (docs/durable-streams.md): general streams on the FABRIC_DS command log.
+  const durable = await retryStartupStep(
+    'open durable streams',
+    () => openDurableStreams(d.nc, d.gatewayId, log),
+    retry,
+  );
+  server.stream(
+    'any',
+    '/v1/stream/*',
+    durableStreamsRoute({
+      view: durable,
+      principal: streaming.principal,
+      longPollMs: config.DURABLE_STREAMS_LONG_POLL_MS,
+      registry: d.registry,
+    }),
+    config.DURABLE_STREAMS_MAX_BODY_BYTES,
+  );
+  // The fabric's sessions as read-only Durable Streams (JSON mode, offsets map to seq).
+  server.stream(
+    'any',
+    '/v1/ds/sessions/:sid',
+    durableSessionsRoute({ ...streaming, longPollMs: config.DURABLE_STREAMS_LONG_POLL_MS }),
+  );
   server.route('get', '/examples/*', staticFiles('/examples', `${d.staticRoot}/examples`));
   server.route('get', '/client/*', staticFiles('/client', `${d.staticRoot}/dist`));
   server.route('get', '/', () => ({ status: 302, headers: { location: '/examples/basic.html' } }));
@@ -218,10 +244,12 @@ export async function createGateway(d: GatewayDeps) {
       while (clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const conn of clients.keys()) conn.close(CloseCode.reconnect, 'gateway draining');
       httpStreams.closeAll();
+      durable.stop();
       clearInterval(heartbeat);
       server.close();
     },
     close() {
+      durable.stop();
       httpStreams.closeAll();
       clearInterval(heartbeat);
       server.close();

@@ -32,6 +32,10 @@ const GatewayConfigShape = z.object({
   MAX_TURNS_PER_SESSION: positiveInt(100),
   /** Directory served as static files (examples and the client bundle). */
   STATIC_DIR: z.string().optional(),
+  /** Largest Durable Streams append or create body (bytes); larger ones get 413. Stays below NATS max_payload (1 MiB by default). */
+  DURABLE_STREAMS_MAX_BODY_BYTES: positiveInt(1_000_000),
+  /** How long a Durable Streams long-poll (and an idle SSE stream between keep-alives) waits for data (ms). */
+  DURABLE_STREAMS_LONG_POLL_MS: positiveInt(15_000),
 });
 /** Refuses insecure combinations at start (e.g. anonymous dev mode on a public address). */
 export const GatewayConfig = GatewayConfigShape.superRefine(checkSecurityConfig);

@@ -13,6 +13,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { CommonConfig } from '../config/common-config.js';
 import {
   DEADLETTER_STREAM,
+  DURABLE_STREAMS_STREAM,
   EVENTS_STREAM,
   JOBS_STREAM,
   SESSIONS_BUCKET,
@@ -97,6 +98,16 @@ export async function provisionFabric(nc: NatsConnection, config: ProvisionConfi
     storage,
     num_replicas: replicas,
     max_age: 7 * 24 * 3600 * 1000 * NS_PER_MS,
+  });
+  // Durable Streams: the ordered command log every gateway replays into its view. No max age: a
+  // stream's state is its whole command history (compaction is future work, docs/durable-streams.md).
+  await ensureStream(jsm, {
+    name: DURABLE_STREAMS_STREAM,
+    subjects: [subjects.allDurableStreams],
+    storage,
+    num_replicas: replicas,
+    duplicate_window: config.NATS_DUPLICATE_WINDOW_MS * NS_PER_MS,
+    allow_direct: true,
   });
   const kvm = new Kvm(nc);
   await kvm.create(SESSIONS_BUCKET, {

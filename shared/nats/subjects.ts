@@ -6,6 +6,7 @@
  *   fabric.live.<tenant>.<sid>   the same events, republished by the server after they are stored
  *   fabric.jobs.<agent>          jobs (JOBS work-queue stream, one consumer per agent pool)
  *   fabric.ctl.<sid>             control messages to the worker running a session (core NATS)
+ *   fabric.ds.<tenant>           Durable Streams commands (create, append, close, delete) of a tenant
  */
 export const EVENTS_STREAM = 'FABRIC_EVENTS';
 export const JOBS_STREAM = 'FABRIC_JOBS';
@@ -13,6 +14,8 @@ export const DEADLETTER_STREAM = 'FABRIC_DEADLETTER';
 export const SESSIONS_BUCKET = 'fabric_sessions';
 /** Per-user index of active sessions (MAX_SESSIONS_PER_USER across gateways). */
 export const USER_SESSIONS_BUCKET = 'fabric_user_sessions';
+/** The Durable Streams command log: every gateway applies it in order (services/gateway/http/durable-streams/). */
+export const DURABLE_STREAMS_STREAM = 'FABRIC_DS';
 
 export const subjects = {
   events: (tenant: string, sid: string) => `fabric.ev.${tenant}.${sid}`,
@@ -20,6 +23,8 @@ export const subjects = {
   job: (agent: string) => `fabric.jobs.${agent}`,
   control: (sid: string) => `fabric.ctl.${sid}`,
   deadLetter: (agent: string) => `fabric.dead.${agent}`,
+  durableStreams: (tenant: string) => `fabric.ds.${tenant}`,
+  allDurableStreams: 'fabric.ds.>',
   allEvents: 'fabric.ev.>',
   allLive: 'fabric.live.>',
   allJobs: 'fabric.jobs.>',

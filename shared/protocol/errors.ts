@@ -29,6 +29,7 @@ export const ErrorCode = z.enum([
   'input_timeout',
   'limit_exceeded',
   'busy', // the session is running a turn: wait for its terminal event
+  'conflict', // the resource's state refuses the request (Durable Streams: config mismatch, closed, seq)
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

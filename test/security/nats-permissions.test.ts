@@ -126,6 +126,17 @@ describe('nats - example tenant permissions (deploy/nats/tenant-permissions.conf
     expect(tokenText(events)).toBe(builtinText(7, 30));
   });
 
+  it('lets gateways serve Durable Streams with their scoped user (command log publish and replay)', async () => {
+    const base = `http://127.0.0.1:${services[0]!.port}/v1/stream/perm-${Date.now()}`;
+    const headers = {
+      authorization: `Bearer ${await hsToken({ sub: 'u', tenant: 'acme' })}`,
+      'content-type': 'text/plain',
+    };
+    expect((await fetch(base, { method: 'PUT', headers })).status).toBe(201);
+    expect((await fetch(base, { method: 'POST', headers, body: 'allowed' })).status).toBe(204);
+    expect(await (await fetch(`${base}?offset=-1`, { headers })).text()).toBe('allowed');
+  });
+
   it('lets a tenant follow and read its own sessions, and nothing of another tenant', async () => {
     const { nc, violations } = await tenantConnection();
     const seen: string[] = [];

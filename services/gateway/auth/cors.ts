@@ -5,8 +5,11 @@ import type { HttpRequestInfo, HttpResult } from '../transport/connection.js';
  * OpenAI-compatible route's session choice and resume position.
  */
 const ALLOW_HEADERS =
-  'authorization, content-type, last-event-id, x-streamfabric-session, x-streamfabric-resume';
-const ALLOW_METHODS = 'GET, POST, DELETE, OPTIONS';
+  'authorization, content-type, last-event-id, x-streamfabric-session, x-streamfabric-resume, ' +
+  // Durable Streams (http/durable-streams/): conditional reads, stream options, idempotent producers, forks.
+  'if-none-match, stream-seq, stream-ttl, stream-expires-at, stream-closed, producer-id, producer-epoch, ' +
+  'producer-seq, stream-forked-from, stream-fork-offset, stream-fork-sub-offset';
+const ALLOW_METHODS = 'GET, HEAD, POST, PUT, DELETE, OPTIONS';
 /** Browsers cache a preflight this long (seconds), sparing a round trip per request. */
 const PREFLIGHT_MAX_AGE = '600';
 
@@ -21,7 +24,11 @@ export function corsHeaders(origin: string | undefined): Record<string, string> 
     'access-control-allow-origin': origin,
     vary: 'Origin',
     // The chat completions route names its session in a header; a page needs it to resume.
-    'access-control-expose-headers': 'retry-after, x-streamfabric-session',
+    // Durable Streams readers need the offset, cursor, closure, producer and caching headers.
+    'access-control-expose-headers':
+      'retry-after, x-streamfabric-session, stream-next-offset, stream-cursor, stream-up-to-date, ' +
+      'stream-closed, producer-epoch, producer-seq, producer-expected-seq, producer-received-seq, ' +
+      'stream-sse-data-encoding, etag, content-type, content-encoding, vary, location',
   };
 }
 

@@ -250,7 +250,7 @@ export class UwsServer<Ctx> {
    * writes to it over time. POST bodies are read (bounded) first.
    */
   stream(
-    method: 'get' | 'post',
+    method: 'get' | 'post' | 'any',
     pattern: string,
     handler: StreamingHttpRoute,
     bodyLimit = 1024 * 1024,
@@ -270,7 +270,8 @@ export class UwsServer<Ctx> {
               body: JSON.stringify({ error: { code: 'internal', message: String(err), retryable: true } }),
             });
           });
-      if (method !== 'post') return void run();
+      // Bodies are read for POST and PUT (an `any` route sees every method).
+      if (info.method !== 'post' && info.method !== 'put') return void run();
       readBody(res, bodyLimit, (body) => {
         if (body === null) {
           stream.respond(tooLarge(bodyLimit));
