@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CommonConfigShape } from './common-config.js';
-import { nonNegativeInt, port, positiveInt } from './fields.js';
+import { agentMap, nonNegativeInt, port, positiveInt } from './fields.js';
 import { checkSecurityConfig, SecurityConfigShape } from './security-config.js';
 
 /** Gateway settings (environment variable names, with the seed's names kept). */
@@ -30,6 +30,11 @@ const GatewayConfigShape = z.object({
   DRAIN_TIMEOUT_MS: nonNegativeInt(5_000),
   /** Conversation turns one session may have (a `message` beyond it gets `limit_exceeded`). */
   MAX_TURNS_PER_SESSION: positiveInt(100),
+  /**
+   * The seed's Socket.IO `agent_type` values and the fabric agent each one starts, as
+   * `type=agent` pairs separated by commas; any other `agent_type` is refused.
+   */
+  SOCKETIO_AGENTS: agentMap('assistant=builtin,user_proxy=builtin'),
   /** Directory served as static files (examples and the client bundle). */
   STATIC_DIR: z.string().optional(),
 });
