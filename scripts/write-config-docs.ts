@@ -10,7 +10,9 @@ const vars = configVars('shared/config');
 const fresh = withConfigTable(page, configTable(vars));
 if (process.argv.includes('--check')) {
   const stale = fresh !== page;
-  console.error(`[streamfabric] ${CONFIG_DOCS}: ${vars.length} variables, table ${stale ? 'STALE (run npm run docs:config)' : 'up to date'}`);
+  console.error(
+    `[streamfabric] ${CONFIG_DOCS}: ${vars.length} variables, table ${stale ? 'STALE (run npm run docs:config)' : 'up to date'}`,
+  );
   process.exit(stale ? 1 : 0);
 }
 writeFileSync(CONFIG_DOCS, fresh);

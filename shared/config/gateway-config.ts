@@ -14,7 +14,7 @@ const GatewayConfigShape = z.object({
   WEBSOCKET_PORT: port(8080),
   /** Stable id of this gateway in logs and metrics; random when unset. */
   GATEWAY_ID: z.string().optional(),
-  /** Maximum concurrent WebSocket connections on this gateway. */
+  /** Maximum concurrent client connections on this gateway (WebSocket and Socket.IO together). */
   STREAM_MAX_CONNECTIONS: positiveInt(20_000),
   /** Server heartbeat interval (ms); clients treat 2.5x of silence as a dead link. */
   STREAM_HEARTBEAT_INTERVAL: positiveInt(15_000),

@@ -53,7 +53,8 @@ function record(name: string, c: SeedClient): void {
   const dir = 'test-results';
   mkdirSync(dir, { recursive: true });
   const lines = c.log.map(
-    (s) => `${s.name.startsWith('>') ? s.name : `< ${s.name}`} ${JSON.stringify(s.payload)}`,
+    (s) =>
+      `${s.name.startsWith('>') ? s.name : `< ${s.name}`}${s.payload === undefined ? '' : ` ${JSON.stringify(s.payload)}`}`,
   );
   writeFileSync(join(dir, `${name}.txt`), `${lines.join('\n')}\n`);
 }
