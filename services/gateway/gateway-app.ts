@@ -74,7 +74,6 @@ export async function createGateway(d: GatewayDeps) {
   );
   const clients = new Map<Connection<Principal>, ClientConnection>();
   let draining = false;
-  metrics.sources.connections = () => clients.size;
   metrics.sources.sessions = () => hub.sessionCount;
   const observer: ConnectionObserver = {
     error: (code) => metrics.frameErrors.inc({ code }),
@@ -213,9 +212,11 @@ export async function createGateway(d: GatewayDeps) {
       closeAfter: config.RATE_LIMIT_CLOSE_AFTER,
     },
     onError: observer.error,
+    onStarted: observer.started,
     log,
   });
   server.attach((app) => socketIo.attach(app));
+  metrics.sources.connections = () => clients.size + socketIo.connections;
   server.route('get', '/examples/*', staticFiles('/examples', `${d.staticRoot}/examples`));
   server.route('get', '/client/*', staticFiles('/client', `${d.staticRoot}/dist`));
   server.route('get', '/', () => ({ status: 302, headers: { location: '/examples/basic.html' } }));

@@ -190,6 +190,49 @@ describe('socket.io door - the seed flow with socket.io-client 4', () => {
   });
 });
 
+describe('socket.io door - requests run in order, within limits', () => {
+  it('start_stream then stop_stream sent together: started, then stopped', async () => {
+    const c = await connected(0);
+    const mark = c.seen.length;
+    c.emit('start_stream', {
+      agent_type: 'assistant',
+      message: 'quick',
+      options: { seed: 2, length: 3000, tokensPerSecond: 20 },
+    });
+    c.emit('stop_stream');
+    const stopped = await c.next((s) => s.name === 'stream_stopped' || s.name === 'error', 30_000, mark);
+    expect(stopped.name).toBe('stream_stopped');
+    const names = c.seen.slice(mark).map((s) => s.name);
+    expect(names.indexOf('stream_started')).toBeLessThan(names.indexOf('stream_stopped'));
+    c.close();
+  });
+
+  it('a burst of requests beyond the queue is refused with rate_limited; the socket keeps working', async () => {
+    const c = await connected(1);
+    await startStream(c, 'burst', { seed: 6, length: 10 });
+    await c.next(named('stream_completed'));
+    const mark = c.seen.length;
+    for (let i = 0; i < 40; i++) c.emit('get_metrics');
+    await waitFor(
+      () => c.seen.slice(mark).filter((s) => s.name === 'metrics' || s.name === 'error').length >= 40,
+      {
+        what: 'an answer to each of the 40 requests',
+        timeoutMs: 30_000,
+      },
+    );
+    const answers = c.seen.slice(mark);
+    const limited = answers.filter(
+      (s) => s.name === 'error' && (s.payload as { code: string }).code === 'rate_limited',
+    );
+    expect(limited.length).toBeGreaterThan(0);
+    expect(answers.some((s) => s.name === 'metrics')).toBe(true);
+    expect((limited[0]!.payload as { retryable: boolean }).retryable).toBe(true);
+    const after = await request(c, 'get_metrics', undefined, oneOf('metrics', 'error'));
+    expect(after.name).toBe('metrics');
+    c.close();
+  });
+});
+
 describe('socket.io door - resume_stream from a position on another gateway', () => {
   it('a client that drops mid-stream resumes on the second gateway: every token once, in order', async () => {
     const a = await connected(0);

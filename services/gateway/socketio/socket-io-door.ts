@@ -39,11 +39,15 @@ export interface SocketIoDoorDeps {
   rate: FrameRateLimits;
   /** Counts typed errors (the gateway's errors metric). */
   onError(code: string): void;
+  /** Counts accepted starts (the gateway's sessions-started metric). */
+  onStarted(): void;
   log: Logger;
 }
 
 /** Engine.io packets queued for a socket before its session pauses (the log is the buffer). */
 const HIGH_WATER_PACKETS = 512;
+/** Requests of one socket waiting for the one running: beyond this they are refused. */
+const MAX_QUEUED = 16;
 const decoder = new TextDecoder();
 
 /** The stream one socket follows: the seed had one per connection, and so does this door. */
@@ -159,7 +163,9 @@ export class SocketIoDoor {
     const log = this.d.log.child({ door: 'socket.io', conn: socket.id, tenant: p.tenant });
     const guard = new FrameRateGuard(this.d.rate);
     let current: Followed | undefined;
-    let busy = false;
+    // Requests run one at a time, in the order they came (start_stream then stop_stream works).
+    let chain = Promise.resolve();
+    let queued = 0;
 
     const fail = (error: ErrorBody) => {
       this.d.onError(error.code);
@@ -171,25 +177,28 @@ export class SocketIoDoor {
     };
     const follow = (sid: string, after: number, startTime: number) => {
       unfollow();
+      if (socket.disconnected) return; // it left while the request ran: the session goes on in the log
       const f: Followed = { sid, startTime, counters: { tokensSent: 0 }, delivered: after, ended: false };
       current = f;
       f.sub = this.d.hub.subscribe(p.tenant, sid, after, this.sink(socket, f, log));
     };
-    /** Every client event passes the rate limit; the seed's handlers run one at a time. */
+    /** Every client event passes the rate limit, then waits its turn (at most MAX_QUEUED wait). */
     const on = (name: string, handler: (data: unknown) => Promise<void>) => {
       socket.on(name, (data: unknown) => {
         const v = guard.check();
         if (v.action === 'close') return void socket.disconnect(true);
         if (v.action === 'reject') return fail(v.error);
-        if (busy) return fail(errorBody('busy', `${name}: the previous request is still running`));
-        busy = true;
-        handler(data)
+        if (queued >= MAX_QUEUED)
+          return fail(errorBody('rate_limited', `${name}: ${MAX_QUEUED} requests are already waiting`));
+        queued++;
+        chain = chain
+          .then(() => handler(data))
           .catch((err: unknown) => {
             log.error({ err, event: name }, 'socket.io request failed');
             fail(errorBody('unavailable', 'the request could not be completed; retry'));
           })
           .finally(() => {
-            busy = false;
+            queued--;
           });
       });
     };
@@ -210,6 +219,7 @@ export class SocketIoDoor {
       });
       if (!started.ok) return fail(started.error);
       const sid = started.value.sid;
+      this.d.onStarted();
       log.info({ sid, agent, agentType: r.data.agent_type }, 'socket.io stream started');
       socket.emit('stream_started', { session_id: sid, agent_type: r.data.agent_type, status: 'streaming' });
       follow(sid, 0, Date.now());
