@@ -191,6 +191,24 @@ describe('socket.io door - the seed flow with socket.io-client 4', () => {
 });
 
 describe('socket.io door - requests run in order, within limits', () => {
+  it('a message over MAX_INPUT_CHARS is refused with limit_exceeded; one over MAX_FRAME_BYTES closes only that socket', async () => {
+    const c = await connected(0);
+    const long = await request(
+      c,
+      'start_stream',
+      { agent_type: 'assistant', message: 'x'.repeat(150_000) },
+      oneOf('stream_started', 'error'),
+    );
+    expect(long.payload).toMatchObject({ code: 'limit_exceeded', retryable: false });
+    const other = await connected(0);
+    const closed = new Promise<string>((resolve) => c.socket.on('disconnect', (reason) => resolve(reason)));
+    c.emit('start_stream', { agent_type: 'assistant', message: 'y'.repeat(300 * 1024) });
+    expect(await closed).toMatch(/transport (close|error)/);
+    await startStream(other, 'still fine', { seed: 1, length: 5 });
+    await other.next(named('stream_completed'));
+    other.close();
+  });
+
   it('start_stream then stop_stream sent together: started, then stopped', async () => {
     const c = await connected(0);
     const mark = c.seen.length;
