@@ -1,17 +1,7 @@
 import { Server, type Socket } from 'socket.io';
 import type { Logger } from '../../../shared/logging/logger.js';
-import {
-  type ErrorBody,
-  errorBody,
-  isTerminal,
-  SessionEvent,
-  type SessionOptions,
-} from '../../../shared/protocol/index.js';
-import {
-  ResumeStreamRequest,
-  type SeedErrorReply,
-  StartStreamRequest,
-} from '../../../shared/protocol/seed-socket-io.js';
+import { type ErrorBody, errorBody, isTerminal, SessionEvent } from '../../../shared/protocol/index.js';
+import { ResumeStreamRequest, StartStreamRequest } from '../../../shared/protocol/seed-socket-io.js';
 import type { EventSink } from '../fanout/event-sink.js';
 import type { FanoutHub } from '../fanout/fanout-hub.js';
 import type { SessionSubscription } from '../fanout/session-subscription.js';
@@ -19,6 +9,7 @@ import { FrameRateGuard, type FrameRateLimits } from '../limits/frame-rate-guard
 import type { Principal, SessionService } from '../session/session-service.js';
 import type { HttpFilterResult, HttpRequestInfo, UpgradeDecision } from '../transport/connection.js';
 import { type SeedStreamCounters, seedEmits } from './seed-events.js';
+import { invalid, optionsOf, reply } from './seed-requests.js';
 
 /** The gateway's entry checks, as the access policy offers them (auth/access-policy.ts). */
 export interface DoorAccess {
@@ -61,32 +52,6 @@ interface Followed {
   ended: boolean;
 }
 
-function reply(error: ErrorBody): SeedErrorReply {
-  return { error: error.message, code: error.code, retryable: error.retryable };
-}
-
-/** A zod failure in the seed's words ("Missing required field: message"). */
-function invalid(issues: { path: PropertyKey[]; message: string; code: string }[]): ErrorBody {
-  const i = issues[0];
-  const field = i?.path.map(String).join('.') || 'request';
-  return errorBody(
-    'invalid_argument',
-    i?.code === 'invalid_type' && i.message.includes('undefined')
-      ? `Missing required field: ${field}`
-      : `${field}: ${i?.message ?? 'invalid'}`,
-  );
-}
-
-/** The seed's stream settings as fabric session options. */
-function optionsOf(r: StartStreamRequest): SessionOptions | undefined {
-  const o: SessionOptions = { ...r.options };
-  if (r.buffer_size !== undefined) o.bufferSize = r.buffer_size;
-  if (r.flush_interval !== undefined) o.flushIntervalMs = Math.round(r.flush_interval * 1000);
-  if (r.agent_config?.temperature !== undefined) o.temperature = r.agent_config.temperature;
-  if (r.agent_config?.max_tokens !== undefined) o.maxTokens = r.agent_config.max_tokens;
-  return Object.keys(o).length > 0 ? o : undefined;
-}
-
 /**
  * The seed's Socket.IO API on the gateway (path `/socket.io`): `start_stream`, `stop_stream`,
  * `get_metrics`, and `resume_stream` (fabric), answered with the seed's `connected`,
@@ -104,17 +69,22 @@ export class SocketIoDoor {
       // The origin is checked in allowRequest (CORS_ORIGINS); allowed origins are echoed back.
       cors: { origin: true },
       allowRequest: (req, cb) => {
-        void this.originAllowed(req.headers as Record<string, string>).then((ok) =>
-          cb(ok ? null : 'origin not allowed (CORS_ORIGINS)', ok),
-        );
+        void this.originAllowed(req.headers as Record<string, string>)
+          .catch(() => false)
+          .then((ok) => cb(ok ? null : 'origin not allowed (CORS_ORIGINS)', ok));
       },
     });
     this.io.use((socket, next) => {
-      void this.authenticate(socket).then((error) => {
-        if (!error) return next();
-        d.onError(error.code);
-        next(Object.assign(new Error(error.message), { data: error }));
-      });
+      void this.authenticate(socket)
+        .catch((err: unknown) => {
+          d.log.error({ err }, 'socket.io authentication failed');
+          return errorBody('unavailable', 'authentication is unavailable; retry');
+        })
+        .then((error) => {
+          if (!error) return next();
+          d.onError(error.code);
+          next(Object.assign(new Error(error.message), { data: error }));
+        });
     });
     this.io.on('connection', (socket) => this.serve(socket));
   }
@@ -297,7 +267,7 @@ export class SocketIoDoor {
         return writable();
       },
       send(data, seq) {
-        const parsed = SessionEvent.safeParse(JSON.parse(decoder.decode(data)));
+        const parsed = SessionEvent.safeParse(parseJson(decoder.decode(data)));
         f.delivered = seq;
         if (!parsed.success) {
           log.warn({ sid: f.sid, seq }, 'socket.io door skipped an event it cannot read');
@@ -312,6 +282,15 @@ export class SocketIoDoor {
         socket.emit('error', reply(errorBody(code, `session ${sid}: ${message}`)));
       },
     };
+  }
+}
+
+/** JSON.parse that yields undefined instead of throwing (a stored event is never trusted blindly). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 
