@@ -83,7 +83,7 @@ export function configVars(configDir: string): ConfigVar[] {
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** The markdown table that README carries between its config-table markers. */
+/** The markdown table that docs/configuration.md carries between its config-table markers. */
 export function configTable(vars: ConfigVar[]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const rows = vars.map(
@@ -92,10 +92,13 @@ export function configTable(vars: ConfigVar[]): string {
   return [START, '| variable | used by | default | meaning |', '|---|---|---|---|', ...rows, END].join('\n');
 }
 
-/** README with its config table replaced by `table`. */
-export function withConfigTable(readme: string, table: string): string {
-  const a = readme.indexOf(START);
-  const b = readme.indexOf(END);
-  if (a < 0 || b < 0) throw new Error('README.md has no config-table markers');
-  return readme.slice(0, a) + table + readme.slice(b + END.length);
+/** The page `CONFIG_DOCS` holds the generated table. */
+export const CONFIG_DOCS = 'docs/configuration.md';
+
+/** A page with its config table replaced by `table`. */
+export function withConfigTable(page: string, table: string): string {
+  const a = page.indexOf(START);
+  const b = page.indexOf(END);
+  if (a < 0 || b < 0) throw new Error(`${CONFIG_DOCS} has no config-table markers`);
+  return page.slice(0, a) + table + page.slice(b + END.length);
 }

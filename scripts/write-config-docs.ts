@@ -1,8 +1,19 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { configTable, configVars, withConfigTable } from './config-docs.js';
+import { CONFIG_DOCS, configTable, configVars, withConfigTable } from './config-docs.js';
 
-/** `npm run docs:config`: regenerates README's configuration table from shared/config. */
-const readme = readFileSync('README.md', 'utf8');
+/**
+ * `npm run docs:config`: regenerates the configuration table of docs/configuration.md from
+ * shared/config. With `--check` it writes nothing and exits 1 when the table is stale.
+ */
+const page = readFileSync(CONFIG_DOCS, 'utf8');
 const vars = configVars('shared/config');
-writeFileSync('README.md', withConfigTable(readme, configTable(vars)));
-console.error(`[streamfabric] README configuration table: ${vars.length} variables`);
+const fresh = withConfigTable(page, configTable(vars));
+if (process.argv.includes('--check')) {
+  const stale = fresh !== page;
+  console.error(
+    `[streamfabric] ${CONFIG_DOCS}: ${vars.length} variables, table ${stale ? 'STALE (run npm run docs:config)' : 'up to date'}`,
+  );
+  process.exit(stale ? 1 : 0);
+}
+writeFileSync(CONFIG_DOCS, fresh);
+console.error(`[streamfabric] ${CONFIG_DOCS} configuration table: ${vars.length} variables`);

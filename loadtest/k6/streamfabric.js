@@ -7,7 +7,7 @@
 //
 // Env: SF_URL, STREAMS (steady size, default 1000), RAMP_TO (default 10000), SF_TPS (50),
 // SF_FLUSH_MS (100), SF_LENGTH (400 tokens), SCENARIOS (comma list).
-// Thresholds encode the project's targets (README "Benchmarks").
+// Thresholds encode the project's targets (docs/benchmarks.md).
 import { runStreams } from './lib/stream.js';
 
 const STREAMS = Number(__ENV.STREAMS || 1000);

@@ -6,7 +6,7 @@ import type { Logger } from '../../shared/logging/logger.js';
 import { JetStreamEventLog } from '../../shared/nats/event-log.js';
 import { SessionRegistry } from '../../shared/nats/session-registry.js';
 import { retryStartupStep } from '../../shared/nats/startup-retry.js';
-import { CloseCode, PROTOCOL_VERSION } from '../../shared/protocol/index.js';
+import { CloseCode, type ErrorBody, errorBody, PROTOCOL_VERSION } from '../../shared/protocol/index.js';
 import { principalOf } from './auth/access-policy.js';
 import { createAccessPolicy } from './auth/create-access-policy.js';
 import { whoami } from './auth/whoami-route.js';
@@ -18,6 +18,7 @@ import { openDurableStreams } from './http/durable-streams/ds-view.js';
 import { healthz, metricsRoute, readyz } from './http/health-routes.js';
 import { HttpStreamSet } from './http/http-session-stream.js';
 import { chatCompletionsRoute } from './http/openai-compat-routes.js';
+import { seedRestRoutes } from './http/seed-rest-routes.js';
 import { sessionApiRoutes } from './http/session-api-routes.js';
 import { sessionEventsRoute } from './http/sse-routes.js';
 import { staticFiles } from './http/static-files.js';
@@ -25,6 +26,7 @@ import { createUserSessionLimit } from './limits/user-session-limit.js';
 import { ClientConnection, type ConnectionObserver } from './session/client-connection.js';
 import { type Principal, SessionService } from './session/session-service.js';
 import { SessionStatusReader } from './session/session-status.js';
+import { SocketIoDoor } from './socketio/socket-io-door.js';
 import type { Connection, HttpRequestInfo } from './transport/connection.js';
 import { UwsServer } from './transport/uws-server.js';
 
@@ -75,7 +77,6 @@ export async function createGateway(d: GatewayDeps) {
   );
   const clients = new Map<Connection<Principal>, ClientConnection>();
   let draining = false;
-  metrics.sources.connections = () => clients.size;
   metrics.sources.sessions = () => hub.sessionCount;
   const observer: ConnectionObserver = {
     error: (code) => metrics.frameErrors.inc({ code }),
@@ -166,7 +167,16 @@ export async function createGateway(d: GatewayDeps) {
     sessions,
     status,
     principal: (req) => principalOf(req) ?? null,
-    health: ready,
+    onError: observer.error,
+    log,
+  }))
+    server.route(r.method, r.pattern, r.handler);
+  for (const r of seedRestRoutes({
+    status,
+    principal: (req) => principalOf(req) ?? null,
+    ready,
+    localSessions: () => hub.sessionCount,
+    lastEvent: async (tenant, sid) => (await eventLog.last(tenant, sid))?.event ?? null,
     onError: observer.error,
     log,
   }))
@@ -208,6 +218,31 @@ export async function createGateway(d: GatewayDeps) {
     '/v1/ds/sessions/:sid',
     durableSessionsRoute({ ...streaming, longPollMs: config.DURABLE_STREAMS_LONG_POLL_MS }),
   );
+  // The seed's Socket.IO API (/socket.io): its clients work unchanged, and can resume.
+  const socketIo: SocketIoDoor = new SocketIoDoor({
+    hub,
+    sessions,
+    access,
+    agents: new Map(config.SOCKETIO_AGENTS.map((pair) => pair.split('=') as [string, string])),
+    admit: (): ErrorBody | null =>
+      draining
+        ? errorBody('unavailable', 'gateway is draining')
+        : clients.size + socketIo.connections >= config.STREAM_MAX_CONNECTIONS
+          ? errorBody('overloaded', 'too many connections on this gateway')
+          : null,
+    maxFrameBytes: config.MAX_FRAME_BYTES,
+    pingIntervalMs: config.STREAM_HEARTBEAT_INTERVAL,
+    rate: {
+      framesPerSecond: config.RATE_LIMIT_FRAMES_PER_SECOND,
+      burst: config.RATE_LIMIT_BURST,
+      closeAfter: config.RATE_LIMIT_CLOSE_AFTER,
+    },
+    onError: observer.error,
+    onStarted: observer.started,
+    log,
+  });
+  server.attach((app) => socketIo.attach(app));
+  metrics.sources.connections = () => clients.size + socketIo.connections;
   server.route('get', '/examples/*', staticFiles('/examples', `${d.staticRoot}/examples`));
   server.route('get', '/client/*', staticFiles('/client', `${d.staticRoot}/dist`));
   server.route('get', '/', () => ({ status: 302, headers: { location: '/examples/basic.html' } }));
@@ -245,11 +280,13 @@ export async function createGateway(d: GatewayDeps) {
       for (const conn of clients.keys()) conn.close(CloseCode.reconnect, 'gateway draining');
       httpStreams.closeAll();
       durable.stop();
+      socketIo.close();
       clearInterval(heartbeat);
       server.close();
     },
     close() {
       durable.stop();
+      socketIo.close();
       httpStreams.closeAll();
       clearInterval(heartbeat);
       server.close();

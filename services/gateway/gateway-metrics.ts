@@ -40,7 +40,7 @@ export function createGatewayMetrics(registry: Registry) {
     sources,
     connections: new Gauge({
       name: 'streamfabric_gateway_connections',
-      help: 'Open WebSocket connections',
+      help: 'Open client connections (WebSocket and Socket.IO)',
       registers: [registry],
       collect() {
         this.set(sources.connections());

@@ -3,7 +3,7 @@ import { boolean, csv, logLevel, nonNegativeInt, port, positiveInt } from './fie
 
 /**
  * Settings every process shares: how to reach NATS, how the streams are provisioned, logging
- * and metrics. Each key is the environment variable's name; README's configuration table
+ * and metrics. Each key is the environment variable's name; docs/configuration.md's table
  * documents the same defaults.
  */
 export const CommonConfigShape = {

@@ -25,3 +25,18 @@ export const csv = (fallback: string) =>
 export const logLevel = z
   .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   .default('info');
+/**
+ * `name=agent` pairs separated by commas (SOCKETIO_AGENTS), kept as the pairs' text so the docs
+ * table shows the default as written; the gateway turns them into a map.
+ */
+export const agentMap = (fallback: string) =>
+  csv(fallback).pipe(
+    z.array(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9_-]{1,64}=[a-z0-9][a-z0-9_-]{0,63}$/,
+          'expected name=agent pairs (agent: a-z 0-9 _ -), e.g. assistant=builtin,user_proxy=openai',
+        ),
+    ),
+  );

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CommonConfigShape } from './common-config.js';
-import { nonNegativeInt, port, positiveInt } from './fields.js';
+import { agentMap, nonNegativeInt, port, positiveInt } from './fields.js';
 import { checkSecurityConfig, SecurityConfigShape } from './security-config.js';
 
 /** Gateway settings (environment variable names, with the seed's names kept). */
@@ -14,7 +14,7 @@ const GatewayConfigShape = z.object({
   WEBSOCKET_PORT: port(8080),
   /** Stable id of this gateway in logs and metrics; random when unset. */
   GATEWAY_ID: z.string().optional(),
-  /** Maximum concurrent WebSocket connections on this gateway. */
+  /** Maximum concurrent client connections on this gateway (WebSocket and Socket.IO together). */
   STREAM_MAX_CONNECTIONS: positiveInt(20_000),
   /** Server heartbeat interval (ms); clients treat 2.5x of silence as a dead link. */
   STREAM_HEARTBEAT_INTERVAL: positiveInt(15_000),
@@ -30,6 +30,11 @@ const GatewayConfigShape = z.object({
   DRAIN_TIMEOUT_MS: nonNegativeInt(5_000),
   /** Conversation turns one session may have (a `message` beyond it gets `limit_exceeded`). */
   MAX_TURNS_PER_SESSION: positiveInt(100),
+  /**
+   * The seed's Socket.IO `agent_type` values and the fabric agent each one starts, as
+   * `type=agent` pairs separated by commas; any other `agent_type` is refused.
+   */
+  SOCKETIO_AGENTS: agentMap('assistant=builtin,user_proxy=builtin'),
   /** Directory served as static files (examples and the client bundle). */
   STATIC_DIR: z.string().optional(),
   /** Largest Durable Streams append or create body (bytes); larger ones get 413. Stays below NATS max_payload (1 MiB by default). */

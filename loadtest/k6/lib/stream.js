@@ -1,7 +1,7 @@
 // Shared by the StreamFabric k6 scenarios: one VU = one WebSocket following LLM-shaped
 // sessions back to back, measuring what the Node load client measures (loadtest/node/).
 // Needs k6 >= 1.0 (the stable `k6/websockets` module). Not run in this repo's CI: k6 is not
-// available on the project's machines (see README "Benchmarks").
+// available on the project's machines (see docs/benchmarks.md).
 import exec from 'k6/execution';
 import { Counter, Trend } from 'k6/metrics';
 import { setTimeout } from 'k6/timers';

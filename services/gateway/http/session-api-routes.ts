@@ -19,8 +19,6 @@ export interface SessionApiDeps {
   sessions: SessionService;
   status: SessionStatusReader;
   principal: PrincipalResolver;
-  /** The readiness answer, served on the seed's `/api/v1/stream/health` path. */
-  health: () => HttpResult;
   /** Counts typed errors (the gateway's errors metric). */
   onError: (code: string) => void;
   log: Logger;
@@ -61,7 +59,7 @@ function issueText(e: z.ZodError): string {
 
 /**
  * The session HTTP API, the same on every gateway (state lives in NATS): list, status, cancel,
- * plus the seed's `/api/v1/stream/*` paths as aliases. Every input is parsed with zod; errors
+ * (the seed's `/api/v1/stream/*` paths are seed-rest-routes.ts). Every input is parsed with zod; errors
  * are `{"error": ErrorBody}` with a matching HTTP status. Register with `server.route(...)`.
  */
 export function sessionApiRoutes(d: SessionApiDeps): RouteSpec[] {
@@ -120,8 +118,5 @@ export function sessionApiRoutes(d: SessionApiDeps): RouteSpec[] {
     { method: 'get', pattern: '/v1/sessions', handler: list },
     { method: 'get', pattern: '/v1/sessions/:id', handler: get },
     { method: 'post', pattern: '/v1/sessions/:id/cancel', handler: cancel },
-    // The seed's REST paths, kept as aliases.
-    { method: 'get', pattern: '/api/v1/stream/sessions', handler: list },
-    { method: 'get', pattern: '/api/v1/stream/health', handler: () => d.health() },
   ];
 }

@@ -188,6 +188,14 @@ export class UwsServer<Ctx> {
     });
   }
 
+  /**
+   * Hands the uWS app to a library that registers its own routes on it (Socket.IO's
+   * `attachApp`), so uWebSockets.js is still imported here only. The app is opaque to callers.
+   */
+  attach(register: (app: unknown) => void): void {
+    register(this.app);
+  }
+
   /** Registers an HTTP route; `pattern` follows uWS (`/path`, `/files/*`). */
   route(
     method: 'get' | 'post' | 'del' | 'options' | 'any',
