@@ -51,8 +51,6 @@ export interface ResponseContext {
   model: string;
   instructions: string | null;
   previousResponseId: string | null;
-  /** Known where the response was created; null when read back (it is not stored). */
-  background: boolean | null;
 }
 
 const part = (text: string): TextPart => ({ type: 'output_text', text, annotations: [], logprobs: [] });
@@ -175,7 +173,8 @@ export class ResponseProjection {
       object: 'response',
       created_at: this.createdAt,
       status: this.status,
-      background: this.ctx.background,
+      // Every fabric response runs on without its client and can be resumed: what `background` promises.
+      background: true,
       model: this.ctx.model,
       instructions: this.ctx.instructions,
       previous_response_id: this.ctx.previousResponseId,

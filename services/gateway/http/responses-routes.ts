@@ -60,7 +60,6 @@ function contextOf(ref: ResponseRef, record: SessionRecord, events: SessionEvent
     model: record.agent,
     instructions: record.options?.systemPrompt ?? null,
     previousResponseId: previous === undefined ? null : responseIdOf({ sid: ref.sid, startSeq: previous }),
-    background: null,
   };
 }
 
@@ -123,7 +122,6 @@ async function begin(
 ): Promise<{ ok: true; ctx: ResponseContext } | Failure> {
   const input = responseInputOf(body.input, body.instructions);
   if ('error' in input) return bad(input.error, input.param);
-  const background = body.background === true;
   if (!body.previous_response_id) {
     if (input.kind === 'answer')
       return bad(
@@ -148,7 +146,7 @@ async function begin(
     const started = await deps.sessions.start(p, frame.data);
     if (!started.ok) return failed(started.error);
     const ref = { sid: started.value.sid, startSeq: 1 };
-    const ctx = { id: responseIdOf(ref), startSeq: 1, model: agent, previousResponseId: null, background };
+    const ctx = { id: responseIdOf(ref), startSeq: 1, model: agent, previousResponseId: null };
     return { ok: true, ctx: { ...ctx, instructions: input.systemPrompt ?? null } };
   }
   // A follow-up continues the session's latest response only: the log is one line, not a tree.
@@ -185,7 +183,6 @@ async function begin(
       model: agent,
       instructions: prev.ctx.instructions,
       previousResponseId: prev.ctx.id,
-      background,
     },
   };
 }
@@ -223,7 +220,7 @@ export function responsesRoutes(deps: HttpStreamingDeps) {
     const stream = body.stream === true;
     // Every response runs to its end without its client (the log is the buffer, and a gateway may
     // die under any stream); `background` only decides whether a non-streamed create waits for it.
-    if (!stream && ctx.background) return res.respond(json(200, projection.response()));
+    if (!stream && body.background === true) return res.respond(json(200, projection.response()));
     if (stream) res.writeHead(200, sseHeaders(ref.sid));
     follow(deps, p, ref, projection, res, { stream, startingAfter: -1 });
   };
