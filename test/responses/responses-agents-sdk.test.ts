@@ -1,5 +1,10 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Agent, OpenAIProvider, Runner, setTracingDisabled } from '@openai/agents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../scripts/topology/service-process.js';
 import { builtinText, seedFromInput } from '../../services/worker/agents/builtin-model.js';
 import { startFabric, type TestFabric } from '../harness/fabric.js';
 
@@ -46,5 +51,34 @@ describe('responses api - the OpenAI Agents SDK with a gateway as its model prov
       streamed.lastResponseId!.slice(0, streamed.lastResponseId!.lastIndexOf('_')),
     );
     expect(next.finalOutput).toBe(builtinText(seedFromInput('And why?'), 60));
+  });
+});
+
+describe('responses api - the examples of docs/responses-api.md run as written', () => {
+  /** The doc's `js` blocks, pointed at this test's gateway, run with node from inside the repo. */
+  const runExample = async (n: number) => {
+    const doc = readFileSync(join(repoRoot(), 'docs', 'responses-api.md'), 'utf8');
+    const code = [...doc.matchAll(/```js\n([\s\S]*?)```/g)][n]![1]!;
+    const dir = join(repoRoot(), 'test-results', 'docs-examples');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `responses-${n}.mjs`);
+    writeFileSync(file, code.replaceAll('http://127.0.0.1:8080', fabric.httpUrl(0)));
+    return (await promisify(execFile)(process.execPath, [file], { timeout: 60_000 })).stdout;
+  };
+
+  it('the resume example prints the whole answer across the break, then a follow-up', async () => {
+    const out = await runExample(0);
+    const m =
+      /^([\s\S]*)\n-- dropped after sequence_number (\d+); resuming (resp_\S+)\n([\s\S]*)\n-- completed at (\d+)\n(resp_\S+) /.exec(
+        out,
+      );
+    expect(m, out).not.toBeNull();
+    expect(m![1]! + m![4]!).toBe(builtinText(seedFromInput('Tell me about durable streams'), 60));
+    expect(Number(m![5])).toBeGreaterThan(Number(m![2]));
+    expect(m![6]!.slice(0, m![6]!.lastIndexOf('_'))).toBe(m![3]!.slice(0, m![3]!.lastIndexOf('_')));
+  });
+
+  it('the Agents SDK example prints the final output', async () => {
+    expect((await runExample(1)).trim()).toBe(builtinText(seedFromInput('Hello'), 60));
   });
 });
