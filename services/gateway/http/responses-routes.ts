@@ -30,15 +30,11 @@ import {
   segmentStarts,
 } from './responses-schema.js';
 
-type Failure = { ok: false; result: HttpResult };
-const bad = (message: string, param: string | null): Failure => ({
-  ok: false,
-  result: openAiError(errorBody('invalid_argument', message), param),
-});
-const failed = (error: ErrorBody, param: string | null = null): Failure => ({
-  ok: false,
-  result: openAiError(error, param),
-});
+/** A refused request: the typed error and the request parameter it is about (OpenAI's `param`). */
+type Failure = { ok: false; error: ErrorBody; param: string | null };
+const failed = (error: ErrorBody, param: string | null = null): Failure => ({ ok: false, error, param });
+const bad = (message: string, param: string | null) => failed(errorBody('invalid_argument', message), param);
+const answer = (f: Failure) => openAiError(f.error, f.param);
 
 function json(status: number, body: unknown): HttpResult {
   return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
@@ -49,7 +45,7 @@ function sse(e: ResponsesEvent): string {
   return `id: ${e.sequence_number}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
 }
 
-/** The context of a response read back from the log (everything but `background` is derivable). */
+/** The context of a response read back from the log: all of it is derivable from the log and record. */
 function contextOf(ref: ResponseRef, record: SessionRecord, events: SessionEvent[]): ResponseContext {
   const previous = segmentStarts(events)
     .filter((s) => s < ref.startSeq)
@@ -151,7 +147,7 @@ async function begin(
   }
   // A follow-up continues the session's latest response only: the log is one line, not a tree.
   const prev = await load(deps, p, body.previous_response_id);
-  if (!prev.ok) return { ok: false, result: withParam(prev.result, 'previous_response_id') };
+  if (!prev.ok) return { ...prev, param: 'previous_response_id' };
   if (prev.record.agent !== agent)
     return bad(`previous response was made by model "${prev.record.agent}"`, 'model');
   if (segmentStarts(prev.events).at(-1) !== prev.ref.startSeq)
@@ -187,12 +183,6 @@ async function begin(
   };
 }
 
-/** Re-labels an error about a loaded response as being about the request parameter that named it. */
-function withParam(result: HttpResult, param: string): HttpResult {
-  const body = JSON.parse(String(result.body)) as { error: Record<string, unknown> };
-  return { ...result, body: JSON.stringify({ error: { ...body.error, param } }) };
-}
-
 /**
  * The Responses API door (`/v1/responses`), a view of sessions like chat completions: `model`
  * selects the agent, a response is one segment of a session's log (see responses-schema.ts), and
@@ -213,7 +203,7 @@ export function responsesRoutes(deps: HttpStreamingDeps) {
     const p = deps.principal(req);
     const begun = await begin(deps, p, body, agent);
     if (res.closed) return;
-    if (!begun.ok) return res.respond(begun.result);
+    if (!begun.ok) return res.respond(answer(begun));
     const { ctx } = begun;
     const ref = { sid: parseResponseId(ctx.id)!.sid, startSeq: ctx.startSeq };
     const projection = new ResponseProjection(ctx);
@@ -237,7 +227,7 @@ export function responsesRoutes(deps: HttpStreamingDeps) {
     const p = deps.principal(req);
     const loaded = await load(deps, p, idOf(req));
     if (res.closed) return;
-    if (!loaded.ok) return res.respond(loaded.result);
+    if (!loaded.ok) return res.respond(answer(loaded));
     if (q.data.stream !== 'true') return res.respond(json(200, loaded.projection.response()));
     res.writeHead(200, sseHeaders(loaded.ref.sid));
     const fresh = new ResponseProjection(loaded.ctx);
@@ -249,7 +239,7 @@ export function responsesRoutes(deps: HttpStreamingDeps) {
     const p = deps.principal(req);
     const loaded = await load(deps, p, idOf(req));
     if (res.closed) return;
-    if (!loaded.ok) return res.respond(loaded.result);
+    if (!loaded.ok) return res.respond(answer(loaded));
     if (loaded.projection.ended) return res.respond(json(200, loaded.projection.response()));
     const r = await deps.sessions.cancel(p, loaded.ref.sid, 'cancelled via the Responses API');
     if (!r.ok) return res.respond(openAiError(r.error));
