@@ -35,6 +35,8 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   not_found: 404,
   already_exists: 409,
   expired: 410,
+  busy: 409,
+  limit_exceeded: 400,
   rate_limited: 429,
   too_many_sessions: 429,
   upstream_error: 502,

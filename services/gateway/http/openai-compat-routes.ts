@@ -9,11 +9,9 @@ import {
 import { newSessionId } from '../session/session-service.js';
 import type { HttpResult, StreamingHttpRoute } from '../transport/connection.js';
 import {
-  errorResult,
   expiryOf,
   followOverHttp,
   type HttpStreamingDeps,
-  httpStatusOf,
   type Rendered,
   sseHeaders,
 } from './http-session-stream.js';
@@ -24,12 +22,7 @@ import {
   optionsOf,
   parseResumeHeader,
 } from './openai-compat-schema.js';
-
-/** OpenAI's error shape, with our typed fields in it (`code`, `retryable`). */
-function openAiError(error: ErrorBody): HttpResult {
-  const type = httpStatusOf(error.code) < 500 ? 'invalid_request_error' : 'server_error';
-  return errorResult(error, { type, param: null });
-}
+import { openAiError, openAiErrorType, parseOpenAiBody } from './openai-http.js';
 
 const FINISH: Record<string, string> = { stop: 'stop', length: 'length', tool_calls: 'tool_calls' };
 
@@ -89,8 +82,10 @@ class CompletionRenderer {
 
   fail(error: ErrorBody): Rendered {
     if (!this.stream) return { respond: openAiError(error) };
-    const type = httpStatusOf(error.code) < 500 ? 'invalid_request_error' : 'server_error';
-    return { chunk: `data: ${JSON.stringify({ error: { ...error, type } })}\n\n`, end: true };
+    return {
+      chunk: `data: ${JSON.stringify({ error: { ...error, type: openAiErrorType(error) } })}\n\n`,
+      end: true,
+    };
   }
 
   private finish(seq: number, reason: string): Rendered {
@@ -154,20 +149,8 @@ class CompletionRenderer {
  */
 export function chatCompletionsRoute(deps: HttpStreamingDeps): StreamingHttpRoute {
   return async (req, res) => {
-    let json: unknown;
-    try {
-      json = JSON.parse(req.body.toString('utf8'));
-    } catch {
-      return res.respond(openAiError(errorBody('bad_frame', 'body is not valid JSON')));
-    }
-    const parsed = ChatCompletionRequest.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.join('.') || 'body';
-      return res.respond(
-        openAiError(errorBody('invalid_argument', `${where}: ${issue?.message ?? 'invalid'}`)),
-      );
-    }
+    const parsed = parseOpenAiBody(req, ChatCompletionRequest);
+    if (!parsed.ok) return res.respond(parsed.result);
     const body = parsed.data;
     const agent = agentOfModel(body.model);
     if (!agent)

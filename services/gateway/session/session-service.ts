@@ -172,7 +172,7 @@ export class SessionService {
    * to the log (fenced: if anything else wrote first, the caller is told the session is busy)
    * and a job for the new turn is queued; the worker rebuilds the history from the log.
    */
-  async message(p: Principal, f: MessageFrame): Promise<Result<{ turn: number }>> {
+  async message(p: Principal, f: MessageFrame): Promise<Result<{ turn: number; seq: number }>> {
     const tooLong = this.checkInput(f.text);
     if (tooLong) return tooLong;
     const owned = await this.owned(p, f.sid);
@@ -198,7 +198,7 @@ export class SessionService {
     if (f.turn !== undefined && f.turn === turn - 1 && conv.turns.at(-1)?.user === f.text) {
       // A retry of a message already in the log: make sure its job is queued, nothing else.
       await this.queueJob(p, f.sid, record.agent, f.text, options, f.turn);
-      return { ok: true, value: { turn: f.turn } };
+      return { ok: true, value: { turn: f.turn, seq: conv.turns.at(-1)?.startSeq ?? 0 } };
     }
     if (f.turn !== undefined && f.turn !== turn) {
       return {
@@ -239,11 +239,11 @@ export class SessionService {
       cancelRequested: false,
     }));
     await this.queueJob(p, f.sid, record.agent, f.text, options, turn);
-    return { ok: true, value: { turn } };
+    return { ok: true, value: { turn, seq: ev.seq } };
   }
 
   /** The user's answer to the pending `input_request`; the waiting worker reads it from the log. */
-  async input(p: Principal, f: InputFrame): Promise<Result<null>> {
+  async input(p: Principal, f: InputFrame): Promise<Result<{ seq: number }>> {
     const tooLong = this.checkInput(f.text);
     if (tooLong) return tooLong;
     const owned = await this.owned(p, f.sid);
@@ -268,12 +268,24 @@ export class SessionService {
       };
       try {
         await this.eventLog.append(p.tenant, ev, lastStreamSeq, this.writerId);
-        return { ok: true, value: null };
+        return { ok: true, value: { seq: ev.seq } };
       } catch (err) {
         if (!(err instanceof LogConflictError)) throw err; // the worker wrote meanwhile: read again
       }
     }
     return { ok: false, error: errorBody('busy', `session ${f.sid} is changing too fast; retry`) };
+  }
+
+  /** A session's whole log, for its owner (the Responses API rebuilds a response from it). */
+  async events(
+    p: Principal,
+    sid: string,
+  ): Promise<Result<{ record: SessionRecord; events: SessionEvent[] }>> {
+    if (!this.natsConnected()) return NATS_DOWN;
+    const owned = await this.owned(p, sid);
+    if (!owned.ok) return owned;
+    const { events } = await this.eventLog.readAll(p.tenant, sid);
+    return { ok: true, value: { record: owned.value, events } };
   }
 
   /** Deletes a session everywhere: stops a running turn, purges its log, drops its registry entry. */
