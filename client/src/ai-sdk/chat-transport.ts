@@ -206,9 +206,18 @@ export class StreamFabricChatTransport<UI_MESSAGE extends UIMessage = UIMessage>
             controller.close();
           }
         };
-        off = session.on('*', drain);
-        // A session the gateway refused (expired, forbidden, unknown agent) ends without an event.
-        session.finishedEvent().then(() => session.error && fail(session.error));
+        // A session the gateway refused (expired, forbidden, bad options) or a client closed for
+        // good ends without an event: the client reports it as an `error` or a `closed` state.
+        const refused = () => queueMicrotask(() => session.error && fail(session.error));
+        const offs = [
+          session.on('*', drain),
+          this.client.on('error', refused),
+          this.client.on('state', (st) => st === 'closed' && refused()),
+        ];
+        off = () => {
+          for (const o of offs) o();
+        };
+        refused();
         if (signal?.aborted) onAbort();
         else signal?.addEventListener('abort', onAbort, { once: true });
         drain();
