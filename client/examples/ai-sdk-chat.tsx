@@ -56,7 +56,7 @@ function Part({ part }: { part: UIMessage['parts'][number] }) {
 function App() {
   const { messages, sendMessage, status, stop, error } = useChat({ id: chatId, transport, resume: true });
   const [conn, setConn] = useState(transport.client.state);
-  const [gateway, setGateway] = useState('');
+  const [gateways, setGateways] = useState<string[]>([]);
   const [reconnects, setReconnects] = useState(0);
   const [input, setInput] = useState(q.get('prompt') ?? 'Tell me about durable streams');
   const latest = useRef(messages);
@@ -67,7 +67,7 @@ function App() {
         setConn(s);
         if (s === 'open' && prev === 'reconnecting') setReconnects((n) => n + 1);
       }),
-      transport.client.on('welcome', (g) => setGateway(g)),
+      transport.client.on('welcome', (g) => setGateways((seen) => (seen.at(-1) === g ? seen : [...seen, g]))),
     ];
     // For tests and the console: the messages as useChat holds them.
     (window as unknown as { aiChat: unknown }).aiChat = { messages: () => latest.current, transport };
@@ -120,7 +120,8 @@ function App() {
           status <span id="status">{status}</span>
         </span>
         <span>
-          gateway <span id="gateway">{gateway}</span>
+          gateway <span id="gateway">{gateways.at(-1) ?? ''}</span>
+          {gateways.length > 1 && <span id="previous"> (was {gateways.slice(0, -1).join(', ')})</span>}
         </span>
         <span>
           reconnects <span id="reconnects">{reconnects}</span>
