@@ -222,6 +222,25 @@ describe('ai-sdk transport - resume', () => {
     b.close();
   });
 
+  it('a resume replaced by another (React StrictMode mounts twice) does not cancel: the second shows the whole answer', async () => {
+    const storage = new MemoryStorage();
+    const a = newChat({ storage, options: { seed: 51, length: 120, tokensPerSecond: 60 } }, 'strict-chat');
+    const sending = a.chat.sendMessage({ text: 'twice mounted' });
+    await waitFor(() => messageText(a.chat.messages[1]).length > 30, {
+      timeoutMs: 20_000,
+      what: 'first tokens',
+    });
+    a.transport.client.close();
+    await sending;
+    const b = new StreamFabricChatTransport({ url: fabric.wsUrl(0), WebSocket: WebSocket as never, storage });
+    const chat = new Chat<UIMessage>({ id: 'strict-chat', transport: b });
+    await Promise.all([chat.resumeStream(), chat.resumeStream()]);
+    expect(chat.status).toBe('ready');
+    expect(textParts(chat.messages[0])).toEqual([{ agent: undefined, text: builtinText(51, 120) }]);
+    expect((await logOf(b.sessionId('strict-chat')!)).at(-1)?.type).toBe('done');
+    b.close();
+  });
+
   it('a gateway killed mid-answer: the stream continues on the next gateway with the full text', async () => {
     const doomed = await fabric.addGateway();
     const { chat, transport } = newChat({

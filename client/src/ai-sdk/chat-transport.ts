@@ -110,11 +110,13 @@ export class StreamFabricChatTransport<UI_MESSAGE extends UIMessage = UIMessage>
     req: Parameters<ChatTransport<UI_MESSAGE>['reconnectToStream']>[0],
   ): Promise<ReadableStream<UIMessageChunk> | null> {
     const { chatId, abortSignal } = req;
+    const generation = (this.resumes.get(chatId) ?? 0) + 1;
+    this.resumes.set(chatId, generation);
     const live = this.chats.get(chatId);
     if (live) {
       if (live.finished) return null;
       const opening = live.events.findLast((e) => e.type === 'user_message');
-      return this.follow(chatId, live, (opening?.seq ?? 1) - 1, abortSignal);
+      return this.follow(chatId, live, (opening?.seq ?? 1) - 1, abortSignal, generation);
     }
     const rec = this.store.get(chatId);
     if (!rec || rec.ended) return null;
@@ -122,13 +124,20 @@ export class StreamFabricChatTransport<UI_MESSAGE extends UIMessage = UIMessage>
     // numbers for follow-ups); the stream itself starts at the unfinished turn's user_message.
     const session = await this.client.resume(rec.sid, 0);
     this.chats.set(chatId, session);
-    return this.follow(chatId, session, rec.turnSeq - 1, abortSignal);
+    return this.follow(chatId, session, rec.turnSeq - 1, abortSignal, generation);
   }
 
   /** Closes the client when this transport made it. */
   close(): void {
     if (this.ownsClient) this.client.close();
   }
+
+  /**
+   * Resume requests per chat. The SDK aborts a resume when a newer one replaces it (React
+   * StrictMode mounts twice), calling `reconnectToStream` right after the abort: that abort is
+   * not the user's Stop and must not cancel the turn.
+   */
+  private readonly resumes = new Map<string, number>();
 
   /** Sessions whose current stream should fail (a refused follow-up turn). */
   private readonly failures = new Map<StreamSession, (err: unknown) => void>();
@@ -164,6 +173,8 @@ export class StreamFabricChatTransport<UI_MESSAGE extends UIMessage = UIMessage>
     session: StreamSession,
     after: number,
     signal: AbortSignal | undefined,
+    /** For a resume: its number, to tell a replaced resume from the user's Stop. */
+    generation?: number,
   ): ReadableStream<UIMessageChunk> {
     const turn = new TurnChunks(after);
     const store = this.store;
@@ -178,10 +189,14 @@ export class StreamFabricChatTransport<UI_MESSAGE extends UIMessage = UIMessage>
     };
     let fail = (_err: unknown) => {};
     const onAbort = () => {
-      // Stop means cancel: the worker aborts the model call and the log ends the turn with `cancelled`.
-      if (!turn.ended) session.cancel();
-      if (turn.turnSeq) store.put(chatId, { sid: session.sid, turnSeq: turn.turnSeq, ended: true });
       stop();
+      queueMicrotask(() => {
+        const replaced = generation !== undefined && this.resumes.get(chatId) !== generation;
+        if (turn.ended || replaced) return;
+        // Stop means cancel: the worker aborts the model call and the log ends the turn with `cancelled`.
+        session.cancel();
+        if (turn.turnSeq) store.put(chatId, { sid: session.sid, turnSeq: turn.turnSeq, ended: true });
+      });
     };
     return new ReadableStream<UIMessageChunk>({
       start: (controller) => {
