@@ -125,6 +125,21 @@ describe('ai-sdk useChat page - in Chromium', () => {
     await page.close();
   });
 
+  it('an AutoGen team’s answer through a page reload mid-answer: every agent’s message whole, once', async () => {
+    const page = await openPage(
+      'agent=autogen-demo&length=24&tps=16&chat=team-reload&prompt=plan%20a%20trip',
+    );
+    await page.click('#send');
+    // Reload while the team is still talking (the first agent's message has begun).
+    await page.waitForSelector('.msg.assistant .agent', { timeout: 30_000 });
+    expect(await page.$$eval('.msg.assistant .agent', (els) => els.length)).toBeLessThan(4);
+    await page.reload();
+    await page.waitForSelector('.msg.assistant', { timeout: 30_000 });
+    await waitReadyWithAnswer(page);
+    expect(await assistantParts(page)).toEqual([autogenTeamSpeeches('plan a trip', 24)]);
+    await page.close();
+  });
+
   it('a gateway killed mid-answer: the answer goes on through the other gateway, whole', async () => {
     const ws = fabric.gateways.map((g) => `ws://127.0.0.1:${g.port}/v1/ws`).join(',');
     // The client connects to gateway 0 first; the page itself is served by gateway 1.
