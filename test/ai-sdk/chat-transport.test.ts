@@ -135,14 +135,15 @@ describe('ai-sdk transport - errors and cancel', () => {
     transport.close();
   });
 
-  it('a start the gateway refuses (bad options) surfaces as a typed error, and the next chat works', async () => {
+  it('a start the gateway refuses (bad options) surfaces as a typed error, and the chat’s next message starts a session that works', async () => {
     const { chat, transport } = newChat({ options: { length: 0 } });
     await chat.sendMessage({ text: 'hello' });
     expect(chat.status).toBe('error');
     expect(chat.error?.message).toMatch(/^invalid_argument: options.length/);
-    const ok = newChat({ client: transport.client, options: { seed: 3, length: 5 } });
-    await ok.chat.sendMessage({ text: 'hello' });
-    expect(messageText(ok.chat.messages[1])).toBe(builtinText(3, 5));
+    // The same chat tries again with options of the request's body: a new session, which works.
+    await chat.sendMessage({ text: 'hello' }, { body: { options: { seed: 3, length: 5 } } });
+    expect(chat.status).toBe('ready');
+    expect(messageText(chat.messages.at(-1))).toBe(builtinText(3, 5));
     transport.close();
   });
 
@@ -167,6 +168,16 @@ describe('ai-sdk transport - errors and cancel', () => {
     assertContiguous(log);
     expect(log.filter((e) => e.type === 'token').length).toBeLessThan(1000);
     expect(builtinText(5, 5000).startsWith(messageText(chat.messages[1]))).toBe(true);
+    // A message sent right after Stop is the session's next turn (sent once `cancelled` is in).
+    const again = chat.sendMessage({ text: 'next' });
+    await waitFor(() => messageText(chat.messages[3]).length > 20, {
+      timeoutMs: 20_000,
+      what: 'turn 2 tokens',
+    });
+    expect(builtinText(6, 5000).startsWith(messageText(chat.messages[3]))).toBe(true);
+    await chat.stop();
+    await again;
+    expect(chat.error).toBeUndefined();
     transport.close();
   });
 });

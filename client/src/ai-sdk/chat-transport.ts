@@ -36,6 +36,21 @@ function lastUserText(messages: UIMessage[]): string {
   return (m?.parts ?? []).map((p) => (p.type === 'text' ? p.text : '')).join('');
 }
 
+/** Resolves once the session's turn through `minSeq` has ended, or the session was refused. */
+function settled(session: StreamSession, minSeq: number): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (session.error || (session.finished && session.lastSeq >= minSeq)) {
+        off();
+        resolve();
+      }
+    };
+    const off = session.on('*', check);
+    session.finishedEvent().then(check, check);
+    check();
+  });
+}
+
 function errorText(err: unknown): string {
   const e = err as Partial<StreamFabricError>;
   return e?.code ? `${e.code}: ${e.message}` : String((err as Error)?.message ?? err);
@@ -88,7 +103,15 @@ export class StreamFabricChatTransport<UI_MESSAGE extends UIMessage = UIMessage>
     const { chatId, messages, abortSignal } = req;
     const body = (req.body ?? {}) as RequestBody;
     const input = lastUserText(messages);
-    const session = this.chats.get(chatId) ?? (await this.reattach(chatId));
+    let session = this.chats.get(chatId) ?? (await this.reattach(chatId));
+    // A stopped turn ends with `cancelled` a moment after Stop: send the next turn after it.
+    if (session) await settled(session, 0);
+    if (session?.error) {
+      // The gateway refused this chat's session (bad options, expired): the next message starts a new one.
+      this.chats.delete(chatId);
+      this.store.remove(chatId);
+      session = undefined;
+    }
     if (!session) {
       const started = await this.client.start({
         input,
@@ -147,17 +170,7 @@ export class StreamFabricChatTransport<UI_MESSAGE extends UIMessage = UIMessage>
     const rec = this.store.get(chatId);
     if (!rec) return undefined;
     const session = await this.client.resume(rec.sid, 0);
-    await new Promise<void>((resolve) => {
-      const check = () => {
-        if (session.error || (session.finished && session.lastSeq >= rec.turnSeq)) {
-          off();
-          resolve();
-        }
-      };
-      const off = session.on('*', check);
-      session.finishedEvent().then(check, check);
-      check();
-    });
+    await settled(session, rec.turnSeq);
     if (session.error) {
       this.store.remove(chatId); // expired or forbidden: start a new session for this chat
       this.client.forget(rec.sid);
