@@ -6,7 +6,7 @@ import { StreamFabricChatTransport } from '../../client/src/ai-sdk/index.js';
 import { isTerminalEvent, type SessionEvent, StreamFabricClient } from '../../client/src/index.js';
 import { type BridgeProcess, ensurePython, spawnBridge } from '../../scripts/topology/bridge-process.js';
 import { waitFor } from '../../scripts/topology/wait.js';
-import { builtinText } from '../../services/worker/agents/builtin-model.js';
+import { builtinAnswerText, builtinText } from '../../services/worker/agents/builtin-model.js';
 import { startFabric, type TestFabric } from '../harness/fabric.js';
 import { assertContiguous } from '../harness/raw-client.js';
 import { FakeOpenAi } from '../openai/fake-openai-server.js';
@@ -117,6 +117,27 @@ describe('ai-sdk transport - text and conversations', () => {
       input: {},
       state: 'output-available',
     });
+    transport.close();
+  });
+});
+
+describe('ai-sdk transport - human in the loop', () => {
+  it('an agent’s question is a data-input-request part; answer() lets the turn go on', async () => {
+    const askUser = { prompt: 'Who is it for?', options: ['engineers', 'executives'] };
+    const { chat, transport, id } = newChat({ options: { seed: 61, length: 30, askUser } });
+    const sending = chat.sendMessage({ text: 'Explain durable streams' });
+    const question = await waitFor(
+      () =>
+        chat.messages[1]?.parts.find((p) => p.type === 'data-input-request') as
+          | { data: { requestId: string; prompt: string; options: string[] } }
+          | undefined,
+      { timeoutMs: 20_000, what: 'the question' },
+    );
+    expect(question.data).toMatchObject({ prompt: 'Who is it for?', options: ['engineers', 'executives'] });
+    transport.answer(id, question.data.requestId, 'engineers');
+    await sending;
+    expect(chat.status).toBe('ready');
+    expect(messageText(chat.messages[1])).toBe(builtinAnswerText('engineers', 61, 30));
     transport.close();
   });
 });

@@ -150,6 +150,14 @@ export class StreamFabricChatTransport<UI_MESSAGE extends UIMessage = UIMessage>
     return this.follow(chatId, session, rec.turnSeq - 1, abortSignal, generation);
   }
 
+  /**
+   * Answers an agent's question (a `data-input-request` part) in a chat; the turn then goes on.
+   * @example transport.answer(chatId, part.data.requestId, 'Oslo');
+   */
+  answer(chatId: string, requestId: string, text: string): void {
+    this.chats.get(chatId)?.answer(requestId, text);
+  }
+
   /** Closes the client when this transport made it. */
   close(): void {
     if (this.ownsClient) this.client.close();
