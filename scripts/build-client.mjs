@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the client package (client/package.json):
-//   client/dist/esm/       ESM for bundlers and Node (index + react subpath), unminified, tree-shakeable
+//   client/dist/esm/       ESM for bundlers and Node (index + react and ai-sdk subpaths), unminified, tree-shakeable
 //   client/dist/types/     declarations (zod-inferred protocol types)
 //   client/dist/streamfabric.js  one minified ESM file for <script type="module"> (the gateway serves it at /client/)
 // and prints the browser bundle's minified + gzipped size, failing above the budget.
@@ -14,11 +14,15 @@ const common = { bundle: true, format: 'esm', target: 'es2020', sourcemap: true,
 
 await build({
   ...common,
-  entryPoints: { index: 'client/src/index.ts', react: 'client/src/react/index.ts' },
+  entryPoints: {
+    index: 'client/src/index.ts',
+    react: 'client/src/react/index.ts',
+    'ai-sdk': 'client/src/ai-sdk/index.ts',
+  },
   outdir: 'client/dist/esm',
   platform: 'neutral',
   splitting: true,
-  external: ['react'],
+  external: ['react', 'ai'],
 });
 
 const outfile = 'client/dist/streamfabric.js';
@@ -52,3 +56,15 @@ if (gz > BUDGET_GZIP_BYTES) {
   console.error('[streamfabric] the client bundle is over its gzip budget');
   process.exit(1);
 }
+
+// The AI SDK example page's script (client/examples/ai-sdk-chat.html): React, @ai-sdk/react and
+// the transport in one file, served by the gateway at /client/examples/ai-sdk-chat.js.
+await build({
+  ...common,
+  entryPoints: ['client/examples/ai-sdk-chat.tsx'],
+  outfile: 'client/dist/examples/ai-sdk-chat.js',
+  platform: 'browser',
+  minify: true,
+  jsx: 'automatic',
+  define: { 'process.env.NODE_ENV': '"production"' },
+});

@@ -23,6 +23,11 @@ interface Tracked {
   message?: { text: string; turn: number };
   /** Keep following until this turn has ended (a finished session is reopened by its next turn). */
   awaitTurn?: number;
+  /**
+   * Keep following until this seq (the log's end when a resume was served): a replay from seq 0
+   * of a conversation passes the end of every earlier turn before it reaches the last one.
+   */
+  catchUpTo?: number;
 }
 
 /**
@@ -175,7 +180,8 @@ export class StreamFabricClient {
     t.pos = ev.prevPos;
     t.session.receive(ev);
     const waiting = t.awaitTurn !== undefined && t.session.turns.length < t.awaitTurn;
-    if (t.session.finished && !waiting && !t.message) this.tracked.delete(ev.sid);
+    const catchingUp = t.catchUpTo !== undefined && ev.seq < t.catchUpTo;
+    if (t.session.finished && !waiting && !catchingUp && !t.message) this.tracked.delete(ev.sid);
   }
 
   private onReply(f: ReplyFrame): void {
@@ -196,6 +202,7 @@ export class StreamFabricClient {
     const op = f.op === 'start' || f.op === 'resume';
     if (f.ok) {
       if (t && op) {
+        if (f.op === 'resume' && f.lastSeq !== undefined) t.catchUpTo = f.lastSeq;
         t.session.acknowledged = true;
         t.retries = 0;
         t.retryingSince = undefined;

@@ -6,6 +6,7 @@ import {
   errorBody,
   type ReplyFrame,
   RequestId,
+  SessionId,
 } from '../../../shared/protocol/index.js';
 import type { EventSink } from '../fanout/event-sink.js';
 import type { FanoutHub } from '../fanout/fanout-hub.js';
@@ -135,10 +136,13 @@ export class ClientConnection implements EventSink {
     const parsed = ClientFrame.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
+      // Name the session when the frame did (a start with bad options): the client fails that session.
+      const sid = SessionId.safeParse((json as { sid?: unknown }).sid);
       this.reject(
         id,
         op,
         errorBody('invalid_argument', `${issue?.path.join('.') || op}: ${issue?.message ?? 'invalid'}`),
+        sid.success ? sid.data : undefined,
       );
       return;
     }
