@@ -18,7 +18,7 @@ from streamfabric_autogen.subjects import (
     dead_letter_subject,
     worker_consumer_name,
 )
-from streamfabric_autogen.worker import consumer_config
+from streamfabric_autogen.core.worker import consumer_config
 
 
 async def consumer(f: Fabric, agent: str) -> Any:

@@ -28,11 +28,11 @@ from .event_log import EventLog
 from .factory import Builder
 from .human import TurnHuman
 from .input_broker import InputBroker
-from .log import Logger
+from ..log import Logger
 from .registry import SessionRegistry
-from .schemas import SchemaError, validate_control, validate_job
+from ..schemas import SchemaError, validate_control, validate_job
 from .session_writer import SessionWriter
-from .subjects import control_subject
+from ..subjects import control_subject
 from .turn_end import ack, dead_letter, finish, registry_update, set_idle, terminal_event
 from .turn_state import TurnState, read_turn_state
 
@@ -59,6 +59,8 @@ class TurnDeps:
     shutdown: asyncio.Event
     #: Set once the bridge has no pull request pending: only then is a job handed back (nak).
     fetch_stopped: asyncio.Event
+    #: The adapter named by `--framework`, or None to pick it from what the builder returns.
+    framework: str | None = None
 
 
 async def run_turn(msg: Any, deps: TurnDeps) -> None:
@@ -164,6 +166,7 @@ async def _run_agent(
         _opt(job, "bufferSize", deps.buffer_size),
         _opt(job, "flushIntervalMs", deps.flush_interval_ms),
         log,
+        deps.framework,
     )
     broker = InputBroker(
         nc=deps.nc,

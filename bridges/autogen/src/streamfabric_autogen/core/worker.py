@@ -14,12 +14,13 @@ import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BucketNotFoundError, NotFoundError
 
-from .config import BridgeConfig
+from ..config import BridgeConfig
 from .event_log import EventLog
 from .factory import Builder
-from .log import Logger
+from ..log import Logger
 from .registry import SessionRegistry
-from .subjects import EVENTS_STREAM, JOBS_STREAM, job_subject, worker_consumer_name
+from .pools import AgentPool, open_agents_bucket
+from ..subjects import EVENTS_STREAM, JOBS_STREAM, job_subject, worker_consumer_name
 from .turn import TurnDeps, run_turn
 
 
@@ -43,7 +44,12 @@ def consumer_config(cfg: BridgeConfig) -> ConsumerConfig:
 
 class Bridge:
     def __init__(
-        self, cfg: BridgeConfig, builder: Builder, log: Logger | None = None, fetch_timeout_s: float = 2.0
+        self,
+        cfg: BridgeConfig,
+        builder: Builder,
+        log: Logger | None = None,
+        fetch_timeout_s: float = 2.0,
+        kind: str = "agentchat",
     ) -> None:
         self.cfg = cfg
         #: How long one pull request waits for jobs; also the longest `stop()` waits for it.
@@ -51,6 +57,9 @@ class Bridge:
         self.worker_id = cfg.worker_id or f"py-{secrets.token_hex(3)}"
         self.log = log or Logger("autogen-bridge", cfg.log_level, {"worker": self.worker_id})
         self._builder = builder
+        #: The pool kind declared in FABRIC_AGENTS (AGENT-POOLS.md).
+        self.kind = cfg.framework or kind
+        self.pool: AgentPool | None = None
         self._shutdown = asyncio.Event()
         self._stopped = False
         self._active: set[asyncio.Task[None]] = set()
@@ -119,7 +128,17 @@ class Bridge:
             max_history_tokens=self.cfg.max_history_tokens,
             shutdown=self._shutdown,
             fetch_stopped=self._loop_done,
+            framework=self.cfg.framework,
         )
+        self.pool = AgentPool(
+            await open_agents_bucket(self.js),
+            self.cfg.agent,
+            self.worker_id,
+            self.kind,
+            self.cfg.agent_heartbeat_ms,
+            self.log.child(pool=self.cfg.agent),
+        )
+        await self.pool.declare()
         self.log.info(
             "bridge ready", agent=self.cfg.agent, concurrency=self.cfg.concurrency, consumer=cfg.durable_name
         )
@@ -177,6 +196,8 @@ class Bridge:
             return
         self._stopped = True
         self.log.info("bridge stopping: running turns are handed back for redelivery")
+        if self.pool is not None:
+            await self.pool.withdraw()
         self._slot_free.set()
         # Running turns stop now; they hand their jobs back only once the pending fetch (at most
         # fetch_timeout_s) has ended, so that no pull request of ours is left on the server to
