@@ -15,7 +15,7 @@
 | ToolResponseEvent, TerminationEvent, usage | nothing (the tool_result / done already say it)        |
 | summaries, speaker selection, prints       |                                                        |
 
-Events are recognised by class name, so the mapping does not depend on where a class lives.
+Events are recognised by class name (after unwrapping AG2's serialisation wrapper), so the mapping does not depend on where a class lives.
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ class Ag2Mapper:
 
     def map(self, ev: Any) -> list[Out]:
         kind = type(ev).__name__
+        # AG2 wraps each event for serialisation: {type: "text", content: <the TextEvent>}.
+        inner = getattr(ev, "content", None)
+        if isinstance(getattr(ev, "type", None), str) and hasattr(inner, "uuid"):
+            ev = inner
         if kind == "StreamEvent":
             agent = self.speaker
             if agent:

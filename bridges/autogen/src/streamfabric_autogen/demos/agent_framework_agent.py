@@ -1,0 +1,30 @@
+"""A Microsoft Agent Framework `Agent` with a tool, on the framework's own OpenAI chat-completions
+client pointed at an OpenAI-compatible endpoint (no API key needed).
+
+    python -m streamfabric_autogen streamfabric_autogen.demos.agent_framework_agent:build --agent agent-framework
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from . import demo_model
+
+
+def get_weather(city: Annotated[str, "the city"]) -> str:
+    """The weather in a city (a deterministic demo tool)."""
+    return f"sunny in {city}, 21 C"
+
+
+def build() -> Any:
+    from agent_framework import Agent
+    from agent_framework.openai import OpenAIChatCompletionClient
+
+    m = demo_model()
+    client = OpenAIChatCompletionClient(model=m.model, base_url=m.base_url, api_key=m.api_key)
+    return Agent(
+        client=client,
+        name="weather",
+        instructions="You answer questions about the weather; use get_weather.",
+        tools=[get_weather],
+    )
