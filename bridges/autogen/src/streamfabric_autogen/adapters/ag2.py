@@ -177,6 +177,7 @@ class Ag2Adapter:
 
         driver = asyncio.create_task(drive())
         ctx.on_abort(driver.cancel)
+        ctx.on_abort(lambda: _close_model_clients(agents))
         try:
             while True:
                 item = await queue.get()
@@ -187,14 +188,30 @@ class Ag2Adapter:
                     continue
                 for out in mapper.map(item):
                     yield out
-            result = await driver
-            usage = mapper.usage_of(getattr(result, "cost", None))
+            await driver
+            usage = mapper.usage_of([a.get_total_usage() for a in agents if hasattr(a, "get_total_usage")])
             if usage:
                 yield usage
             yield Finish("stop")
         finally:
             if not driver.done():
                 driver.cancel()
+
+
+def _close_model_clients(agents: list[Any]) -> None:
+    """Cancel: closes the agents' OpenAI clients, which closes the model's streaming HTTP response
+    at once (the executor thread reading it cannot be cancelled otherwise; it then fails and ends).
+    Agents are built per job, so no other run shares these clients."""
+    for agent in agents:
+        wrapper = getattr(agent, "client", None)
+        for client in getattr(wrapper, "_clients", None) or []:
+            oai = getattr(client, "_oai_client", None)
+            close = getattr(oai, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - best effort: the run is being stopped anyway
+                    pass
 
 
 def _watch_speakers(agents: list[Any], mapper: Ag2Mapper) -> None:

@@ -10,7 +10,7 @@
 | ToolCallEvent {sender, tool_calls}         | one `tool_call` {id, name, arguments, agent} per call  |
 | ExecutedFunctionEvent                      | `tool_result` {id, name, result, isError, agent}       |
 | the first TextEvent (the task echo)        | nothing: the client sent it, it is the `user_message`  |
-| ChatResult.cost (after the chat)           | `usage`, when the model reported tokens                |
+| the agents' usage summaries (after it)     | `usage`, when the model reported tokens                |
 | the chat's end                             | `done` {finishReason: "stop"}                          |
 | ToolResponseEvent, TerminationEvent, usage | nothing (the tool_result / done already say it)        |
 | summaries, speaker selection, prints       |                                                        |
@@ -119,16 +119,15 @@ class Ag2Mapper:
         out.append(Event(message_draft(sender, text)))
         return out
 
-    def usage_of(self, cost: Any) -> Event | None:
-        """The `usage` event from a ChatResult's cost ({"usage_including_cached_inference": {model:
-        {prompt_tokens, completion_tokens, ...}, "total_cost": ...}})."""
-        if not isinstance(cost, dict):
-            return None
-        usage = cost.get("usage_including_cached_inference") or {}
+    def usage_of(self, summaries: list[Any]) -> Event | None:
+        """The `usage` event from every agent's usage summary ({"total_cost": ..., <model>:
+        {prompt_tokens, completion_tokens, ...}}): the agents are built per job, so their totals
+        are this turn's (a group chat's members included, which ChatResult.cost leaves out)."""
         prompt = completion = 0
-        for v in usage.values() if isinstance(usage, dict) else []:
-            if isinstance(v, dict):
-                prompt += int(v.get("prompt_tokens", 0) or 0)
-                completion += int(v.get("completion_tokens", 0) or 0)
+        for summary in summaries:
+            for v in summary.values() if isinstance(summary, dict) else []:
+                if isinstance(v, dict):
+                    prompt += int(v.get("prompt_tokens", 0) or 0)
+                    completion += int(v.get("completion_tokens", 0) or 0)
         draft = usage_draft(prompt, completion)
         return Event(draft) if draft else None

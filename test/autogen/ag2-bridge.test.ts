@@ -1,0 +1,195 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SessionEvent } from '../../client/src/index.js';
+import { type BridgeProcess, ensurePython, spawnBridge } from '../../scripts/topology/bridge-process.js';
+import { repoRoot } from '../../scripts/topology/service-process.js';
+import { waitFor } from '../../scripts/topology/wait.js';
+import { startFabric, type TestFabric } from '../harness/fabric.js';
+import { assertContiguous, RawClient } from '../harness/raw-client.js';
+import { FakeOpenAi } from '../openai/fake-openai-server.js';
+
+// AG2 classic (`import autogen`) and Microsoft Agent Framework agents behind the bridge, on a real
+// gateway and nats-server. Each framework's own OpenAI client streams over real HTTP/SSE from the
+// local OpenAI-compatible server (no API key).
+let fabric: TestFabric;
+let fake: FakeOpenAi;
+const bridges: BridgeProcess[] = [];
+
+beforeAll(async () => {
+  ensurePython();
+  fake = await FakeOpenAi.start();
+  fabric = await startFabric({ gateways: 1, workers: 0 });
+  const env = {
+    NATS_URL: fabric.nats.urls,
+    STREAM_LOG_LEVEL: 'info',
+    STREAMFABRIC_DEMO_OPENAI_BASE_URL: fake.baseUrl,
+    STREAMFABRIC_DEMO_OPENAI_MODEL: 'fake-model',
+    SEED_OPENAI_BASE_URL: fake.baseUrl,
+    PYTHONPATH: join(repoRoot(), 'test/autogen/fixtures'),
+  };
+  bridges.push(
+    ...(await Promise.all([
+      spawnBridge({ builder: 'seed_agents:build', agent: 'ag2-seed', env, timeoutMs: 120_000 }),
+      spawnBridge({
+        builder: 'streamfabric_autogen.demos.ag2_pair:build_group',
+        agent: 'ag2-group',
+        env,
+        timeoutMs: 120_000,
+      }),
+      spawnBridge({
+        builder: 'streamfabric_autogen.demos.ag2_pair:build_human',
+        agent: 'ag2-human',
+        env,
+        timeoutMs: 120_000,
+      }),
+      spawnBridge({
+        builder: 'streamfabric_autogen.demos.agent_framework_agent:build',
+        agent: 'af-weather',
+        env,
+        timeoutMs: 120_000,
+      }),
+    ])),
+  );
+}, 600_000);
+afterAll(async () => {
+  await Promise.allSettled(bridges.map((b) => b.kill('SIGKILL')));
+  await fabric?.stop();
+  await fake?.stop();
+});
+
+/** The events' types with their agent, e.g. `token:assistant`, `done` (tokens folded into one). */
+function shape(events: SessionEvent[]): string[] {
+  const out: string[] = [];
+  for (const e of events) {
+    const agent = 'agent' in e && e.agent ? `:${e.agent}` : '';
+    const s = `${e.type}${agent}`;
+    if (e.type === 'token' && out.at(-1) === `${s}*`) continue;
+    out.push(e.type === 'token' ? `${s}*` : s);
+  }
+  return out;
+}
+
+async function turn(agent: string, input: string): Promise<SessionEvent[]> {
+  const c = await RawClient.connect(fabric.wsUrl(0));
+  c.send({ type: 'start', id: 's', agent, input });
+  const sid = (await c.reply((r) => r.id === 's')).sid!;
+  const events = await c.finished(sid, 60_000);
+  c.close();
+  assertContiguous(events);
+  return events;
+}
+
+const text = (events: SessionEvent[], agent: string) =>
+  events.flatMap((e) => (e.type === 'token' && e.agent === agent ? [e.text] : [])).join('');
+
+describe('ag2 bridge - the seed’s AutoGen 0.2 agents and Agent Framework through a gateway', () => {
+  it('the seed’s initialize_agent + initiate_chat shape streams the assistant’s tokens, then done', async () => {
+    fake.script('hello seed', {
+      tokens: 'Hi, I am the seed assistant streaming word by word.'.split(/(?= )/),
+      tokenDelayMs: 40, // slower than STREAM_FLUSH_INTERVAL: the tokens reach the client as several events
+    });
+    const events = await turn('ag2-seed', 'hello seed');
+    expect(shape(events)).toEqual(['user_message', 'token:assistant*', 'message:assistant', 'usage', 'done']);
+    expect(text(events, 'assistant')).toBe('Hi, I am the seed assistant streaming word by word.');
+    expect(events.filter((e) => e.type === 'token').length).toBeGreaterThan(1);
+    // The framework's own client really asked the model, with streaming on.
+    expect(fake.requestsFor('hello seed')[0]?.body.stream).toBe(true);
+  });
+
+  it('a GroupChat with a registered tool: tool_call, tool_result, then the reporter streams', async () => {
+    fake.script(
+      'add 2 and 3',
+      { toolCalls: [{ id: 'call_1', name: 'add', arguments: '{"a": 2, "b": 3}' }] },
+      { tokens: ['the', ' sum', ' is', ' 5'] },
+    );
+    const events = await turn('ag2-group', 'add 2 and 3');
+    expect(shape(events)).toEqual([
+      'user_message',
+      'tool_call:calculator',
+      'tool_result:executor',
+      'token:reporter*',
+      'message:reporter',
+      'usage',
+      'done',
+    ]);
+    const result = events.find((e) => e.type === 'tool_result');
+    expect(result?.type === 'tool_result' && [result.id, result.name, result.result]).toEqual(['call_1', 'add', '5']);
+    expect(text(events, 'reporter')).toBe('the sum is 5');
+  });
+
+  it('human_input_mode ALWAYS asks the session’s user through the fabric and continues with the answer', async () => {
+    fake.script('book a table', { tokens: ['For', ' how', ' many?'] });
+    fake.script('four people', { tokens: ['Booked', ' for', ' four.'] });
+    const c = await RawClient.connect(fabric.wsUrl(0));
+    c.send({ type: 'start', id: 's', agent: 'ag2-human', input: 'book a table' });
+    const sid = (await c.reply((r) => r.id === 's')).sid!;
+    const req = await waitFor(() => c.events(sid).find((e) => e.type === 'input_request'), {
+      timeoutMs: 60_000,
+      what: 'the input_request',
+    });
+    expect(req.type === 'input_request' && req.agent).toBe('customer');
+    c.send({ type: 'input', id: 'i', sid, requestId: req.type === 'input_request' ? req.requestId : '', text: 'four people' });
+    expect((await c.reply((r) => r.id === 'i')).ok).toBe(true);
+    const events = await c.finished(sid, 60_000);
+    c.close();
+    assertContiguous(events);
+    expect(shape(events)).toEqual([
+      'user_message',
+      'token:assistant*',
+      'message:assistant',
+      'input_request:customer',
+      'input',
+      'message:customer',
+      'token:assistant*',
+      'message:assistant',
+      'usage',
+      'done',
+    ]);
+    const answer = events.find((e) => e.type === 'message' && e.agent === 'customer');
+    expect(answer?.type === 'message' && [answer.role, answer.text]).toEqual(['user', 'four people']);
+  });
+
+  it('cancel stops the AG2 run mid-stream and ends with cancelled', async () => {
+    const words = Array.from({ length: 400 }, (_, i) => ` w${i}`);
+    fake.script('tell a long story', { tokens: words, tokenDelayMs: 20 });
+    const c = await RawClient.connect(fabric.wsUrl(0));
+    c.send({ type: 'start', id: 's', agent: 'ag2-seed', input: 'tell a long story' });
+    const sid = (await c.reply((r) => r.id === 's')).sid!;
+    await waitFor(() => c.events(sid).filter((e) => e.type === 'token').length >= 3, {
+      timeoutMs: 60_000,
+      what: 'first tokens',
+    });
+    c.send({ type: 'cancel', id: 'x', sid });
+    const events = await c.finished(sid, 30_000);
+    c.close();
+    assertContiguous(events);
+    expect(events.at(-1)?.type).toBe('cancelled');
+    expect(text(events, 'assistant').split(' ').length).toBeLessThan(300);
+    // The model request was abandoned: the fake server saw the client hang up.
+    await waitFor(() => fake.requestsFor('tell a long story')[0]?.clientClosed === true, {
+      timeoutMs: 20_000,
+      what: 'the model request to be closed',
+    });
+  });
+
+  it('an Agent Framework Agent with a tool streams tool_call, tool_result and tokens', async () => {
+    fake.script(
+      'weather in Paris',
+      { toolCalls: [{ id: 'call_w', name: 'get_weather', arguments: '{"city": "Paris"}' }] },
+      { tokens: ['It', ' is', ' sunny', ' in', ' Paris.'] },
+    );
+    const events = await turn('af-weather', 'weather in Paris');
+    expect(shape(events)).toEqual([
+      'user_message',
+      'tool_call:weather',
+      'tool_result:weather',
+      'token:weather*',
+      'message:weather',
+      'usage',
+      'done',
+    ]);
+    const result = events.find((e) => e.type === 'tool_result');
+    expect(result?.type === 'tool_result' && result.result).toBe('sunny in Paris, 21 C');
+    expect(text(events, 'weather')).toBe('It is sunny in Paris.');
+  });
+});
