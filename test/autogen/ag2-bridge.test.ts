@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { Kvm } from '@nats-io/kv';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionEvent } from '../../client/src/index.js';
 import { type BridgeProcess, ensurePython, spawnBridge } from '../../scripts/topology/bridge-process.js';
@@ -13,19 +15,25 @@ import { FakeOpenAi } from '../openai/fake-openai-server.js';
 // local OpenAI-compatible server (no API key).
 let fabric: TestFabric;
 let fake: FakeOpenAi;
+let nc: NatsConnection;
+let env: Record<string, string>;
 const bridges: BridgeProcess[] = [];
 
 beforeAll(async () => {
   ensurePython();
   fake = await FakeOpenAi.start();
   fabric = await startFabric({ gateways: 1, workers: 0 });
-  const env = {
+  nc = await connect({ servers: fabric.nats.urls });
+  env = {
     NATS_URL: fabric.nats.urls,
     STREAM_LOG_LEVEL: 'info',
     STREAMFABRIC_DEMO_OPENAI_BASE_URL: fake.baseUrl,
     STREAMFABRIC_DEMO_OPENAI_MODEL: 'fake-model',
     SEED_OPENAI_BASE_URL: fake.baseUrl,
     PYTHONPATH: join(repoRoot(), 'test/autogen/fixtures'),
+    // A short ack wait: the job of a killed bridge is redelivered about 1.5 s later.
+    WORKER_ACK_WAIT_MS: '1500',
+    AGENT_HEARTBEAT_MS: '500',
   };
   bridges.push(
     ...(await Promise.all([
@@ -53,6 +61,7 @@ beforeAll(async () => {
 }, 600_000);
 afterAll(async () => {
   await Promise.allSettled(bridges.map((b) => b.kill('SIGKILL')));
+  await nc?.close();
   await fabric?.stop();
   await fake?.stop();
 });
@@ -113,7 +122,11 @@ describe('ag2 bridge - the seed’s AutoGen 0.2 agents and Agent Framework throu
       'done',
     ]);
     const result = events.find((e) => e.type === 'tool_result');
-    expect(result?.type === 'tool_result' && [result.id, result.name, result.result]).toEqual(['call_1', 'add', '5']);
+    expect(result?.type === 'tool_result' && [result.id, result.name, result.result]).toEqual([
+      'call_1',
+      'add',
+      '5',
+    ]);
     expect(text(events, 'reporter')).toBe('the sum is 5');
   });
 
@@ -128,7 +141,13 @@ describe('ag2 bridge - the seed’s AutoGen 0.2 agents and Agent Framework throu
       what: 'the input_request',
     });
     expect(req.type === 'input_request' && req.agent).toBe('customer');
-    c.send({ type: 'input', id: 'i', sid, requestId: req.type === 'input_request' ? req.requestId : '', text: 'four people' });
+    c.send({
+      type: 'input',
+      id: 'i',
+      sid,
+      requestId: req.type === 'input_request' ? req.requestId : '',
+      text: 'four people',
+    });
     expect((await c.reply((r) => r.id === 'i')).ok).toBe(true);
     const events = await c.finished(sid, 60_000);
     c.close();
@@ -191,5 +210,111 @@ describe('ag2 bridge - the seed’s AutoGen 0.2 agents and Agent Framework throu
     const result = events.find((e) => e.type === 'tool_result');
     expect(result?.type === 'tool_result' && result.result).toBe('sunny in Paris, 21 C');
     expect(text(events, 'weather')).toBe('It is sunny in Paris.');
+  });
+
+  it('an agent error reaches the client as a typed error with the exception type, no address or path', async () => {
+    fake.script('fail please', {
+      status: 400,
+      errorMessage: `bad request from ${fake.baseUrl}/chat/completions`,
+    });
+    const events = await turn('ag2-seed', 'fail please');
+    const last = events.at(-1);
+    expect(last?.type).toBe('error');
+    const err = last?.type === 'error' ? last.error : undefined;
+    expect(err?.code).toBe('agent_error');
+    expect(err?.retryable).toBe(false);
+    expect(err?.message).toMatch(/^BadRequestError: /);
+    expect(err?.message).not.toMatch(/127\.0\.0\.1|Traceback|\.py|site-packages/);
+    // The details are in the bridge's log, with the session id.
+    const sid = events[0]!.sid;
+    await waitFor(() => bridges[0]!.logs.find((l) => l.msg === 'agent failed' && l.sid === sid), {
+      what: 'the logged failure',
+    });
+  });
+
+  it('declares its agent pools in FABRIC_AGENTS with a heartbeat, and withdraws the live key on SIGTERM', async () => {
+    const kv = await new Kvm(nc).open('FABRIC_AGENTS');
+    const pools = new Map<string, string>();
+    for (const agent of ['ag2-seed', 'ag2-group', 'ag2-human', 'af-weather']) {
+      const pool = (await kv.get(`pool.${agent}`))?.json<{ v: number; agent: string; kind: string }>();
+      expect(pool?.v).toBe(1);
+      expect(pool?.agent).toBe(agent);
+      pools.set(agent, pool!.kind);
+    }
+    expect(Object.fromEntries(pools)).toEqual({
+      'ag2-seed': 'ag2',
+      'ag2-group': 'ag2',
+      'ag2-human': 'ag2',
+      'af-weather': 'agent-framework',
+    });
+    const liveKeys = async (agent: string) => {
+      const keys: string[] = [];
+      for await (const k of await kv.keys(`live.${agent}.*`)) keys.push(k);
+      return keys;
+    };
+    const [key] = await liveKeys('af-weather');
+    const first = (await kv.get(key!))?.json<{ heartbeatAt: number; kind: string; workerId: string }>();
+    expect(first?.kind).toBe('agent-framework');
+    expect(key).toBe(`live.af-weather.${first?.workerId}`);
+    await waitFor(
+      async () =>
+        ((await kv.get(key!))?.json<{ heartbeatAt: number }>().heartbeatAt ?? 0) > first!.heartbeatAt,
+      { what: 'a heartbeat' },
+    );
+    await bridges[3]!.kill('SIGTERM');
+    expect(await liveKeys('af-weather')).toEqual([]);
+    expect((await kv.get('pool.af-weather'))?.json<{ kind: string }>().kind).toBe('agent-framework');
+  });
+
+  it('a question survives the bridge’s death: the rerun writes restart and never asks twice', async () => {
+    fake.script('book for tonight', { tokens: ['How', ' many', ' guests?'] });
+    fake.script('two guests', { tokens: ['Done:', ' two.'] });
+    const c = await RawClient.connect(fabric.wsUrl(0));
+    c.send({ type: 'start', id: 's', agent: 'ag2-human', input: 'book for tonight' });
+    const sid = (await c.reply((r) => r.id === 's')).sid!;
+    const req = await waitFor(() => c.events(sid).find((e) => e.type === 'input_request'), {
+      timeoutMs: 60_000,
+      what: 'the input_request',
+    });
+    await bridges[2]!.kill('SIGKILL');
+    bridges.push(
+      await spawnBridge({
+        builder: 'streamfabric_autogen.demos.ag2_pair:build_human',
+        agent: 'ag2-human',
+        env,
+      }),
+    );
+    await waitFor(
+      () => {
+        const ev = c.events(sid);
+        const restart = ev.findIndex((e) => e.type === 'restart');
+        return restart >= 0 && ev.slice(restart).some((e) => e.type === 'message' && e.agent === 'assistant');
+      },
+      { timeoutMs: 60_000, what: 'the rerun to reach the question again' },
+    );
+    c.send({
+      type: 'input',
+      id: 'i',
+      sid,
+      requestId: req.type === 'input_request' ? req.requestId : '',
+      text: 'two guests',
+    });
+    expect((await c.reply((r) => r.id === 'i')).ok).toBe(true);
+    const events = await c.finished(sid, 60_000);
+    c.close();
+    assertContiguous(events);
+    expect(events.filter((e) => e.type === 'input_request')).toHaveLength(1);
+    const restart = events.findIndex((e) => e.type === 'restart');
+    expect(shape(events.slice(restart))).toEqual([
+      'restart',
+      'token:assistant*',
+      'message:assistant',
+      'input',
+      'message:customer',
+      'token:assistant*',
+      'message:assistant',
+      'usage',
+      'done',
+    ]);
   });
 });
