@@ -51,12 +51,19 @@ class FakeOpenAi:
         prompt = str(users[-1].get("content", "")) if users else ""
         attempt = sum(1 for r in self.requests if r["prompt"] == prompt)
         self.requests.append({"prompt": prompt, "body": body})
-        answers = self.scripts.get(prompt) or [[w if i == 0 else " " + w for i, w in enumerate(f"echo: {prompt}".split(" "))]]
+        answers = self.scripts.get(prompt) or [
+            [w if i == 0 else " " + w for i, w in enumerate(f"echo: {prompt}".split(" "))]
+        ]
         answer = answers[min(attempt, len(answers) - 1)]
         h.send_response(200)
         h.send_header("content-type", "text/event-stream")
         h.end_headers()
-        meta = {"id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion.chunk", "created": int(time.time()), "model": body.get("model", "m")}
+        meta = {
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body.get("model", "m"),
+        }
 
         def send(delta: dict[str, Any], finish: str | None = None) -> None:
             chunk = {**meta, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
@@ -66,16 +73,31 @@ class FakeOpenAi:
         try:
             send({"role": "assistant", "content": ""})
             calls = answer.get("tool_calls", []) if isinstance(answer, dict) else []
-            for tok in ([] if isinstance(answer, dict) else answer):
+            for tok in [] if isinstance(answer, dict) else answer:
                 if self.token_delay_s:
                     time.sleep(self.token_delay_s)
                 send({"content": tok})
             for i, c in enumerate(calls):
-                send({"tool_calls": [{"index": i, "id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": ""}}]})
+                send(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": i,
+                                "id": c["id"],
+                                "type": "function",
+                                "function": {"name": c["name"], "arguments": ""},
+                            }
+                        ]
+                    }
+                )
                 send({"tool_calls": [{"index": i, "function": {"arguments": c["arguments"]}}]})
             send({}, "tool_calls" if calls else "stop")
             if (body.get("stream_options") or {}).get("include_usage"):
-                usage = {**meta, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}}
+                usage = {
+                    **meta,
+                    "choices": [],
+                    "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
+                }
                 h.wfile.write(f"data: {json.dumps(usage)}\n\n".encode())
             h.wfile.write(b"data: [DONE]\n\n")
             h.wfile.flush()

@@ -7,8 +7,8 @@ import pytest
 from helpers import Fabric, new_sid, run
 
 from streamfabric_autogen.core.event_log import EventLog
-from streamfabric_autogen.schemas import SchemaError, validate_event, validate_job
 from streamfabric_autogen.core.session_writer import FencedError, SessionWriter
+from streamfabric_autogen.schemas import SchemaError, validate_event, validate_job
 
 
 def writer(

@@ -226,7 +226,9 @@ def _watch_speakers(agents: list[Any], mapper: Ag2Mapper) -> None:
         agent.register_hook("process_all_messages_before_reply", hook)
 
 
-def _route_human_input(agents: list[Any], mapper: Ag2Mapper, queue: asyncio.Queue[Any], ctx: RunContext) -> None:
+def _route_human_input(
+    agents: list[Any], mapper: Ag2Mapper, queue: asyncio.Queue[Any], ctx: RunContext
+) -> None:
     """Every agent's human input (human_input_mode ALWAYS / TERMINATE) is the session user's
     answer: an `input_request` named after the agent, answered by an `input` on any gateway."""
     human = ctx.human

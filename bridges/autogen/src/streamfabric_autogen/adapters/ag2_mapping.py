@@ -15,7 +15,8 @@
 | ToolResponseEvent, TerminationEvent, usage | nothing (the tool_result / done already say it)        |
 | summaries, speaker selection, prints       |                                                        |
 
-Events are recognised by class name (after unwrapping AG2's serialisation wrapper), so the mapping does not depend on where a class lives.
+Events are recognised by class name (after unwrapping AG2's serialisation wrapper), so the mapping
+does not depend on where a class lives.
 """
 
 from __future__ import annotations

@@ -97,7 +97,12 @@ class AgentFrameworkMapper:
         out: list[Out] = []
         for call in self._calls.values():
             self._names[call.call_id] = call.name
-            draft = {"type": "tool_call", "id": call.call_id, "name": call.name, "arguments": call.arguments or "{}"}
+            draft = {
+                "type": "tool_call",
+                "id": call.call_id,
+                "name": call.name,
+                "arguments": call.arguments or "{}",
+            }
             out.append(Event(with_agent(draft, self._author or self.agent)))
         self._calls.clear()
         self._last_call = None

@@ -40,6 +40,7 @@ SYSTEM_MESSAGES = {"HandoffMessage", "StopMessage"}
 #: finishReason of a turn the agents handed back to the user (a HandoffMessage ended the run).
 HANDOFF = "handoff"
 
+
 def _text_of(item: Any) -> str:
     to_text = getattr(item, "to_text", None)
     if callable(to_text):
@@ -170,5 +171,3 @@ class AutoGenMapper:
         else:
             out.append(Finish(str(result.stop_reason) if result.stop_reason else "stop"))
         return out
-
-

@@ -156,4 +156,3 @@ class AgentRun:
             tokens=state["tokens"],
             started=started,
         )
-

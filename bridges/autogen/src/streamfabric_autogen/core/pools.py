@@ -52,7 +52,9 @@ async def open_agents_bucket(js: Any) -> Any:
 class AgentPool:
     """One worker's declaration of one agent."""
 
-    def __init__(self, kv: Any, agent: str, worker_id: str, kind: str, heartbeat_ms: int, log: Logger) -> None:
+    def __init__(
+        self, kv: Any, agent: str, worker_id: str, kind: str, heartbeat_ms: int, log: Logger
+    ) -> None:
         if kind not in KINDS:
             raise ValueError(f"pool kind {kind!r} is not one of {KINDS}")
         self._kv = kv

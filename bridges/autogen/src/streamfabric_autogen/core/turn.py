@@ -22,17 +22,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..log import Logger
+from ..schemas import SchemaError, validate_control, validate_job
+from ..subjects import control_subject
 from .agent_run import AgentRun
 from .conversation import estimate_tokens
 from .event_log import EventLog
 from .factory import Builder
 from .human import TurnHuman
 from .input_broker import InputBroker
-from ..log import Logger
 from .registry import SessionRegistry
-from ..schemas import SchemaError, validate_control, validate_job
 from .session_writer import SessionWriter
-from ..subjects import control_subject
 from .turn_end import ack, dead_letter, finish, registry_update, set_idle, terminal_event
 from .turn_state import TurnState, read_turn_state
 

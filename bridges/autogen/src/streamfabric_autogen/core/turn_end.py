@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..log import Logger
+from ..subjects import dead_letter_subject
 from .agent_run import RunOutcome
 from .errors import public_message
-from ..log import Logger
 from .registry import SessionRegistry
-from ..subjects import dead_letter_subject
 
 
 def terminal_event(outcome: RunOutcome, timeout_ms: int) -> tuple[dict[str, Any], str]:

@@ -15,12 +15,12 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BucketNotFoundError, NotFoundError
 
 from ..config import BridgeConfig
+from ..log import Logger
+from ..subjects import EVENTS_STREAM, JOBS_STREAM, job_subject, worker_consumer_name
 from .event_log import EventLog
 from .factory import Builder
-from ..log import Logger
-from .registry import SessionRegistry
 from .pools import AgentPool, open_agents_bucket
-from ..subjects import EVENTS_STREAM, JOBS_STREAM, job_subject, worker_consumer_name
+from .registry import SessionRegistry
 from .turn import TurnDeps, run_turn
 
 

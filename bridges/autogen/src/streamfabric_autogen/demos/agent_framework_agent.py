@@ -1,7 +1,8 @@
 """A Microsoft Agent Framework `Agent` with a tool, on the framework's own OpenAI chat-completions
 client pointed at an OpenAI-compatible endpoint (no API key needed).
 
-    python -m streamfabric_autogen streamfabric_autogen.demos.agent_framework_agent:build --agent agent-framework
+    python -m streamfabric_autogen \
+        streamfabric_autogen.demos.agent_framework_agent:build --agent agent-framework
 """
 
 from __future__ import annotations
