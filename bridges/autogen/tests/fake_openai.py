@@ -21,6 +21,8 @@ class FakeOpenAi:
         self.scripts: dict[str, list[Any]] = {}
         self.requests: list[dict[str, Any]] = []
         self.token_delay_s = 0.0
+        #: Answer to unscripted prompts (None: "echo: <prompt>").
+        self.default_answer: list[str] | None = None
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,9 +53,9 @@ class FakeOpenAi:
         prompt = str(users[-1].get("content", "")) if users else ""
         attempt = sum(1 for r in self.requests if r["prompt"] == prompt)
         self.requests.append({"prompt": prompt, "body": body})
-        answers = self.scripts.get(prompt) or [
-            [w if i == 0 else " " + w for i, w in enumerate(f"echo: {prompt}".split(" "))]
-        ]
+        echo = f"echo: {prompt}".split(" ")
+        default = self.default_answer or [w if i == 0 else " " + w for i, w in enumerate(echo)]
+        answers = self.scripts.get(prompt) or [default]
         answer = answers[min(attempt, len(answers) - 1)]
         h.send_response(200)
         h.send_header("content-type", "text/event-stream")
@@ -103,3 +105,19 @@ class FakeOpenAi:
             h.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             return
+
+
+def main() -> None:
+    """`python fake_openai.py WORDS`: serves until killed, every prompt answered with WORDS words
+    (the bridge benchmark's model); prints the base URL on the first line."""
+    import sys
+
+    words = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    fake = FakeOpenAi()
+    fake.default_answer = [f"w{i}" if i == 0 else f" w{i}" for i in range(words)]
+    print(fake.base_url, flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

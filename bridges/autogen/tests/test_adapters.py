@@ -137,3 +137,19 @@ def test_public_message_keeps_the_type_and_hides_addresses_paths_and_tracebacks(
         assert leak not in msg
     assert public_message(ValueError()) == "ValueError"
     assert len(public_message(RuntimeError("x" * 5000))) <= 300
+
+
+def test_agent_framework_workflow_streams_each_executors_tokens_and_message(fake: FakeOpenAi) -> None:
+    fake.script("write a poem", ["roses", " are", " red"], ["Roses", " are", " red."])
+    kind, outs = run(agent_framework_agent.build_workflow(), "write a poem")
+    assert kind == "agent-framework"
+    assert outline(outs) == [
+        "token:writer",
+        "message:writer",
+        "token:editor",
+        "message:editor",
+        "usage",
+        "finish:stop",
+    ]
+    messages = [o.draft["text"] for o in outs if isinstance(o, Event) and o.draft["type"] == "message"]
+    assert messages == ["roses are red", "Roses are red."]

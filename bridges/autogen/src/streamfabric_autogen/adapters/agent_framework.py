@@ -1,5 +1,6 @@
 """Microsoft Agent Framework (`agent-framework-core` + `agent-framework-openai`): an `Agent` (any
-object of the framework with `run(messages, stream=True)`), streamed update by update.
+object of the framework with `run(messages, stream=True)`) or a `Workflow` (e.g. WorkflowBuilder
+with agents as executors), streamed update by update.
 
 | Agent Framework (AgentResponseUpdate)      | StreamFabric event(s)                                  |
 | ------------------------------------------ | ------------------------------------------------------ |
@@ -11,7 +12,11 @@ object of the framework with `run(messages, stream=True)`), streamed update by u
 |                                            | text                                                   |
 | usage content                              | `usage` (summed over the run)                          |
 | the stream's end                           | `done` {finishReason: "stop"}                          |
-| reasoning text, approvals, other contents  | nothing (not mapped yet)                               |
+| Workflow `output` / `intermediate` events  | their AgentResponseUpdate as above, the agent being    |
+| carrying an AgentResponseUpdate            | author_name or the executor id                         |
+| Workflow `failed` / `error` events         | the turn's `error` (agent_error)                       |
+| reasoning text, approvals, request_info    | nothing (not mapped yet: human input in workflows and  |
+| (human input), other contents and events   | tool approval are not bridged)                         |
 
 The turn's input is the conversation so far as framework `Message`s (user / assistant) plus the
 new user message. Cancel cancels the task iterating the stream, which closes the model request.
@@ -59,7 +64,7 @@ class AgentFrameworkMapper:
         out: list[Out] = []
         author = getattr(update, "author_name", None) or self.agent
         mid = getattr(update, "message_id", None)
-        if mid and self._message_id and mid != self._message_id:
+        if (mid and self._message_id and mid != self._message_id) or (self._text and author != self._author):
             out.extend(self.end_message())
         self._message_id = mid or self._message_id
         for c in getattr(update, "contents", None) or []:
@@ -146,19 +151,50 @@ class AgentFrameworkAdapter:
         return _is_framework_object(runnable) and callable(getattr(runnable, "run", None))
 
     async def stream(self, runnable: Any, ctx: RunContext) -> AsyncIterator[Out]:
-        from agent_framework import Message
+        from agent_framework import Workflow
 
-        messages: list[Any] = []
-        for t in ctx.history:
-            if t.user:
-                messages.append(Message("user", [t.user]))
-            said = assistant_text(t)
-            if said:
-                messages.append(Message("assistant", [said]))
-        messages.append(Message("user", [ctx.input]))
+        if isinstance(runnable, Workflow):
+            async for out in self._workflow(runnable, ctx):
+                yield out
+            return
         mapper = AgentFrameworkMapper(agent=str(getattr(runnable, "name", None) or "assistant"))
-        async for update in runnable.run(messages, stream=True):
+        async for update in runnable.run(_messages(ctx), stream=True):
             for out in mapper.map(update):
                 yield out
         for out in mapper.finish():
             yield out
+
+    async def _workflow(self, workflow: Any, ctx: RunContext) -> AsyncIterator[Out]:
+        from agent_framework import AgentResponseUpdate
+
+        mapper = AgentFrameworkMapper(agent="workflow")
+        async for ev in workflow.run(_messages(ctx), stream=True):
+            if ev.type in ("failed", "error"):
+                raise WorkflowFailed(
+                    str(getattr(ev, "details", None) or getattr(ev, "data", None) or ev.type)
+                )
+            if ev.type in ("output", "intermediate", "data") and isinstance(ev.data, AgentResponseUpdate):
+                mapper.agent = str(getattr(ev, "executor_id", None) or "workflow")
+                for out in mapper.map(ev.data):
+                    yield out
+        for out in mapper.finish():
+            yield out
+
+
+class WorkflowFailed(Exception):
+    """The workflow reported a failure event."""
+
+
+def _messages(ctx: RunContext) -> list[Any]:
+    """The conversation so far as framework Messages, then the new user message."""
+    from agent_framework import Message
+
+    messages: list[Any] = []
+    for t in ctx.history:
+        if t.user:
+            messages.append(Message("user", [t.user]))
+        said = assistant_text(t)
+        if said:
+            messages.append(Message("assistant", [said]))
+    messages.append(Message("user", [ctx.input]))
+    return messages

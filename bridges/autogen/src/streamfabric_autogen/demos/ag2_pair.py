@@ -20,7 +20,10 @@ from . import demo_model
 def llm_config() -> dict[str, Any]:
     m = demo_model()
     return {
-        "config_list": [{"model": m.model, "base_url": m.base_url, "api_key": m.api_key, "stream": True}],
+        # price: a local model costs nothing (and AG2 stops warning that it has no price for it)
+        "config_list": [
+            {"model": m.model, "base_url": m.base_url, "api_key": m.api_key, "stream": True, "price": [0, 0]}
+        ],
         "cache_seed": None,  # no disk cache: every turn talks to the model
     }
 

@@ -29,3 +29,15 @@ def build() -> Any:
         instructions="You answer questions about the weather; use get_weather.",
         tools=[get_weather],
     )
+
+
+def build_workflow() -> Any:
+    """A two-agent Agent Framework workflow: `writer` drafts, `editor` polishes; both stream."""
+    from agent_framework import Agent, WorkflowBuilder
+    from agent_framework.openai import OpenAIChatCompletionClient
+
+    m = demo_model()
+    client = OpenAIChatCompletionClient(model=m.model, base_url=m.base_url, api_key=m.api_key)
+    writer = Agent(client=client, name="writer", instructions="Write a short draft.")
+    editor = Agent(client=client, name="editor", instructions="Polish the draft.")
+    return WorkflowBuilder(start_executor=writer, output_from="all").add_edge(writer, editor).build()
