@@ -68,12 +68,14 @@ async def _serve(bridge: Bridge, exit_with_parent: bool) -> None:
 
 def probe_kind(builder: Builder, agent: str) -> str:
     """The pool kind to declare: the adapter of what the builder returns for a sample job. A builder
-    that cannot run outside a job (it asks for the session's user) is taken for AgentChat."""
+    that cannot be built outside a job (it asks for the session's user, or its model settings are
+    missing) is taken for its module's `FRAMEWORK` constant if it has one, else for AgentChat."""
     job = {"v": 1, "sid": "probe", "tenant": "probe", "user": "probe", "agent": agent, "input": "", "turn": 1}
     try:
         return pick_adapter(asyncio.run(call_builder(builder, job))).kind
     except Exception:  # noqa: BLE001 - the builder needs a running job: its first job will tell
-        return "agentchat"
+        declared = getattr(sys.modules.get(getattr(builder, "__module__", ""), None), "FRAMEWORK", None)
+        return declared if declared in FRAMEWORKS else "agentchat"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,9 @@ from typing import Annotated, Any
 
 from . import demo_model
 
+#: The adapter of this module's builders (declared even when the model settings are missing).
+FRAMEWORK = "ag2"
+
 
 def llm_config() -> dict[str, Any]:
     m = demo_model()

@@ -11,6 +11,9 @@ from typing import Annotated, Any
 
 from . import demo_model
 
+#: The adapter of this module's builders (declared even when the model settings are missing).
+FRAMEWORK = "agent-framework"
+
 
 def get_weather(city: Annotated[str, "the city"]) -> str:
     """The weather in a city (a deterministic demo tool)."""
