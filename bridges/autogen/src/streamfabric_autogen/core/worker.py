@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import nats
@@ -106,6 +107,12 @@ class Bridge:
                 await asyncio.sleep(0.5)
 
     async def start(self) -> None:
+        # AG2 runs each model call in the loop's default executor: one thread per running turn, so
+        # the pool's concurrency is not capped at asyncio's default (cpu count + 4). Threads are
+        # created only when used.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=self.cfg.concurrency, thread_name_prefix="sf-model")
+        )
         await self.connect()
         await self._wait_for_fabric()
         cfg = consumer_config(self.cfg)
