@@ -56,6 +56,12 @@ beforeAll(async () => {
         env,
         timeoutMs: 120_000,
       }),
+      spawnBridge({
+        builder: 'streamfabric_autogen.demos.agent_framework_agent:build_approval',
+        agent: 'af-orders',
+        env,
+        timeoutMs: 120_000,
+      }),
     ])),
   );
 }, 600_000);
@@ -210,6 +216,47 @@ describe('ag2 bridge - the seed’s AutoGen 0.2 agents and Agent Framework throu
     const result = events.find((e) => e.type === 'tool_result');
     expect(result?.type === 'tool_result' && result.result).toBe('sunny in Paris, 21 C');
     expect(text(events, 'weather')).toBe('It is sunny in Paris.');
+  });
+
+  it('an Agent Framework tool that needs approval asks the session’s user, then runs', async () => {
+    fake.script(
+      'cancel order 42',
+      { toolCalls: [{ id: 'call_c', name: 'cancel_order', arguments: '{"order": "42"}' }] },
+      { tokens: ['Order', ' 42', ' is', ' cancelled.'] },
+    );
+    const c = await RawClient.connect(fabric.wsUrl(0));
+    c.send({ type: 'start', id: 's', agent: 'af-orders', input: 'cancel order 42' });
+    const sid = (await c.reply((r) => r.id === 's')).sid!;
+    const req = await waitFor(() => c.events(sid).find((e) => e.type === 'input_request'), {
+      timeoutMs: 60_000,
+      what: 'the approval request',
+    });
+    expect(req.type === 'input_request' && [req.agent, req.prompt, req.options]).toEqual([
+      'orders',
+      'Allow cancel_order({"order": "42"})?',
+      ['approve', 'reject'],
+    ]);
+    // Not run before the user approved it.
+    expect(c.events(sid).some((e) => e.type === 'tool_result')).toBe(false);
+    const requestId = req.type === 'input_request' ? req.requestId : '';
+    c.send({ type: 'input', id: 'i', sid, requestId, text: 'approve' });
+    expect((await c.reply((r) => r.id === 'i')).ok).toBe(true);
+    const events = await c.finished(sid, 60_000);
+    c.close();
+    assertContiguous(events);
+    expect(shape(events)).toEqual([
+      'user_message',
+      'tool_call:orders',
+      'input_request:orders',
+      'input',
+      'tool_result:orders',
+      'token:orders*',
+      'message:orders',
+      'usage',
+      'done',
+    ]);
+    const result = events.find((e) => e.type === 'tool_result');
+    expect(result?.type === 'tool_result' && result.result).toBe('order 42 cancelled');
   });
 
   it('an agent error reaches the client as a typed error with the exception type, no address or path', async () => {

@@ -15,8 +15,10 @@ with agents as executors), streamed update by update.
 | Workflow `output` / `intermediate` events  | their AgentResponseUpdate as above, the agent being    |
 | carrying an AgentResponseUpdate            | author_name or the executor id                         |
 | Workflow `failed` / `error` events         | the turn's `error` (agent_error)                       |
-| reasoning text, approvals, request_info    | nothing (not mapped yet: human input in workflows and  |
-| (human input), other contents and events   | tool approval are not bridged)                         |
+| function_approval_request (a tool with     | `input_request` {prompt "Allow name(args)?", options   |
+| approval_mode "always_require")            | approve/reject}; the answer continues the run          |
+| reasoning text, workflow request_info,     | nothing (not mapped yet: human input inside workflows  |
+| other contents and events                  | is not bridged)                                        |
 
 The turn's input is the conversation so far as framework `Message`s (user / assistant) plus the
 new user message. Cancel cancels the task iterating the stream, which closes the model request.
@@ -29,7 +31,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.adapter import Event, Finish, Out, RunContext, Token, message_draft, usage_draft, with_agent
+from ..core.adapter import (
+    Event,
+    Finish,
+    InputRequested,
+    Out,
+    RunContext,
+    Token,
+    message_draft,
+    usage_draft,
+    with_agent,
+)
 from ..core.conversation import assistant_text
 
 __all__ = ["AgentFrameworkAdapter", "AgentFrameworkMapper"]
@@ -59,6 +71,8 @@ class AgentFrameworkMapper:
     _calls: dict[str, _Call] = field(default_factory=dict)
     _last_call: str | None = None
     _names: dict[str, str] = field(default_factory=dict)
+    #: function_approval_request contents of the current run (tools that need the user's approval).
+    approvals: list[Any] = field(default_factory=list)
 
     def map(self, update: Any) -> list[Out]:
         out: list[Out] = []
@@ -79,6 +93,9 @@ class AgentFrameworkMapper:
             elif kind == "function_result":
                 out.extend(self._flush_calls())
                 out.append(Event(self._result(c, author)))
+            elif kind == "function_approval_request":
+                out.extend(self._flush_calls())
+                self.approvals.append(c)
             elif kind == "usage":
                 u = c.usage_details or {}
                 self.prompt_tokens += int(u.get("input_token_count") or 0)
@@ -158,9 +175,28 @@ class AgentFrameworkAdapter:
                 yield out
             return
         mapper = AgentFrameworkMapper(agent=str(getattr(runnable, "name", None) or "assistant"))
-        async for update in runnable.run(_messages(ctx), stream=True):
-            for out in mapper.map(update):
-                yield out
+        messages = _messages(ctx)
+        # A session holds the run's messages, which the approval protocol needs to resume a call.
+        create = getattr(runnable, "create_session", None)
+        session = create() if callable(create) else None
+        while True:
+            async for update in runnable.run(messages, stream=True, session=session):
+                for out in mapper.map(update):
+                    yield out
+            if not mapper.approvals:
+                break
+            # Tools with approval_mode "always_require": the session's user approves each call,
+            # then the run continues with the answers (the framework's approval protocol).
+            approvals, mapper.approvals = mapper.approvals, []
+            answers = []
+            for req in approvals:
+                request_id = f"af-{req.id}"
+                yield InputRequested(request_id, mapper.agent)
+                approved = await _ask_approval(ctx, req, mapper.agent, request_id)
+                answers.append(req.to_function_approval_response(approved))
+            from agent_framework import Message
+
+            messages = [Message("user", answers)]
         for out in mapper.finish():
             yield out
 
@@ -179,6 +215,21 @@ class AgentFrameworkAdapter:
                     yield out
         for out in mapper.finish():
             yield out
+
+
+async def _ask_approval(ctx: RunContext, req: Any, agent: str, request_id: str) -> bool:
+    if ctx.human is None:
+        return False
+    call = req.function_call
+    args = call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments or {})
+    answer = await ctx.human.ask(
+        f"Allow {call.name}({args})?", agent=agent, options=["approve", "reject"], request_id=request_id
+    )
+    return answer.strip().lower() in APPROVE
+
+
+#: Answers that approve a tool call (anything else rejects it).
+APPROVE = {"approve", "approved", "yes", "y", "ok", "allow"}
 
 
 class WorkflowFailed(Exception):

@@ -44,3 +44,19 @@ def build_workflow() -> Any:
     writer = Agent(client=client, name="writer", instructions="Write a short draft.")
     editor = Agent(client=client, name="editor", instructions="Polish the draft.")
     return WorkflowBuilder(start_executor=writer, output_from="all").add_edge(writer, editor).build()
+
+
+def build_approval() -> Any:
+    """An Agent whose `cancel_order` tool needs the user's approval (approval_mode always_require):
+    the bridge asks the session's user, through the fabric, before the tool runs."""
+    from agent_framework import Agent, tool
+    from agent_framework.openai import OpenAIChatCompletionClient
+
+    @tool(approval_mode="always_require")
+    def cancel_order(order: Annotated[str, "the order id"]) -> str:
+        """Cancels an order."""
+        return f"order {order} cancelled"
+
+    m = demo_model()
+    client = OpenAIChatCompletionClient(model=m.model, base_url=m.base_url, api_key=m.api_key)
+    return Agent(client=client, name="orders", instructions="Cancel orders on request.", tools=[cancel_order])
