@@ -16,7 +16,7 @@
 |                                            | (the proxy's input_func then writes `input_request`)   |
 | a UserProxyAgent's TextMessage/Handoff     | `message` {agent = proxy, text = answer, role: user}   |
 | TaskResult after a HandoffMessage          | `done` {finishReason: "handoff"}: the turn is handed   |
-|                                            | back to the user (see history.py for the next turn)    |
+|                                            | back to the user (agentchat_history.py: next turn)    |
 | the task echo, thoughts, other events      | nothing                                                |
 
 Items are recognised by their `type` field (every AgentChat message has one since 0.4) rather

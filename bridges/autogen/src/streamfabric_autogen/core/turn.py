@@ -9,7 +9,8 @@
 - a redelivery of an interrupted turn writes `restart` (mode "rerun": AutoGen cannot continue a
   half-written answer, so the client discards the partial text) and runs the agent again; a
   question it had asked the user is not asked twice (input_broker.py);
-- the agents get the conversation so far (history.py) and can ask the user (human.py);
+- the agents get the conversation so far (the adapter rebuilds it from the log) and can ask the
+  user (human.py);
 - cancel on fabric.ctl.<sid> cancels the AutoGen run; the turn ends with `cancelled`;
 - the job is marked in progress while it runs, and acked only after the terminal event is stored;
 - the session registry goes `running`, then `idle` with `lastOutcome`.

@@ -1,0 +1,99 @@
+"""Reads a session's log the way shared/nats/event-log.ts does: direct gets (no consumer is created
+on the server), the subject's last message for `last()`, and batched `next_by_subj` direct gets
+for `read_all()`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from nats.js.errors import NotFoundError
+
+from ..subjects import EVENTS_STREAM, events_subject
+
+#: Messages asked for per batch direct get (as readAfter in event-log.ts).
+READ_BATCH = 512
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as stored: its stream position and its JSON body."""
+
+    stream_seq: int
+    event: dict[str, Any]
+
+
+def _is_event(value: Any) -> bool:
+    """Cheap shape check of a stored event (the writers validated it against the schema)."""
+    return (
+        isinstance(value, dict) and isinstance(value.get("type"), str) and isinstance(value.get("seq"), int)
+    )
+
+
+class EventLog:
+    """Read side of the EVENTS stream."""
+
+    def __init__(self, js: Any) -> None:
+        self._jsm = js._jsm if hasattr(js, "_jsm") else js
+        self._nc = self._jsm._nc
+
+    async def last(self, tenant: str, sid: str) -> StoredEvent | None:
+        """The last event of a session, or None when the session has no stored events."""
+        try:
+            m = await self._jsm.get_last_msg(EVENTS_STREAM, events_subject(tenant, sid), direct=True)
+        except NotFoundError:
+            return None
+        if m is None or not m.data:
+            return None
+        return StoredEvent(stream_seq=int(m.seq), event=json.loads(m.data))
+
+    async def read_all(self, tenant: str, sid: str, timeout: float = 5.0) -> tuple[list[dict[str, Any]], int]:
+        """Every stored event of a session in order, and the stream sequence of the last one (0 when
+        the log is empty): what a new writer needs to rebuild the conversation and to fence."""
+        events: list[dict[str, Any]] = []
+        last_stream_seq = 0
+        subject = events_subject(tenant, sid)
+        start = 1
+        while True:
+            got, pending = await self._batch(subject, start, timeout)
+            for stream_seq, data in got:
+                last_stream_seq = stream_seq
+                try:
+                    ev = json.loads(data)
+                except ValueError:
+                    continue
+                if _is_event(ev):
+                    events.append(ev)
+            if not got or pending <= 0:
+                return events, last_stream_seq
+            start = last_stream_seq + 1
+
+    async def _batch(self, subject: str, start: int, timeout: float) -> tuple[list[tuple[int, bytes]], int]:
+        """One batched direct get: up to READ_BATCH messages of `subject` from stream seq `start`,
+        ended by the server's 204 EOB (404 when nothing matches). Returns them and how many more
+        of the subject follow the last one."""
+        inbox = self._nc.new_inbox()
+        sub = await self._nc.subscribe(inbox)
+        out: list[tuple[int, bytes]] = []
+        pending = 0
+        try:
+            req = {"seq": start, "batch": READ_BATCH, "next_by_subj": subject}
+            await self._nc.publish(
+                f"$JS.API.DIRECT.GET.{EVENTS_STREAM}", json.dumps(req).encode(), reply=inbox
+            )
+            while True:
+                m = await asyncio.wait_for(sub.next_msg(timeout=timeout), timeout + 1)
+                headers = m.headers or {}
+                status = headers.get("Status")
+                if status == "404":
+                    return out, 0
+                if status == "204":
+                    return out, pending
+                if status:
+                    raise RuntimeError(f"direct get of {subject} failed: {status} {headers}")
+                out.append((int(headers["Nats-Sequence"]), m.data))
+                pending = int(headers.get("Nats-Num-Pending", "0"))
+        finally:
+            await sub.unsubscribe()

@@ -1,0 +1,241 @@
+"""One delivery of a job, with the same rules as services/worker/jobs/run-turn.ts:
+
+- where the turn stands is read from the session's log (turn_state.py): a turn that already
+  ended, or a job that does not fit the log, is just acked; a job whose user message is not in
+  the log yet (a producer that did not write it) gets its `user_message` written first;
+- past WORKER_MAX_DELIVER it is poison: an `error` (poison_job) event, dead-lettered, terminated;
+- a session cancelled before it started ends with `cancelled` without running the agent;
+- a conversation longer than MAX_HISTORY_TOKENS ends with `limit_exceeded`;
+- a redelivery of an interrupted turn writes `restart` (mode "rerun": AutoGen cannot continue a
+  half-written answer, so the client discards the partial text) and runs the agent again; a
+  question it had asked the user is not asked twice (input_broker.py);
+- the agents get the conversation so far (the adapter rebuilds it from the log) and can ask the
+  user (human.py);
+- cancel on fabric.ctl.<sid> cancels the AutoGen run; the turn ends with `cancelled`;
+- the job is marked in progress while it runs, and acked only after the terminal event is stored;
+- the session registry goes `running`, then `idle` with `lastOutcome`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..log import Logger
+from ..schemas import SchemaError, validate_control, validate_job
+from ..subjects import control_subject
+from .agent_run import AgentRun
+from .conversation import estimate_tokens
+from .event_log import EventLog
+from .factory import Builder
+from .human import TurnHuman
+from .input_broker import InputBroker
+from .registry import SessionRegistry
+from .session_writer import SessionWriter
+from .turn_end import ack, dead_letter, finish, registry_update, set_idle, terminal_event
+from .turn_state import TurnState, read_turn_state
+
+
+@dataclass
+class TurnDeps:
+    nc: Any
+    js: Any
+    event_log: EventLog
+    registry: SessionRegistry
+    builder: Builder
+    log: Logger
+    worker_id: str
+    ack_wait_ms: int
+    max_deliver: int
+    timeout_ms: int
+    buffer_size: int
+    flush_interval_ms: int
+    #: Default wait for the user's answer to a question (ms) before `input_timeout`.
+    input_timeout_ms: int
+    #: Largest conversation (estimated tokens) a turn may carry.
+    max_history_tokens: int
+    #: Set when the bridge shuts down: running turns stop without writing (another worker resumes them).
+    shutdown: asyncio.Event
+    #: Set once the bridge has no pull request pending: only then is a job handed back (nak).
+    fetch_stopped: asyncio.Event
+    #: The adapter named by `--framework`, or None to pick it from what the builder returns.
+    framework: str | None = None
+
+
+async def run_turn(msg: Any, deps: TurnDeps) -> None:
+    """Handles one delivery of a job message."""
+    try:
+        job = validate_job(json.loads(msg.data))
+    except (ValueError, SchemaError) as err:
+        deps.log.error("invalid job payload: dead-lettered", err=str(err))
+        await dead_letter(deps.js, msg, "invalid job payload", deps.log)
+        await msg.term()
+        return
+    if deps.shutdown.is_set():
+        await _hand_back(msg, deps)
+        return
+    delivery = msg.metadata.num_delivered
+    log = deps.log.child(sid=job["sid"], tenant=job["tenant"], agent=job["agent"], delivery=delivery)
+
+    async def keep_alive() -> None:
+        every = max(0.5, deps.ack_wait_ms / 3000)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await msg.in_progress()
+            except Exception as err:  # noqa: BLE001 - a broker blip: the next tick tries again
+                log.warn("in-progress ack failed", err=repr(err))
+
+    ticker = asyncio.create_task(keep_alive())
+    try:
+        await _run_agent_turn(msg, job, delivery, deps, log)
+    finally:
+        ticker.cancel()
+
+
+async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: TurnDeps, log: Logger) -> None:
+    sid = job["sid"]
+    state = await read_turn_state(deps.event_log, job)
+    if state.status in ("finished", "conflict"):
+        if state.status == "conflict":
+            log.error("job does not fit the log: dropped", turn=job["turn"], lastSeq=state.last_seq)
+        else:
+            log.info("turn already finished: acking redelivered job", lastSeq=state.last_seq)
+        await ack(msg, log)
+        return
+    attempt = state.attempt_for(delivery)
+    writer = SessionWriter(
+        deps.js,
+        deps.event_log,
+        job["tenant"],
+        sid,
+        f"{deps.worker_id}/{delivery}",
+        attempt,
+        state.last_seq,
+        state.last_stream_seq,
+    )
+    if state.status == "needs_user_message":
+        await writer.append({"type": "user_message", "text": job["input"], "user": job["user"]})
+
+    if delivery > deps.max_deliver:
+        log.error("poison job: dead-lettered", delivery=delivery)
+        error = {
+            "code": "poison_job",
+            "message": f"job failed {delivery - 1} times; dead-lettered",
+            "retryable": False,
+        }
+        # The record first: whoever sees the session's poison_job error can already find it.
+        await dead_letter(deps.js, msg, "max deliveries exceeded", log)
+        try:
+            await writer.append({"type": "error", "error": error})
+        except Exception as err:  # noqa: BLE001 - the job is dead-lettered regardless
+            log.warn("could not write the poison error event", err=repr(err))
+        await set_idle(deps.registry, sid, "error", log)
+        await msg.term()
+        return
+
+    record = await deps.registry.get(sid)
+    if record and record.get("cancelRequested"):
+        await writer.append({"type": "cancelled", "reason": "cancelled before start"})
+        await finish(msg, deps.registry, sid, "cancelled", log)
+        return
+    if estimate_tokens(state.history, job["input"]) > deps.max_history_tokens:
+        message = f"conversation history exceeds MAX_HISTORY_TOKENS ({deps.max_history_tokens})"
+        await writer.append(
+            {"type": "error", "error": {"code": "limit_exceeded", "message": message, "retryable": False}}
+        )
+        await finish(msg, deps.registry, sid, "error", log)
+        return
+
+    if state.status == "interrupted":
+        await writer.append(
+            {"type": "restart", "attempt": attempt, "mode": "rerun", "reason": "worker lost; job redelivered"}
+        )
+        log.warn("restarting interrupted turn", attempt=attempt, afterSeq=state.last_seq)
+    await registry_update(deps.registry.set_state(sid, "running"), log)
+    await _run_agent(msg, job, state, writer, deps, log)
+
+
+async def _run_agent(
+    msg: Any, job: dict[str, Any], state: TurnState, writer: SessionWriter, deps: TurnDeps, log: Logger
+) -> None:
+    sid = job["sid"]
+    run = AgentRun(
+        writer,
+        _opt(job, "bufferSize", deps.buffer_size),
+        _opt(job, "flushIntervalMs", deps.flush_interval_ms),
+        log,
+        deps.framework,
+    )
+    broker = InputBroker(
+        nc=deps.nc,
+        event_log=deps.event_log,
+        registry=deps.registry,
+        writer=writer,
+        publisher=run.publisher,
+        tenant=job["tenant"],
+        turn=int(job["turn"]),
+        earlier=state.current,
+        default_timeout_ms=deps.input_timeout_ms,
+        aborted=run.aborted,
+        on_timeout=lambda err: run.abort("input_timeout", str(err)),
+        log=log,
+    )
+    human = TurnHuman(broker, run.gate, run.coalescer.flush)
+
+    async def on_control(m: Any) -> None:
+        try:
+            c = validate_control(json.loads(m.data))
+        except (ValueError, SchemaError):
+            return
+        if c["type"] == "cancel":
+            run.abort("cancel", c.get("reason"))
+
+    sub = await deps.nc.subscribe(control_subject(sid), cb=on_control)
+    shutdown_watch = asyncio.create_task(deps.shutdown.wait())
+    shutdown_watch.add_done_callback(lambda t: None if t.cancelled() else run.abort("shutdown"))
+    try:
+        outcome = await run.run(deps.builder, job, deps.timeout_ms, state.history, human)
+    finally:
+        shutdown_watch.cancel()
+        await sub.unsubscribe()
+
+    pub = run.publisher
+    if outcome.abort and outcome.abort.kind in ("fenced", "shutdown"):
+        run.coalescer.dispose()
+        await pub.close()
+        log.warn(
+            "turn stopped without finishing: another worker will resume it",
+            reason=outcome.abort.kind,
+            err=repr(pub.error) if pub.error else None,
+        )
+        if outcome.abort.kind == "shutdown" and pub.error is None:
+            await _hand_back(msg, deps)
+        return
+    # Flush what the agent produced before the terminal event, so no text is lost on cancel.
+    run.coalescer.flush()
+    terminal, result = terminal_event(outcome, deps.timeout_ms)
+    try:
+        await pub.push(terminal)
+    except Exception as err:  # noqa: BLE001 - the job stays unacked and is redelivered
+        log.warn("could not write the terminal event: leaving the job for redelivery", err=repr(err))
+        await pub.close()
+        return
+    await pub.close()
+    await finish(msg, deps.registry, sid, result, log)
+
+
+async def _hand_back(msg: Any, deps: TurnDeps) -> None:
+    """Returns a job to the pool for another worker (redelivered at once, not after the ack wait)."""
+    await deps.fetch_stopped.wait()
+    try:
+        await msg.nak()
+    except Exception:  # noqa: BLE001 - not handed back: it is redelivered after its ack wait
+        pass
+
+
+def _opt(job: dict[str, Any], key: str, fallback: int) -> int:
+    v = job.get("options", {}).get(key)
+    return int(v) if isinstance(v, (int, float)) else fallback
