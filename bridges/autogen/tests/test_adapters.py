@@ -153,3 +153,22 @@ def test_agent_framework_workflow_streams_each_executors_tokens_and_message(fake
     ]
     messages = [o.draft["text"] for o in outs if isinstance(o, Event) and o.draft["type"] == "message"]
     assert messages == ["roses are red", "Roses are red."]
+
+
+def test_the_pool_kind_is_probed_from_the_builder_or_its_modules_framework(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from streamfabric_autogen.cli import probe_kind
+    from streamfabric_autogen.core.factory import load_builder
+
+    monkeypatch.setenv("STREAMFABRIC_DEMO_OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    assert probe_kind(load_builder("streamfabric_autogen.demos.ag2_pair:build"), "a") == "ag2"
+    assert (
+        probe_kind(load_builder("streamfabric_autogen.demos.agent_framework_agent:build"), "a")
+        == "agent-framework"
+    )
+    assert probe_kind(load_builder("streamfabric_autogen.demo:team"), "a") == "agentchat"
+    # Cannot be built outside a job: the module's FRAMEWORK constant, else AgentChat.
+    monkeypatch.delenv("STREAMFABRIC_DEMO_OPENAI_BASE_URL")
+    assert probe_kind(load_builder("streamfabric_autogen.demos.ag2_pair:build"), "a") == "ag2"
+    assert probe_kind(load_builder("streamfabric_autogen.demo:concierge"), "a") == "agentchat"
