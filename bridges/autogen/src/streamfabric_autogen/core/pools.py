@@ -65,14 +65,23 @@ class AgentPool:
         self._log = log
         self._started = _now_ms()
         self._task: asyncio.Task[None] | None = None
+        self._declared = False
 
     async def declare(self) -> None:
-        """Writes the pool and the first heartbeat, then keeps the heartbeat going."""
+        """Writes the pool and the first heartbeat, then keeps the heartbeat going. A broker that
+        refuses the writes does not stop the bridge from serving: every beat tries again."""
+        try:
+            await self._declare_pool()
+            await self._beat()
+            self._log.info("agent pool declared", kind=self.kind, heartbeatMs=self._heartbeat_ms)
+        except Exception as err:  # noqa: BLE001
+            self._log.warn("agent pool declaration failed; retrying with the heartbeat", err=repr(err))
+        self._task = asyncio.create_task(self._run())
+
+    async def _declare_pool(self) -> None:
         pool = {"v": 1, "agent": self.agent, "kind": self.kind, "declaredAt": _now_ms()}
         await self._kv.put(agent_pool_key(self.agent), _json(pool))
-        await self._beat()
-        self._task = asyncio.create_task(self._run())
-        self._log.info("agent pool declared", kind=self.kind, heartbeatMs=self._heartbeat_ms)
+        self._declared = True
 
     async def _beat(self) -> None:
         live = {
@@ -89,6 +98,8 @@ class AgentPool:
         while True:
             await asyncio.sleep(self._heartbeat_ms / 1000)
             try:
+                if not self._declared:
+                    await self._declare_pool()
                 await self._beat()
             except Exception as err:  # noqa: BLE001 - a broker blip: the next beat tries again
                 self._log.warn("agent heartbeat failed", err=repr(err))
