@@ -1,1 +1,0 @@
-"""Framework adapters: each maps one framework's run stream to fabric events (core/adapter.py)."""
