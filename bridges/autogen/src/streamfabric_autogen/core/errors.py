@@ -8,7 +8,9 @@ import re
 #: Longest message a client gets (the type name comes first).
 MAX_MESSAGE = 300
 
-_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\",)>\]]+")
+#: `<class 'package.module.Name'>`: internal module paths.
+_CLASS = re.compile(r"<class '([\w.]+\.)?(\w+)'>")
 _ADDRESS = re.compile(
     r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b|\[[0-9a-fA-F:]+\](?::\d+)?|\blocalhost(?::\d+)?\b"
 )
@@ -18,7 +20,10 @@ _HEX = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
 
 def public_message(err: BaseException) -> str:
     """`"<ExceptionType>: <first line, addresses and paths masked>"`, at most MAX_MESSAGE characters."""
-    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    # An exception made with several arguments prints as a tuple: its first (the message) is enough.
+    raw = err.args[0] if len(err.args) > 1 and isinstance(err.args[0], str) else str(err)
+    text = raw.strip().splitlines()[0] if raw.strip() else ""
+    text = _CLASS.sub(r"\2", text)
     text = _URL.sub("<url>", text)
     text = _ADDRESS.sub("<address>", text)
     text = _PATH.sub("<path>", text)
