@@ -259,6 +259,27 @@ describe('ag2 bridge - the seed’s AutoGen 0.2 agents and Agent Framework throu
     expect(result?.type === 'tool_result' && result.result).toBe('order 42 cancelled');
   });
 
+  it('cancel stops an Agent Framework run mid-stream and closes its model request', async () => {
+    const words = Array.from({ length: 400 }, (_, i) => ` o${i}`);
+    fake.script('list every order', { tokens: words, tokenDelayMs: 20 });
+    const c = await RawClient.connect(fabric.wsUrl(0));
+    c.send({ type: 'start', id: 's', agent: 'af-orders', input: 'list every order' });
+    const sid = (await c.reply((r) => r.id === 's')).sid!;
+    await waitFor(() => c.events(sid).filter((e) => e.type === 'token').length >= 3, {
+      timeoutMs: 60_000,
+      what: 'first tokens',
+    });
+    c.send({ type: 'cancel', id: 'x', sid });
+    const events = await c.finished(sid, 30_000);
+    c.close();
+    assertContiguous(events);
+    expect(events.at(-1)?.type).toBe('cancelled');
+    await waitFor(() => fake.requestsFor('list every order')[0]?.clientClosed === true, {
+      timeoutMs: 20_000,
+      what: 'the model request to be closed',
+    });
+  });
+
   it('an agent error reaches the client as a typed error with the exception type, no address or path', async () => {
     fake.script('fail please', {
       status: 400,
