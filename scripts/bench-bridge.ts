@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -24,11 +24,22 @@ import { waitFor } from './topology/wait.js';
  * as it can), N concurrent sessions of W words each, queued at once. Run twice: with the default
  * coalescing (STREAM_BUFFER_SIZE / STREAM_FLUSH_INTERVAL) and with one event per token (the
  * worst case for the writer). The same AutoGen workload without the bridge is the baseline.
+ * Then the other adapters, each on its framework's own OpenAI client streaming real HTTP/SSE from
+ * a local OpenAI-compatible server (bridges/autogen/tests/fake_openai.py, its own process, so its
+ * CPU is not counted): AG2 classic (`streamfabric_autogen.demos.ag2_pair:build`) and Microsoft
+ * Agent Framework (`streamfabric_autogen.demos.agent_framework_agent:build`). Their figure is the
+ * whole bridge process: the framework's HTTP client and SSE parsing included.
+ * `--adapters agentchat,ag2,agent-framework` picks which run.
  * Results: bench/results/bridge-<date>.json.
  */
 const { values } = parseArgs({
-  options: { sessions: { type: 'string', default: '8' }, words: { type: 'string', default: '2500' } },
+  options: {
+    sessions: { type: 'string', default: '8' },
+    words: { type: 'string', default: '2500' },
+    adapters: { type: 'string', default: 'agentchat,ag2,agent-framework' },
+  },
 });
+const ADAPTERS = new Set(values.adapters.split(','));
 const SESSIONS = Number(values.sessions);
 const WORDS = Number(values.words);
 const AGENT = 'bench-bridge';
@@ -42,14 +53,33 @@ function cpuMs(pid: number): number {
 
 interface Scenario {
   name: string;
+  adapter: string;
+  builder: string;
   env: Record<string, string>;
+}
+
+/** The local OpenAI-compatible server the AG2 and Agent Framework runs stream from. */
+async function startFakeModel(words: number): Promise<{ baseUrl: string; child: ChildProcess }> {
+  const child = spawn(
+    venvPython(),
+    [join(repoRoot(), 'bridges/autogen/tests/fake_openai.py'), String(words)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`fake model server exited with ${code}`)));
+    child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim().split('\n')[0]!));
+  });
+  return { baseUrl, child };
 }
 
 async function runScenario(natsUrl: string, s: Scenario) {
   const bridge = await spawnBridge({
-    builder: 'streamfabric_autogen.demo:assistant',
+    builder: s.builder,
     agent: AGENT,
     env: { NATS_URL: natsUrl, STREAM_LOG_LEVEL: 'info', ...s.env },
+    timeoutMs: 120_000,
   });
   const nc = await connect({ servers: natsUrl });
   const js = jetstream(nc);
@@ -103,6 +133,8 @@ async function runScenario(natsUrl: string, s: Scenario) {
   await bridge.kill('SIGTERM');
   return {
     name: s.name,
+    adapter: s.adapter,
+    builder: s.builder,
     env: s.env,
     sessions: SESSIONS,
     wordsPerSession: WORDS,
@@ -129,10 +161,34 @@ try {
   );
   const baseline = JSON.parse(baselineOut) as { chunks: number; wallMs: number; cpuMs: number };
   const scenarios = [];
-  const plan: Scenario[] = [
-    { name: 'default coalescing', env: {} },
-    { name: 'one event per token', env: { STREAM_BUFFER_SIZE: '1', STREAM_FLUSH_INTERVAL: '0' } },
+  const model = await startFakeModel(WORDS);
+  const modelEnv = {
+    STREAMFABRIC_DEMO_OPENAI_BASE_URL: model.baseUrl,
+    STREAMFABRIC_DEMO_OPENAI_MODEL: 'bench',
+  };
+  const agentchat = 'streamfabric_autogen.demo:assistant';
+  const all: Scenario[] = [
+    { name: 'agentchat, default coalescing', adapter: 'agentchat', builder: agentchat, env: {} },
+    {
+      name: 'agentchat, one event per token',
+      adapter: 'agentchat',
+      builder: agentchat,
+      env: { STREAM_BUFFER_SIZE: '1', STREAM_FLUSH_INTERVAL: '0' },
+    },
+    {
+      name: 'ag2, default coalescing',
+      adapter: 'ag2',
+      builder: 'streamfabric_autogen.demos.ag2_pair:build',
+      env: modelEnv,
+    },
+    {
+      name: 'agent-framework, default coalescing',
+      adapter: 'agent-framework',
+      builder: 'streamfabric_autogen.demos.agent_framework_agent:build',
+      env: modelEnv,
+    },
   ];
+  const plan = all.filter((s) => ADAPTERS.has(s.adapter));
   for (const s of plan) {
     const r = await runScenario(nats.urls, s);
     scenarios.push(r);
@@ -145,7 +201,7 @@ try {
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavg: loadavg() },
     python: execFileSync(venvPython(), ['--version'], { encoding: 'utf8' }).trim(),
     baseline: {
-      what: 'the same AutoGen runs with no bridge (run_stream consumed and discarded)',
+      what: 'the same AgentChat runs with no bridge (run_stream consumed and discarded)',
       ...baseline,
       cpuUsPerToken: Number(((baseline.cpuMs * 1000) / baseline.chunks).toFixed(1)),
     },
@@ -159,6 +215,7 @@ try {
   const file = join(dir, `bridge-${result.date.slice(0, 10)}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`wrote ${file}\n`);
+  model.child.kill('SIGKILL');
 } finally {
   await nats.stop();
 }

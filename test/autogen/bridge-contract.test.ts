@@ -128,7 +128,7 @@ print(json.dumps([c.nats_urls, c.replicas, c.concurrency, c.ack_wait_ms, c.max_d
       `
 import asyncio, json, os, nats
 from streamfabric_autogen.config import load_config
-from streamfabric_autogen.worker import consumer_config
+from streamfabric_autogen.core.worker import consumer_config
 async def main():
     nc = await nats.connect(os.environ["NATS_URL"])
     await nc.jetstream()._jsm.add_consumer("${JOBS_STREAM}", config=consumer_config(load_config("${agent}", env={})))

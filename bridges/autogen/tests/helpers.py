@@ -16,9 +16,9 @@ import nats
 from nats.js.errors import NotFoundError
 
 from streamfabric_autogen.config import BridgeConfig
+from streamfabric_autogen.core.worker import Bridge
 from streamfabric_autogen.log import Logger
 from streamfabric_autogen.subjects import EVENTS_STREAM, SESSIONS_BUCKET, events_subject, job_subject
-from streamfabric_autogen.worker import Bridge
 
 TERMINAL = {"done", "error", "cancelled"}
 

@@ -12,11 +12,11 @@ from autogen_agentchat.messages import HandoffMessage, TextMessage
 from builders import two_agent_team
 from helpers import run
 
-from streamfabric_autogen.conversation import estimate_tokens, fold_conversation, pending_input
-from streamfabric_autogen.history import scope_termination, task_messages
-from streamfabric_autogen.human import user_proxy
-from streamfabric_autogen.mapping import AutoGenMapper, Event
-from streamfabric_autogen.turn_state import turn_state_of
+from streamfabric_autogen import user_proxy
+from streamfabric_autogen.adapters.agentchat_history import scope_termination, task_messages
+from streamfabric_autogen.adapters.agentchat_mapping import AutoGenMapper, Event
+from streamfabric_autogen.core.conversation import estimate_tokens, fold_conversation, pending_input
+from streamfabric_autogen.core.turn_state import turn_state_of
 
 SID = "s_conv"
 

@@ -8,8 +8,8 @@ from typing import Any
 from builders import assistant, calculator, two_agent_team
 from helpers import run, wait_for
 
-from streamfabric_autogen.coalescer import TokenCoalescer
-from streamfabric_autogen.mapping import AutoGenMapper, Event, Finish, Token
+from streamfabric_autogen.adapters.agentchat_mapping import AutoGenMapper, Event, Finish, Token
+from streamfabric_autogen.core.coalescer import TokenCoalescer
 
 
 async def mapped(runnable: Any, task: str) -> list[Any]:

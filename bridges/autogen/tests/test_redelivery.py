@@ -12,13 +12,13 @@ from builders import assistant
 from helpers import Fabric, assert_contiguous, new_agent, new_sid, run, running_bridge, wait_for
 
 from streamfabric_autogen.config import BridgeConfig
+from streamfabric_autogen.core.worker import consumer_config
 from streamfabric_autogen.subjects import (
     DEADLETTER_STREAM,
     JOBS_STREAM,
     dead_letter_subject,
     worker_consumer_name,
 )
-from streamfabric_autogen.worker import consumer_config
 
 
 async def consumer(f: Fabric, agent: str) -> Any:

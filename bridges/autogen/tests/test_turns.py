@@ -10,7 +10,7 @@ from typing import Any
 from builders import assistant
 from helpers import Fabric, assert_contiguous, new_agent, new_sid, run, running_bridge, wait_for
 
-from streamfabric_autogen.event_log import READ_BATCH, EventLog
+from streamfabric_autogen.core.event_log import READ_BATCH, EventLog
 from streamfabric_autogen.subjects import JOBS_STREAM, worker_consumer_name
 
 

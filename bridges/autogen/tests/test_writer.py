@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from helpers import Fabric, new_sid, run
 
-from streamfabric_autogen.event_log import EventLog
+from streamfabric_autogen.core.event_log import EventLog
+from streamfabric_autogen.core.session_writer import FencedError, SessionWriter
 from streamfabric_autogen.schemas import SchemaError, validate_event, validate_job
-from streamfabric_autogen.session_writer import FencedError, SessionWriter
 
 
 def writer(

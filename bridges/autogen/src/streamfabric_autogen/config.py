@@ -23,6 +23,7 @@ DEFAULTS: dict[str, object] = {
     "STREAM_FLUSH_INTERVAL": 50,
     "MAX_HISTORY_TOKENS": 100_000,
     "INPUT_TIMEOUT_MS": 300_000,
+    "AGENT_HEARTBEAT_MS": 5_000,
     "STREAM_LOG_LEVEL": "info",
 }
 
@@ -53,6 +54,10 @@ class BridgeConfig:
     max_history_tokens: int = 100_000
     #: Default wait for a user's answer to an agent's question (ms) before `input_timeout`.
     input_timeout_ms: int = 300_000
+    #: How often the live key of the agent pool is refreshed (AGENT-POOLS.md).
+    agent_heartbeat_ms: int = 5_000
+    #: Adapter forced by `--framework` (agentchat | ag2 | agent-framework); None: picked per job.
+    framework: str | None = None
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -99,6 +104,7 @@ def load_config(agent: str, env: Mapping[str, str] | None = None, **overrides: o
         flush_interval_ms=_int(env, "STREAM_FLUSH_INTERVAL", 0),
         max_history_tokens=_int(env, "MAX_HISTORY_TOKENS", 1),
         input_timeout_ms=_int(env, "INPUT_TIMEOUT_MS", 1),
+        agent_heartbeat_ms=_int(env, "AGENT_HEARTBEAT_MS", 100, 3_600_000),
         log_level=level,
     )
     values.update({k: v for k, v in overrides.items() if v is not None})

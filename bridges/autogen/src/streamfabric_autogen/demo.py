@@ -141,7 +141,7 @@ def concierge(job: dict[str, Any] | None = None) -> Any:
     from autogen_agentchat.conditions import TextMentionTermination
     from autogen_agentchat.teams import RoundRobinGroupChat
 
-    from .human import user_proxy
+    from .adapters.agentchat import user_proxy
 
     _, _, tps = _opts(job)
 

@@ -53,3 +53,17 @@ def event_msg_id(sid: str, seq: int, writer: str) -> str:
     expected sequence: with `<sid>:<seq>` alone a zombie's write would come back "duplicate,
     stored" instead of being fenced (see shared/nats/subjects.ts)."""
     return f"{sid}:{seq}:{writer}"
+
+
+#: KV bucket where worker pools declare the agents they serve (AGENT-POOLS.md).
+AGENTS_BUCKET = "FABRIC_AGENTS"
+
+
+def agent_pool_key(agent: str) -> str:
+    """Key of an agent's pool declaration (written at start by every worker; never expires)."""
+    return f"pool.{agent}"
+
+
+def agent_live_key(agent: str, worker_id: str) -> str:
+    """Key of one worker's heartbeat for an agent (deleted on graceful shutdown)."""
+    return f"live.{agent}.{worker_id}"

@@ -1,28 +1,27 @@
-"""Runs one AutoGen `run_stream` and streams it into a TurnPublisher, stoppable from outside.
+"""Runs one turn of whatever the builder returned, through its framework's adapter, into a
+TurnPublisher, stoppable from outside.
 
 Abort reasons (cancel, timeout, input_timeout, shutdown, fenced) are one funnel: the first one
-wins, cancels the AutoGen CancellationToken (which aborts the model request) and stops consuming at
-once, even when the agent is blocked inside a model call or waiting for the user.
+wins, tells the adapter (which aborts the model request: AgentChat's CancellationToken, AG2's
+stream, Agent Framework's task) and stops consuming at once, even when the agent is blocked inside
+a model call or waiting for the user.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from autogen_core import CancellationToken
-
+from ..log import Logger
+from .adapter import Event, Finish, InputRequested, RunContext, Token
 from .coalescer import TokenCoalescer
 from .conversation import Turn
 from .factory import Builder, build_runnable
-from .history import scope_termination, task_messages
 from .human import InputGate, TurnHuman, bound
-from .log import Logger
-from .mapping import AutoGenMapper, Event, Finish, InputRequested, Token
 from .publisher import TurnPublisher
 from .session_writer import FencedError, SessionWriter
 
@@ -45,14 +44,24 @@ class RunOutcome:
 
 
 class AgentRun:
-    def __init__(self, writer: SessionWriter, buffer_size: int, flush_interval_ms: int, log: Logger) -> None:
+    def __init__(
+        self,
+        writer: SessionWriter,
+        buffer_size: int,
+        flush_interval_ms: int,
+        log: Logger,
+        framework: str | None = None,
+    ) -> None:
         self.publisher = TurnPublisher(writer, on_error=self._on_write_error)
         self.coalescer = TokenCoalescer(buffer_size, flush_interval_ms, self._emit_token)
-        self.token = CancellationToken()
+        self.framework = framework
+        #: The kind of the adapter that ran the turn (set once the builder returned).
+        self.kind: str | None = None
         self.abort_reason: Abort | None = None
         #: Set by the first abort: everything waiting on the user or the log stops.
         self.aborted = asyncio.Event()
         self.gate = InputGate(self.aborted)
+        self._ctx: RunContext | None = None
         self._log = log
 
     def _emit_token(self, draft: dict[str, Any]) -> None:
@@ -67,8 +76,9 @@ class AgentRun:
         """The one funnel for every reason to stop; the first reason is kept."""
         if self.abort_reason is None:
             self.abort_reason = Abort(kind, reason)
-        self.token.cancel()
         self.aborted.set()
+        if self._ctx is not None:
+            self._ctx.fire_abort()
 
     async def run(
         self,
@@ -87,18 +97,15 @@ class AgentRun:
                 await stream_run()
 
         async def stream_run() -> None:
-            runnable = await build_runnable(builder, job)
-            task = task_messages(history or [], job["input"])
-            scope_termination(runnable, len(task) - 1)
-            kwargs: dict[str, Any] = {"task": task, "cancellation_token": self.token}
-            if _accepts(runnable.run_stream, "output_task_messages"):
-                kwargs["output_task_messages"] = False  # the task is in the log already
-            mapper = AutoGenMapper(() if "output_task_messages" in kwargs else task)
-            stream = runnable.run_stream(**kwargs)
-            async for item in stream:
-                if self.abort_reason is not None:
-                    break
-                for out in mapper.map(item):
+            runnable, adapter = await build_runnable(builder, job, self.framework)
+            self.kind = adapter.kind
+            ctx = RunContext(job=job, history=history or [], human=human, aborted=self.aborted)
+            self._ctx = ctx
+            # aclosing: a run left early (abort) stops its framework at once, not at garbage collection.
+            async with contextlib.aclosing(adapter.stream(runnable, ctx)) as items:
+                async for out in items:
+                    if self.abort_reason is not None:
+                        break
                     if isinstance(out, Token):
                         state["tokens"] += 1
                         self.coalescer.push(out.text, out.agent)
@@ -130,7 +137,14 @@ class AgentRun:
                     raise  # we ourselves are being cancelled
             except Exception as err:  # noqa: BLE001 - the agent's failure becomes an error event
                 if self.abort_reason is None:
-                    self._log.error("agent failed", err=repr(err))
+                    # The details stay in the log (with the session id); the client gets a short
+                    # typed message (turn_end.py).
+                    self._log.error(
+                        "agent failed",
+                        framework=self.kind,
+                        err=repr(err),
+                        stack="".join(traceback.format_exception(err)),
+                    )
                     error = err
         finally:
             timer.cancel()
@@ -142,11 +156,3 @@ class AgentRun:
             tokens=state["tokens"],
             started=started,
         )
-
-
-def _accepts(fn: Any, name: str) -> bool:
-    """Whether `fn` takes keyword `name` (AgentChat added some run_stream options after 0.4)."""
-    try:
-        return name in inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False

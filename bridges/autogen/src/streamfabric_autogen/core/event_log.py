@@ -11,7 +11,7 @@ from typing import Any
 
 from nats.js.errors import NotFoundError
 
-from .subjects import EVENTS_STREAM, events_subject
+from ..subjects import EVENTS_STREAM, events_subject
 
 #: Messages asked for per batch direct get (as readAfter in event-log.ts).
 READ_BATCH = 512

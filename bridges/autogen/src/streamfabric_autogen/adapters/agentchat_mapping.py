@@ -16,7 +16,7 @@
 |                                            | (the proxy's input_func then writes `input_request`)   |
 | a UserProxyAgent's TextMessage/Handoff     | `message` {agent = proxy, text = answer, role: user}   |
 | TaskResult after a HandoffMessage          | `done` {finishReason: "handoff"}: the turn is handed   |
-|                                            | back to the user (see history.py for the next turn)    |
+|                                            | back to the user (agentchat_history.py: next turn)    |
 | the task echo, thoughts, other events      | nothing                                                |
 
 Items are recognised by their `type` field (every AgentChat message has one since 0.4) rather
@@ -29,46 +29,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.adapter import Event, Finish, InputRequested, Out, Token, usage_draft, with_agent
+
 #: Chat messages whose text is the agent's answer (shown as tokens when not streamed).
 TEXT_MESSAGES = {"TextMessage", "MultiModalMessage", "StructuredMessage"}
 #: Chat messages that are boundaries but not answer text.
 SYSTEM_MESSAGES = {"HandoffMessage", "StopMessage"}
 
 
-@dataclass
-class Token:
-    """A piece of model output text to coalesce."""
-
-    text: str
-    agent: str | None
-
-
-@dataclass
-class Event:
-    """A non-token event draft (the coalescer is flushed before it)."""
-
-    draft: dict[str, Any]
-
-
-@dataclass
-class Finish:
-    """The run ended: TaskResult's stop reason."""
-
-    reason: str
-
-
-@dataclass
-class InputRequested:
-    """A UserProxyAgent is about to ask the user (its input function waits for this point)."""
-
-    request_id: str
-    agent: str | None
-
-
 #: finishReason of a turn the agents handed back to the user (a HandoffMessage ended the run).
 HANDOFF = "handoff"
-
-Out = Token | Event | Finish | InputRequested
 
 
 def _text_of(item: Any) -> str:
@@ -126,7 +96,7 @@ class AutoGenMapper:
         if kind == "ToolCallRequestEvent":
             return [
                 Event(
-                    _with_agent(
+                    with_agent(
                         {"type": "tool_call", "id": c.id, "name": c.name, "arguments": c.arguments}, source
                     )
                 )
@@ -135,7 +105,7 @@ class AutoGenMapper:
         if kind == "ToolCallExecutionEvent":
             return [
                 Event(
-                    _with_agent(
+                    with_agent(
                         {
                             "type": "tool_result",
                             "id": r.call_id,
@@ -189,14 +159,7 @@ class AutoGenMapper:
 
     def usage_draft(self) -> dict[str, Any] | None:
         """The turn's `usage` event, or None when no model reported usage."""
-        if self.prompt_tokens == 0 and self.completion_tokens == 0:
-            return None
-        return {
-            "type": "usage",
-            "promptTokens": self.prompt_tokens,
-            "completionTokens": self.completion_tokens,
-            "totalTokens": self.prompt_tokens + self.completion_tokens,
-        }
+        return usage_draft(self.prompt_tokens, self.completion_tokens)
 
     def _finish(self, result: Any) -> list[Out]:
         out: list[Out] = []
@@ -208,9 +171,3 @@ class AutoGenMapper:
         else:
             out.append(Finish(str(result.stop_reason) if result.stop_reason else "stop"))
         return out
-
-
-def _with_agent(draft: dict[str, Any], source: str | None) -> dict[str, Any]:
-    if source:
-        draft["agent"] = source
-    return draft

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import nats
@@ -14,12 +15,13 @@ import nats.errors
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BucketNotFoundError, NotFoundError
 
-from .config import BridgeConfig
+from ..config import BridgeConfig
+from ..log import Logger
+from ..subjects import EVENTS_STREAM, JOBS_STREAM, job_subject, worker_consumer_name
 from .event_log import EventLog
 from .factory import Builder
-from .log import Logger
+from .pools import AgentPool, open_agents_bucket
 from .registry import SessionRegistry
-from .subjects import EVENTS_STREAM, JOBS_STREAM, job_subject, worker_consumer_name
 from .turn import TurnDeps, run_turn
 
 
@@ -43,7 +45,12 @@ def consumer_config(cfg: BridgeConfig) -> ConsumerConfig:
 
 class Bridge:
     def __init__(
-        self, cfg: BridgeConfig, builder: Builder, log: Logger | None = None, fetch_timeout_s: float = 2.0
+        self,
+        cfg: BridgeConfig,
+        builder: Builder,
+        log: Logger | None = None,
+        fetch_timeout_s: float = 2.0,
+        kind: str = "agentchat",
     ) -> None:
         self.cfg = cfg
         #: How long one pull request waits for jobs; also the longest `stop()` waits for it.
@@ -51,6 +58,9 @@ class Bridge:
         self.worker_id = cfg.worker_id or f"py-{secrets.token_hex(3)}"
         self.log = log or Logger("autogen-bridge", cfg.log_level, {"worker": self.worker_id})
         self._builder = builder
+        #: The pool kind declared in FABRIC_AGENTS (AGENT-POOLS.md).
+        self.kind = cfg.framework or kind
+        self.pool: AgentPool | None = None
         self._shutdown = asyncio.Event()
         self._stopped = False
         self._active: set[asyncio.Task[None]] = set()
@@ -97,6 +107,12 @@ class Bridge:
                 await asyncio.sleep(0.5)
 
     async def start(self) -> None:
+        # AG2 runs each model call in the loop's default executor: one thread per running turn, so
+        # the pool's concurrency is not capped at asyncio's default (cpu count + 4). Threads are
+        # created only when used.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=self.cfg.concurrency, thread_name_prefix="sf-model")
+        )
         await self.connect()
         await self._wait_for_fabric()
         cfg = consumer_config(self.cfg)
@@ -119,7 +135,17 @@ class Bridge:
             max_history_tokens=self.cfg.max_history_tokens,
             shutdown=self._shutdown,
             fetch_stopped=self._loop_done,
+            framework=self.cfg.framework,
         )
+        self.pool = AgentPool(
+            await open_agents_bucket(self.js),
+            self.cfg.agent,
+            self.worker_id,
+            self.kind,
+            self.cfg.agent_heartbeat_ms,
+            self.log.child(pool=self.cfg.agent),
+        )
+        await self.pool.declare()
         self.log.info(
             "bridge ready", agent=self.cfg.agent, concurrency=self.cfg.concurrency, consumer=cfg.durable_name
         )
@@ -177,6 +203,8 @@ class Bridge:
             return
         self._stopped = True
         self.log.info("bridge stopping: running turns are handed back for redelivery")
+        if self.pool is not None:
+            await self.pool.withdraw()
         self._slot_free.set()
         # Running turns stop now; they hand their jobs back only once the pending fetch (at most
         # fetch_timeout_s) has ended, so that no pull request of ours is left on the server to

@@ -1,34 +1,21 @@
-"""Human in the loop for builders: a `UserProxyAgent` (or any code that needs an answer from the
-user) whose input comes from the StreamFabric client instead of a console.
+"""The running turn's way to the user (human in the loop), for every adapter.
 
-    from streamfabric_autogen import user_proxy
-
-    def build(job):
-        guide = AssistantAgent("guide", model_client=..., model_client_stream=True)
-        return RoundRobinGroupChat([guide, user_proxy("customer")], termination_condition=...)
-
-When the proxy speaks, the bridge writes an `input_request` {prompt, agent: "customer"} to the
-session and waits, durably, for the `input` event a gateway appends when the client answers (an
-`input` frame on any gateway). A bridge lost while waiting is replaced by one that finds the
-question in the log and keeps waiting instead of asking twice; no answer before the deadline
-(INPUT_TIMEOUT_MS) ends the turn with an `input_timeout` error.
-
-`user_proxy()` and `input_func()` bind to the job being built, so call them inside the builder.
+An adapter's input hook (AgentChat's `user_proxy()` / `input_func()`, AG2's human input, ...)
+calls `current_human().ask(...)`: the bridge writes an `input_request` to the session and waits,
+durably, for the `input` event a gateway appends when the client answers (input_broker.py). The
+InputGate keeps the question in order with what the agents said before it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
 
 from .input_broker import InputBroker
 
-__all__ = ["InputGate", "TurnHuman", "input_func", "user_proxy"]
-
-AsyncInputFunc = Callable[[str, Any], Awaitable[str]]
+__all__ = ["InputGate", "TurnHuman", "bound", "current_human"]
 
 #: Longest an input function waits for the bridge to reach its UserInputRequestedEvent.
 GATE_TIMEOUT_S = 10.0
@@ -82,8 +69,10 @@ class TurnHuman:
         agent: str | None = None,
         options: list[str] | None = None,
         timeout_ms: int | None = None,
+        request_id: str | None = None,
     ) -> str:
-        request_id = _autogen_request_id()
+        """Asks the user; with `request_id`, first waits until the bridge consumed the adapter's
+        InputRequested marker of that id (everything said before the question is written first)."""
         if request_id is not None:
             await self.gate.wait(request_id)
         self._flush()  # the question follows everything said before it
@@ -103,7 +92,8 @@ def bound(human: TurnHuman) -> Iterator[None]:
         _current.reset(token)
 
 
-def _turn() -> TurnHuman:
+def current_human() -> TurnHuman:
+    """The running turn's way to the user; only valid while the bridge runs a job (in a builder)."""
     human = _current.get()
     if human is None:
         raise RuntimeError(
@@ -111,40 +101,3 @@ def _turn() -> TurnHuman:
             "job: call it inside your builder"
         )
     return human
-
-
-def _autogen_request_id() -> str | None:
-    """The id of the UserInputRequestedEvent a UserProxyAgent emitted before calling us, if any."""
-    try:
-        from autogen_agentchat.agents import UserProxyAgent
-
-        return UserProxyAgent.InputRequestContext.request_id()
-    except (ImportError, AttributeError, RuntimeError):
-        return None
-
-
-def input_func(
-    agent: str | None = None, *, options: list[str] | None = None, timeout_ms: int | None = None
-) -> AsyncInputFunc:
-    """An async `input_func(prompt, cancellation_token)` for AutoGen that asks the session's user.
-
-    `agent` names the asker in the `input_request`; `options` are offered answers; `timeout_ms`
-    overrides INPUT_TIMEOUT_MS. Use it for your own UserProxyAgent (subclass) or call it from a tool.
-    """
-    human = _turn()
-
-    async def ask(prompt: str, cancellation_token: Any = None) -> str:
-        task = asyncio.ensure_future(human.ask(prompt, agent=agent, options=options, timeout_ms=timeout_ms))
-        if cancellation_token is not None:
-            cancellation_token.link_future(task)
-        return await task
-
-    return ask
-
-
-def user_proxy(name: str, *, description: str = "A human user", **kwargs: Any) -> Any:
-    """An AutoGen `UserProxyAgent` named `name` whose input is the session user's answer (see the
-    module docs). Extra keyword arguments go to `input_func` (`options`, `timeout_ms`)."""
-    from autogen_agentchat.agents import UserProxyAgent
-
-    return UserProxyAgent(name, description=description, input_func=input_func(name, **kwargs))

@@ -6,10 +6,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..log import Logger
+from ..subjects import dead_letter_subject
 from .agent_run import RunOutcome
-from .log import Logger
+from .errors import public_message
 from .registry import SessionRegistry
-from .subjects import dead_letter_subject
 
 
 def terminal_event(outcome: RunOutcome, timeout_ms: int) -> tuple[dict[str, Any], str]:
@@ -28,10 +29,9 @@ def terminal_event(outcome: RunOutcome, timeout_ms: int) -> tuple[dict[str, Any]
             "error": {"code": "input_timeout", "message": message, "retryable": False},
         }, "error"
     if outcome.error is not None:
-        message = (str(outcome.error) or type(outcome.error).__name__)[:2000]
         return {
             "type": "error",
-            "error": {"code": "agent_error", "message": message, "retryable": False},
+            "error": {"code": "agent_error", "message": public_message(outcome.error), "retryable": False},
         }, "error"
     duration = round((time.monotonic() - outcome.started) * 1000)
     done = {

@@ -13,9 +13,9 @@ from typing import Any
 import nats.errors
 import nats.js.errors
 
+from ..schemas import validate_event
+from ..subjects import SEQ_HEADER, TS_HEADER, WRITER_HEADER, event_msg_id, events_subject
 from .event_log import EventLog
-from .schemas import validate_event
-from .subjects import SEQ_HEADER, TS_HEADER, WRITER_HEADER, event_msg_id, events_subject
 
 #: JetStream's error codes for a failed `Nats-Expected-Last-Subject-Sequence` check.
 WRONG_LAST_SEQUENCE = (10071, 10164)

@@ -12,8 +12,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 
-from .schemas import load_schema
-from .subjects import SESSIONS_BUCKET
+from ..schemas import load_schema
+from ..subjects import SESSIONS_BUCKET
 
 Record = dict[str, Any]
 

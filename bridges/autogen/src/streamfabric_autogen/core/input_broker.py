@@ -16,12 +16,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..log import Logger
+from ..subjects import SEQ_HEADER, live_subject
 from .event_log import EventLog
-from .log import Logger
 from .publisher import TurnPublisher
 from .registry import SessionRegistry
 from .session_writer import SessionWriter
-from .subjects import SEQ_HEADER, live_subject
 
 #: How often the log itself is checked for the answer, in case a live message was missed.
 POLL_S = 1.0

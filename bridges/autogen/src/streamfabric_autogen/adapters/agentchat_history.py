@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .conversation import Turn
-from .mapping import HANDOFF
+from ..core.conversation import Turn
+from .agentchat_mapping import HANDOFF
 
 
 def handoff_agent(turn: Turn) -> str | None:

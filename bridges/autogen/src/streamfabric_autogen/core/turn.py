@@ -9,7 +9,8 @@
 - a redelivery of an interrupted turn writes `restart` (mode "rerun": AutoGen cannot continue a
   half-written answer, so the client discards the partial text) and runs the agent again; a
   question it had asked the user is not asked twice (input_broker.py);
-- the agents get the conversation so far (history.py) and can ask the user (human.py);
+- the agents get the conversation so far (the adapter rebuilds it from the log) and can ask the
+  user (human.py);
 - cancel on fabric.ctl.<sid> cancels the AutoGen run; the turn ends with `cancelled`;
 - the job is marked in progress while it runs, and acked only after the terminal event is stored;
 - the session registry goes `running`, then `idle` with `lastOutcome`.
@@ -22,17 +23,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..log import Logger
+from ..schemas import SchemaError, validate_control, validate_job
+from ..subjects import control_subject
 from .agent_run import AgentRun
 from .conversation import estimate_tokens
 from .event_log import EventLog
 from .factory import Builder
 from .human import TurnHuman
 from .input_broker import InputBroker
-from .log import Logger
 from .registry import SessionRegistry
-from .schemas import SchemaError, validate_control, validate_job
 from .session_writer import SessionWriter
-from .subjects import control_subject
 from .turn_end import ack, dead_letter, finish, registry_update, set_idle, terminal_event
 from .turn_state import TurnState, read_turn_state
 
@@ -59,6 +60,8 @@ class TurnDeps:
     shutdown: asyncio.Event
     #: Set once the bridge has no pull request pending: only then is a job handed back (nak).
     fetch_stopped: asyncio.Event
+    #: The adapter named by `--framework`, or None to pick it from what the builder returns.
+    framework: str | None = None
 
 
 async def run_turn(msg: Any, deps: TurnDeps) -> None:
@@ -164,6 +167,7 @@ async def _run_agent(
         _opt(job, "bufferSize", deps.buffer_size),
         _opt(job, "flushIntervalMs", deps.flush_interval_ms),
         log,
+        deps.framework,
     )
     broker = InputBroker(
         nc=deps.nc,

@@ -1,0 +1,1 @@
+"""Framework adapters: each maps one framework's run stream to fabric events (core/adapter.py)."""
