@@ -30,6 +30,11 @@ const GatewayConfigShape = z.object({
   DRAIN_TIMEOUT_MS: nonNegativeInt(5_000),
   /** Conversation turns one session may have (a `message` beyond it gets `limit_exceeded`). */
   MAX_TURNS_PER_SESSION: positiveInt(100),
+  /**
+   * A turn queued for an agent with no live worker ends with a retryable `queue_timeout` error
+   * after this many ms if no worker takes it (0 = wait for ever; docs/agent-pools.md).
+   */
+  AGENT_QUEUE_TIMEOUT_MS: nonNegativeInt(60_000),
   /** Directory served as static files (examples and the client bundle). */
   STATIC_DIR: z.string().optional(),
 });
