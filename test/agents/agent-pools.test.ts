@@ -2,8 +2,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../../scripts/topology/wait.js';
 import type { ServiceProcess } from '../../scripts/topology/service-process.js';
+import { waitFor } from '../../scripts/topology/wait.js';
 import { JOBS_STREAM, subjects, workerConsumerName } from '../../shared/nats/subjects.js';
 import type { AgentList, Job, SessionStatus } from '../../shared/protocol/index.js';
 import { startFabric, type TestFabric } from '../harness/fabric.js';
@@ -104,12 +104,20 @@ describe('agent pools - unknown agents', () => {
     const r = await fetch(`${fabric.httpUrl(0)}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'Not An Agent!', messages: [{ role: 'user', content: 'hi' }], stream: true }),
+      body: JSON.stringify({
+        model: 'Not An Agent!',
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+      }),
     });
     expect(r.status).toBe(404);
     const body = (await r.json()) as { error: Record<string, unknown> };
     expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
-    expect(body.error).toMatchObject({ type: 'invalid_request_error', param: 'model', code: 'model_not_found' });
+    expect(body.error).toMatchObject({
+      type: 'invalid_request_error',
+      param: 'model',
+      code: 'model_not_found',
+    });
     // A known model still streams.
     const s = await openai.chat.completions.create({
       model: 'builtin',
@@ -143,7 +151,10 @@ describe('agent pools - directory, liveness, queue timeout', () => {
     // SIGKILL leaves the key: it expires after 3 missed heartbeats.
     await openaiWorker.kill('SIGKILL');
     const killedAt = Date.now();
-    await waitFor(async () => (await liveOf('openai')) === 0, { timeoutMs: 10_000, what: 'heartbeat expiry' });
+    await waitFor(async () => (await liveOf('openai')) === 0, {
+      timeoutMs: 10_000,
+      what: 'heartbeat expiry',
+    });
     expect(Date.now() - killedAt).toBeGreaterThanOrEqual(HEARTBEAT_MS); // not dropped at once
     // The pool stays declared (known), only its liveness changed; /v1/models lists live agents only.
     expect((await agents()).map((a) => a.agent)).toEqual(['builtin', 'openai']);
@@ -159,7 +170,8 @@ describe('agent pools - directory, liveness, queue timeout', () => {
     expect(queued).toMatchObject({ state: 'queued', queueReason: 'no_live_worker', lastSeq: 1 });
     // The job waits in the queue (a scaler sees it as pending).
     const jsm = await jetstreamManager(nc);
-    const pending = async () => (await jsm.consumers.info(JOBS_STREAM, workerConsumerName('openai'))).num_pending;
+    const pending = async () =>
+      (await jsm.consumers.info(JOBS_STREAM, workerConsumerName('openai'))).num_pending;
     expect(await pending()).toBe(1);
 
     const events = await client.finished(sid, QUEUE_TIMEOUT_MS + 15_000);
@@ -168,7 +180,9 @@ describe('agent pools - directory, liveness, queue timeout', () => {
     if (err.type !== 'error') throw new Error('expected an error event');
     expect(err.error).toMatchObject({ code: 'queue_timeout', retryable: true });
     expect(err.error.message).toContain('"openai"');
-    await waitFor(async () => (await status(sid)).state === 'idle', { what: 'session idle after the timeout' });
+    await waitFor(async () => (await status(sid)).state === 'idle', {
+      what: 'session idle after the timeout',
+    });
     expect(await pending()).toBe(0); // the timed-out job left the queue
 
     // The worst case: the job is still queued (as if removing it had failed) when a worker arrives.
