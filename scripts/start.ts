@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const logFile = resolve(dir, 'logs', 'fabric.log');
   const sink = createWriteStream(logFile, { flags: 'a' });
   const say = (m: string) => process.stderr.write(`[streamfabric] ${m}\n`);
-  say(`starting nats-server, a gateway and two workers (logs: ${relative(process.cwd(), logFile)})...`);
+  say(`starting nats-server, a gateway and two workers (logs: ${shortPath(logFile)})...`);
   const nats = await startNats({ dataDir: resolve(dir, 'nats') });
   const wanted = Number(process.env.WEBSOCKET_PORT ?? 8080);
   const port = wanted === 0 || (await isFree(wanted)) ? wanted : await freePort();
@@ -80,9 +80,15 @@ async function main(): Promise<void> {
       natsUrl: nats.urls,
       workers: 2,
       demo,
-      logFile: relative(process.cwd(), logFile) || logFile,
+      logFile: shortPath(logFile),
     }),
   );
+}
+
+/** Relative to the working directory when inside it, absolute otherwise. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') ? rel : path;
 }
 
 async function isFree(port: number): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { killChild, onJsonLines, teeToLog } from './child-process.js';
 
 /** Repo root, from dist/scripts/topology or scripts/topology. */
