@@ -65,7 +65,11 @@ async function main(): Promise<void> {
   say('starting the AutoGen demo agents (the first run sets up .venv/, which takes a while)...');
   const demo = await startDemoAgents({ natsUrl: nats.urls, gatewayUrl, log: sink });
   for (const c of children)
-    void c.exited.then((code) => !stopping && (say(`${c.kind} exited (${code}); stopping`), void stop(1)));
+    void c.exited.then((code) => {
+      if (stopping) return;
+      say(`${c.kind} exited (${code}); stopping`);
+      void stop(1);
+    });
   // A demo agent that dies leaves the rest of the fabric running: one line, the details in the log.
   for (const d of demo.started) {
     children.push({ kind: `bridge ${d.agent}`, exited: d.bridge.exited, kill: (s) => d.bridge.kill(s) });

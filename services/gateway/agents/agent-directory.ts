@@ -79,7 +79,10 @@ export class AgentDirectory {
       return;
     }
     let workers = this.live.get(e.agent);
-    if (!workers) this.live.set(e.agent, (workers = new Map()));
+    if (!workers) {
+      workers = new Map();
+      this.live.set(e.agent, workers);
+    }
     const cur = workers.get(e.workerId);
     if (cur && cur.revision >= e.revision) return;
     // Tombstones keep their revision so a late-arriving older put cannot resurrect a worker.
