@@ -41,6 +41,7 @@ export class AgentDirectory {
   private readonly live = new Map<string, Map<string, { revision: number; value?: AgentLiveWorker }>>();
   private readonly undeclared = new Map<string, number>();
   private watcher: Awaited<ReturnType<KV['watch']>> | null = null;
+  private closed = false;
 
   private constructor(
     private readonly store: AgentPoolStore,
@@ -57,18 +58,33 @@ export class AgentDirectory {
   private async start(): Promise<void> {
     // The watch first (it also delivers current values), then a full load: an entry seen by both
     // is applied once per revision, and nothing written between the two is missed.
-    this.watcher = await this.store.kv.watch({ key: '>' });
-    void (async () => {
-      for await (const e of this.watcher!) {
-        const p = parseAgentEntry(e);
-        if (p) this.apply(p);
-      }
-    })().catch((err: unknown) => this.o.log.warn({ err: String(err) }, 'agent directory watch ended'));
+    await this.watch();
     for await (const key of await this.store.kv.keys()) {
       const e = await this.store.kv.get(key);
       const p = e ? parseAgentEntry(e) : null;
       if (p) this.apply(p);
     }
+  }
+
+  /** Follows the bucket; a watch that ends while the gateway runs (NATS trouble) is opened again. */
+  private async watch(): Promise<void> {
+    const watcher = await this.store.kv.watch({ key: '>' });
+    this.watcher = watcher;
+    void (async () => {
+      for await (const e of watcher) {
+        const p = parseAgentEntry(e);
+        if (p) this.apply(p);
+      }
+    })()
+      .catch((err: unknown) => this.o.log.warn({ err: String(err) }, 'agent directory watch failed'))
+      .finally(() => {
+        if (this.closed) return;
+        this.o.log.warn('agent directory watch ended: reopening');
+        const retry = () => {
+          if (!this.closed) this.watch().catch(() => setTimeout(retry, 1_000).unref());
+        };
+        setTimeout(retry, 1_000).unref();
+      });
   }
 
   private apply(e: AgentBucketEntry): void {
@@ -147,6 +163,7 @@ export class AgentDirectory {
   }
 
   close(): void {
+    this.closed = true;
     this.watcher?.stop();
   }
 }
