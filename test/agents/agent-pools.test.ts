@@ -10,9 +10,10 @@ import { startFabric, type TestFabric } from '../harness/fabric.js';
 import { assertContiguous, RawClient } from '../harness/raw-client.js';
 import { FakeOpenAi } from '../openai/fake-openai-server.js';
 
-// Real nats-server, gateway and worker processes. Heartbeats are short so liveness changes fast:
-// a worker counts as live for 3 x 300 ms after its last heartbeat.
-const HEARTBEAT_MS = 300;
+// Real nats-server, gateway and worker processes. Heartbeats are short so liveness changes fast
+// (a worker counts as live for 3 x 1 s after its last heartbeat), yet long enough that a loaded
+// 2-core machine never misses three in a row.
+const HEARTBEAT_MS = 1_000;
 const QUEUE_TIMEOUT_MS = 2_500;
 let fake: FakeOpenAi;
 let fabric: TestFabric;
@@ -152,7 +153,7 @@ describe('agent pools - directory, liveness, queue timeout', () => {
     await openaiWorker.kill('SIGKILL');
     const killedAt = Date.now();
     await waitFor(async () => (await liveOf('openai')) === 0, {
-      timeoutMs: 10_000,
+      timeoutMs: 15_000,
       what: 'heartbeat expiry',
     });
     expect(Date.now() - killedAt).toBeGreaterThanOrEqual(HEARTBEAT_MS); // not dropped at once

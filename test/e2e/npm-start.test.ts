@@ -78,6 +78,37 @@ describe('npm start - local fabric', () => {
         expect(screen).toMatch(/Agents .*autogen-demo \(AgentChat team\)/);
         const team = await client.start({ agent: 'autogen-demo', input: 'hello' });
         expect((await team.text()).length).toBeGreaterThan(0);
+        // `npm run agent` finds this fabric through .data/fabric.json: no NATS URL given.
+        const agentEnv: Record<string, string | undefined> = {
+          ...process.env,
+          STREAMFABRIC_DATA_DIR: dataDir,
+        };
+        delete agentEnv.NATS_URL;
+        const agentProc = spawn(
+          process.execPath,
+          ['dist/scripts/agent.js', 'streamfabric_autogen.demo:assistant', '--agent', 'autogen-assistant'],
+          { env: agentEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        let agentOut = '';
+        agentProc.stdout.on('data', (d: Buffer) => {
+          agentOut += d.toString();
+        });
+        agentProc.stderr.on('data', (d: Buffer) => {
+          agentOut += d.toString();
+        });
+        const agentExited = new Promise((r) => agentProc.once('exit', r));
+        try {
+          await waitFor(() => agentOut.includes('bridge ready'), {
+            timeoutMs: 90_000,
+            what: 'npm run agent',
+          });
+          expect(agentOut).toContain(`bridge on ${fabricFile.natsUrl}`);
+          const s = await client.start({ agent: 'autogen-assistant', input: 'hi' });
+          expect((await s.text()).length).toBeGreaterThan(0);
+        } finally {
+          agentProc.kill('SIGTERM');
+          await agentExited;
+        }
       }
       client.close();
 
