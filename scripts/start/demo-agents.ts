@@ -35,7 +35,10 @@ function ensureVenv(log: Writable): string | null {
   log.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
   if (r.status === 0) return null;
   const why = (r.stderr ?? '').split('\n').find((l) => /cannot set up|needs >= 3\.10|is Python/.test(l));
-  return lastLine(why ?? r.stderr ?? '');
+  return lastLine(why ?? r.stderr ?? '').replace(
+    /^cannot set up the Python environment.*?\(\.venv\/\):\s*/,
+    '',
+  );
 }
 
 /** Which builders import, in one Python process (AutoGen imports are slow). */
@@ -87,7 +90,7 @@ export async function startDemoAgents(o: {
   if (venvProblem) {
     out.skipped.push({
       agent: 'AutoGen demo agents',
-      reason: `no Python >= 3.10 environment: ${venvProblem}`,
+      reason: `needs Python >= 3.10 in .venv/: ${venvProblem}`,
     });
     return out;
   }
