@@ -55,6 +55,26 @@ describe('queue timeout - fencing against a late worker', () => {
     expect(await s.types()).toEqual(['user_message', 'error']);
   });
 
+  it('a turn cancelled while it waited ends as cancelled, not as a queue timeout', async () => {
+    const s = await queuedSession('s_qt_cancelled');
+    const registry = await SessionRegistry.open(server.nc);
+    const now = Date.now();
+    await registry.create({
+      sid: 's_qt_cancelled',
+      tenant: 'public',
+      user: 'u',
+      agent: 'slow',
+      state: 'queued',
+      createdAt: now,
+      updatedAt: now,
+      turns: 1,
+      cancelRequested: true,
+    });
+    expect(await s.timeouts.expire(s.turn)).toBe('expired');
+    expect(await s.types()).toEqual(['user_message', 'cancelled']);
+    expect(await registry.get('s_qt_cancelled')).toMatchObject({ state: 'idle', lastOutcome: 'cancelled' });
+  });
+
   it('when a worker wrote first, the timeout writes nothing', async () => {
     const s = await queuedSession('s_qt_worker_wins');
     await s.worker.append({ type: 'token', text: 'first', index: 0 });

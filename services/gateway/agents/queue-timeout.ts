@@ -57,17 +57,20 @@ export class QueueTimeouts {
 
   /** Ends the turn unless a worker wrote to it first. Resolves `taken` when the fence refused. */
   async expire(t: QueuedTurn): Promise<'expired' | 'taken'> {
-    const ev: SessionEvent = {
-      sid: t.sid,
-      seq: t.userSeq + 1,
-      ts: Date.now(),
-      type: 'error',
-      error: errorBody(
-        'queue_timeout',
-        `no worker took the turn for agent "${t.agent}" within ${this.d.timeoutMs} ms; retry later`,
-        { retryAfterMs: 5_000 },
-      ),
-    };
+    // A turn the user cancelled while it waited ends as cancelled, as a worker would have ended it.
+    const cancelled = (await this.d.registry.get(t.sid))?.cancelRequested === true;
+    const base = { sid: t.sid, seq: t.userSeq + 1, ts: Date.now() };
+    const ev: SessionEvent = cancelled
+      ? { ...base, type: 'cancelled', reason: 'cancelled before start' }
+      : {
+          ...base,
+          type: 'error',
+          error: errorBody(
+            'queue_timeout',
+            `no worker took the turn for agent "${t.agent}" within ${this.d.timeoutMs} ms; retry later`,
+            { retryAfterMs: 5_000 },
+          ),
+        };
     try {
       await this.d.eventLog.append(t.tenant, ev, t.userStreamSeq, this.d.writerId);
     } catch (err) {
@@ -81,7 +84,12 @@ export class QueueTimeouts {
     if (t.jobStreamSeq !== undefined)
       await this.d.jsm.streams.deleteMessage(JOBS_STREAM, t.jobStreamSeq, false).catch(() => undefined);
     await this.d.registry
-      .update(t.sid, (r) => ({ ...r, state: 'idle', lastOutcome: 'error', cancelRequested: false }))
+      .update(t.sid, (r) => ({
+        ...r,
+        state: 'idle',
+        lastOutcome: cancelled ? 'cancelled' : 'error',
+        cancelRequested: false,
+      }))
       .catch(() => undefined);
     return 'expired';
   }
