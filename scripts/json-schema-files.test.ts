@@ -7,9 +7,12 @@ import { repoRoot } from './topology/service-process.js';
 describe('json schema files - committed copies match the zod protocol', () => {
   const files = renderSchemaFiles();
 
-  it('exports the session event, job, control message and session record schemas', () => {
+  it('exports the session event, job, control message, session record and agent pool schemas', () => {
     expect(Object.keys(files).sort()).toEqual(
       [
+        'agent-list.json',
+        'agent-live-worker.json',
+        'agent-pool-declaration.json',
         'client-frame.json',
         'control-message.json',
         'job.json',

@@ -1,7 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { killChild, onJsonLines } from './child-process.js';
+import type { Writable } from 'node:stream';
+import { killChild, onJsonLines, teeToLog } from './child-process.js';
 import { repoRoot } from './service-process.js';
 
 /** The project's Python (.venv/, made by scripts/ensure-python.mjs). */
@@ -40,6 +41,8 @@ export interface BridgeOptions {
   env: Record<string, string>;
   verbose?: boolean;
   timeoutMs?: number;
+  /** Also copy the bridge's raw output here (npm start's log file). */
+  logSink?: Writable;
 }
 
 /**
@@ -52,6 +55,7 @@ export function spawnBridge(opts: BridgeOptions): Promise<BridgeProcess> {
     ['-m', 'streamfabric_autogen', opts.builder, '--agent', opts.agent, '--exit-with-parent'],
     { cwd: repoRoot(), env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  teeToLog(child, opts.logSink);
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

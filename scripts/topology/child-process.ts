@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** Helpers for the processes the project starts itself (services, the AutoGen bridge). */
 
@@ -26,6 +26,13 @@ export function onJsonLines(
       onRecord(rec, line);
     }
   });
+}
+
+/** Copies a child's stdout and stderr into a log file (npm start keeps its console for the first screen). */
+export function teeToLog(child: ChildProcess, sink: Writable | undefined): void {
+  if (!sink) return;
+  child.stdout?.on('data', (d: Buffer) => sink.write(d));
+  child.stderr?.on('data', (d: Buffer) => sink.write(d));
 }
 
 /** Sends `signal` to a child unless it already exited; resolves with its exit code. */

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { killChild, onJsonLines } from './child-process.js';
+import { killChild, onJsonLines, teeToLog } from './child-process.js';
 
 /** Repo root, from dist/scripts/topology or scripts/topology. */
 export function repoRoot(): string {
@@ -37,6 +38,8 @@ export interface SpawnOptions {
   timeoutMs?: number;
   /** Extra node flags (e.g. --cpu-prof, which NODE_OPTIONS does not allow). */
   nodeArgs?: string[];
+  /** Also copy the service's raw output here (npm start's log file). */
+  logSink?: Writable;
 }
 
 /**
@@ -52,6 +55,7 @@ export function spawnService(kind: ServiceKind, opts: SpawnOptions): Promise<Ser
   });
   liveChildren.add(child);
   child.once('exit', () => liveChildren.delete(child));
+  teeToLog(child, opts.logSink);
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));

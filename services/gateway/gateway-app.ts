@@ -7,6 +7,7 @@ import { JetStreamEventLog } from '../../shared/nats/event-log.js';
 import { SessionRegistry } from '../../shared/nats/session-registry.js';
 import { retryStartupStep } from '../../shared/nats/startup-retry.js';
 import { CloseCode, type ErrorBody, errorBody, PROTOCOL_VERSION } from '../../shared/protocol/index.js';
+import { createAgentGate } from './agents/create-agent-gate.js';
 import { principalOf } from './auth/access-policy.js';
 import { createAccessPolicy } from './auth/create-access-policy.js';
 import { whoami } from './auth/whoami-route.js';
@@ -15,6 +16,7 @@ import type { GatewayMetrics } from './gateway-metrics.js';
 import { durableStreamsRoute } from './http/durable-streams/ds-routes.js';
 import { durableSessionsRoute } from './http/durable-streams/ds-sessions.js';
 import { openDurableStreams } from './http/durable-streams/ds-view.js';
+import { agentsRoute, modelsRoute } from './http/agents-routes.js';
 import { healthz, metricsRoute, readyz } from './http/health-routes.js';
 import { HttpStreamSet } from './http/http-session-stream.js';
 import { chatCompletionsRoute } from './http/openai-compat-routes.js';
@@ -49,7 +51,17 @@ export async function createGateway(d: GatewayDeps) {
   const eventLog = await retryStartupStep('open event log', () => JetStreamEventLog.create(d.nc), retry);
   const access = createAccessPolicy(config, log);
   const registry = await retryStartupStep('open session registry', () => SessionRegistry.open(d.nc), retry);
-  const status = new SessionStatusReader(registry, eventLog);
+  // Known agents, live workers and queue timeouts (docs/agent-pools.md).
+  const agents = await createAgentGate({
+    nc: d.nc,
+    eventLog,
+    registry,
+    heartbeatMs: config.AGENT_HEARTBEAT_MS,
+    queueTimeoutMs: config.AGENT_QUEUE_TIMEOUT_MS,
+    writerId: d.gatewayId,
+    log,
+  });
+  const status = new SessionStatusReader(registry, eventLog, undefined, agents.liveWorkers);
   const sessions = new SessionService(
     d.nc,
     jetstream(d.nc),
@@ -60,6 +72,7 @@ export async function createGateway(d: GatewayDeps) {
     d.gatewayId,
     await createUserSessionLimit(d.nc, config),
     d.natsConnected,
+    agents.gate,
   );
   const hub = new FanoutHub(
     d.nc,
@@ -162,6 +175,9 @@ export async function createGateway(d: GatewayDeps) {
     return metricsRoute(d.registry);
   });
   server.route('get', '/v1/whoami', whoami);
+  const agentRoutes = { agents: agents.directory, principal: principalOf };
+  server.route('get', '/v1/agents', agentsRoute(agentRoutes));
+  server.route('get', '/v1/models', modelsRoute(agentRoutes));
   // Every /v1/ and /api/ route (streaming ones too) passes the access policy's HTTP filter first:
   // origin, CORS (incl. preflight), then the bearer token; the principal it attached is the caller.
   for (const r of sessionApiRoutes({
@@ -188,6 +204,7 @@ export async function createGateway(d: GatewayDeps) {
     hub,
     sessions,
     streams: httpStreams,
+    agents: agents.directory,
     principal: (req: HttpRequestInfo) => {
       const p = principalOf(req);
       if (!p) throw new Error('no principal: the HTTP filter did not authenticate this route');
@@ -288,11 +305,13 @@ export async function createGateway(d: GatewayDeps) {
       durable.stop();
       socketIo.close();
       clearInterval(heartbeat);
+      agents.close();
       server.close();
     },
     close() {
       durable.stop();
       socketIo.close();
+      agents.close();
       httpStreams.closeAll();
       clearInterval(heartbeat);
       server.close();

@@ -4,6 +4,7 @@ import { loadConfig } from '../../shared/config/load-config.js';
 import { WorkerConfig } from '../../shared/config/worker-config.js';
 import { createLogger } from '../../shared/logging/logger.js';
 import { createRegistry, serveMetrics } from '../../shared/metrics/registry.js';
+import { AgentPoolStore, declareAgents } from '../../shared/nats/agent-pools.js';
 import { connectNats } from '../../shared/nats/connect.js';
 import { JetStreamEventLog } from '../../shared/nats/event-log.js';
 import { NatsLinkState } from '../../shared/nats/link-state.js';
@@ -110,6 +111,21 @@ async function main(): Promise<void> {
     consumers.push(jc);
     void jc.run();
   }
+  // Declared before "worker ready": a gateway must know the agents once the worker says it serves them.
+  const declarations = await retryStartupStep(
+    'declare agent pools',
+    async () =>
+      declareAgents(await AgentPoolStore.open(nc), {
+        workerId,
+        agents: config.WORKER_AGENTS.map((agent) => ({
+          agent,
+          kind: agent === 'openai' ? 'openai' : 'builtin',
+        })),
+        heartbeatMs: config.AGENT_HEARTBEAT_MS,
+        onError: (err) => log.warn({ err: String(err) }, 'agent heartbeat failed'),
+      }),
+    retry,
+  );
   link.markUp();
   log.info({ agents: config.WORKER_AGENTS, concurrency: config.WORKER_CONCURRENCY }, 'worker ready');
 
@@ -119,6 +135,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'worker stopping: running turns are handed back for redelivery');
     shutdown.abort();
+    await declarations.stop(); // gateways stop counting this worker at once, not after 3 heartbeats
     await Promise.allSettled(consumers.map((c) => c.stop()));
     await nc.drain().catch(() => undefined);
     process.exit(0);

@@ -31,6 +31,11 @@ export const CommonConfigShape = {
   STREAM_LOG_LEVEL: logLevel,
   /** Human-readable logs (development only; JSON otherwise). */
   LOG_PRETTY: boolean(false),
+  /**
+   * Workers heartbeat their agent pools' live keys this often (ms); gateways count a worker live
+   * for 3 intervals after its last heartbeat (docs/agent-pools.md). Same value on every process.
+   */
+  AGENT_HEARTBEAT_MS: positiveInt(5_000),
   /** Port of a separate metrics HTTP listener (0 = none; the gateway also serves /metrics itself). */
   PROMETHEUS_METRICS_PORT: port(0),
 } as const;

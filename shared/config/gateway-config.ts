@@ -35,6 +35,11 @@ const GatewayConfigShape = z.object({
    * `type=agent` pairs separated by commas; any other `agent_type` is refused.
    */
   SOCKETIO_AGENTS: agentMap('assistant=builtin,user_proxy=builtin'),
+  /**
+   * A turn queued for an agent with no live worker ends with a retryable `queue_timeout` error
+   * after this many ms if no worker takes it (0 = wait for ever; docs/agent-pools.md).
+   */
+  AGENT_QUEUE_TIMEOUT_MS: nonNegativeInt(60_000),
   /** Directory served as static files (examples and the client bundle). */
   STATIC_DIR: z.string().optional(),
   /** Largest Durable Streams append or create body (bytes); larger ones get 413. Stays below NATS max_payload (1 MiB by default). */

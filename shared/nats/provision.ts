@@ -12,6 +12,7 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CommonConfig } from '../config/common-config.js';
 import {
+  AGENTS_BUCKET,
   DEADLETTER_STREAM,
   DURABLE_STREAMS_STREAM,
   EVENTS_STREAM,
@@ -61,7 +62,8 @@ async function ensureStream(
  *   `fabric.live.>` so gateways follow sessions with plain core subscriptions;
  * - JOBS: a work queue (a job is removed once a worker acks it);
  * - DEADLETTER: poison jobs, kept for inspection;
- * - the session registry KV bucket.
+ * - the session registry KV bucket;
+ * - the agent pool declarations bucket (docs/agent-pools.md): no TTL, liveness is a heartbeat.
  */
 export async function provisionFabric(nc: NatsConnection, config: ProvisionConfig): Promise<void> {
   const jsm = await jetstreamManager(nc);
@@ -118,6 +120,7 @@ export async function provisionFabric(nc: NatsConnection, config: ProvisionConfi
     ttl: (config.EVENTS_MAX_AGE_SECONDS + 3600) * 1000,
     history: 1,
   });
+  await kvm.create(AGENTS_BUCKET, { replicas, storage, history: 1 });
 }
 
 /** Creates (or updates) the shared durable pull consumer of one agent's worker pool. */

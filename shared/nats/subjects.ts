@@ -16,6 +16,19 @@ export const SESSIONS_BUCKET = 'fabric_sessions';
 export const USER_SESSIONS_BUCKET = 'fabric_user_sessions';
 /** The Durable Streams command log: every gateway applies it in order (services/gateway/http/durable-streams/). */
 export const DURABLE_STREAMS_STREAM = 'FABRIC_DS';
+/**
+ * Agent pool declarations (docs/agent-pools.md): `pool.<agent>` (the agent exists) and
+ * `live.<agent>.<workerId>` (a worker serves it now, heartbeated). Same name in the Python bridge.
+ */
+export const AGENTS_BUCKET = 'FABRIC_AGENTS';
+
+/** Keys of the AGENTS_BUCKET (agent names and worker ids are valid KV key tokens by their schemas). */
+export const agentKeys = {
+  pool: (agent: string) => `pool.${agent}`,
+  live: (agent: string, workerId: string) => `live.${agent}.${workerId}`,
+  allPools: 'pool.*',
+  allLive: 'live.>',
+} as const;
 
 export const subjects = {
   events: (tenant: string, sid: string) => `fabric.ev.${tenant}.${sid}`,

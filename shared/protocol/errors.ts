@@ -30,6 +30,8 @@ export const ErrorCode = z.enum([
   'limit_exceeded',
   'busy', // the session is running a turn: wait for its terminal event
   'conflict', // the resource's state refuses the request (Durable Streams: config mismatch, closed, seq)
+  'unknown_agent', // no worker pool ever declared this agent (docs/agent-pools.md)
+  'queue_timeout', // the agent is known but no worker took the turn within AGENT_QUEUE_TIMEOUT_MS
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
@@ -52,6 +54,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set([
   'upstream_error',
   'upstream_rate_limited',
   'upstream_timeout',
+  'queue_timeout',
 ]);
 
 /** Builds an {@link ErrorBody} with the conventional `retryable` flag for its code. */

@@ -4,6 +4,7 @@
  * exported as JSON Schema for the Python bridge and other clients.
  */
 
+export * from './agent-pools.js';
 export * from './client-frames.js';
 export * from './conversation.js';
 export * from './errors.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AgentList, AgentLiveWorker, AgentPoolDeclaration } from './agent-pools.js';
 import { ClientFrame } from './client-frames.js';
 import { SessionEvent } from './events.js';
 import { ControlMessage, Job } from './jobs.js';
@@ -13,6 +14,9 @@ export const EXPORTED_SCHEMAS = {
   job: Job,
   'control-message': ControlMessage,
   'session-record': SessionRecord,
+  'agent-pool-declaration': AgentPoolDeclaration,
+  'agent-live-worker': AgentLiveWorker,
+  'agent-list': AgentList,
 } as const;
 
 /**

@@ -30,6 +30,8 @@ export const ReplyFrame = z.object({
   turn: z.number().int().min(1).optional(),
   /** For `get_metrics`: the session's live figures. */
   metrics: SessionMetrics.optional(),
+  /** For `start`/`message`: the turn is queued but its agent has no live worker yet (docs/agent-pools.md). */
+  queueReason: z.enum(['no_live_worker']).optional(),
 });
 export type ReplyFrame = z.infer<typeof ReplyFrame>;
 

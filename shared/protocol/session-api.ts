@@ -25,6 +25,8 @@ export const SessionStatus = z.object({
   /** Type and producer time (epoch ms) of the last stored event. */
   lastEventType: z.string().optional(),
   lastEventAt: z.number().optional(),
+  /** Why a `queued` session waits: `no_live_worker` = its agent's pool has no live worker (docs/agent-pools.md). */
+  queueReason: z.enum(['no_live_worker']).optional(),
 });
 export type SessionStatus = z.infer<typeof SessionStatus>;
 

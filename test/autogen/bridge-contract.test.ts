@@ -10,6 +10,8 @@ import { loadConfig } from '../../shared/config/load-config.js';
 import { WorkerConfig } from '../../shared/config/worker-config.js';
 import { provisionFabric, provisionWorkerConsumer } from '../../shared/nats/provision.js';
 import {
+  AGENTS_BUCKET,
+  agentKeys,
   DEADLETTER_STREAM,
   EVENTS_STREAM,
   eventMsgId,
@@ -56,7 +58,8 @@ from streamfabric_autogen import subjects as s
 print(json.dumps([s.EVENTS_STREAM, s.JOBS_STREAM, s.DEADLETTER_STREAM, s.SESSIONS_BUCKET,
   s.events_subject("t1", "sid1"), s.job_subject("team"), s.control_subject("sid1"),
   s.dead_letter_subject("team"), s.worker_consumer_name("team"), s.event_msg_id("sid1", 7, "w/1"),
-  s.SEQ_HEADER, s.WRITER_HEADER, s.TS_HEADER, s.live_subject("t1", "sid1")]))`);
+  s.SEQ_HEADER, s.WRITER_HEADER, s.TS_HEADER, s.live_subject("t1", "sid1"),
+  s.AGENTS_BUCKET, s.agent_pool_key("team"), s.agent_live_key("team", "w-1")]))`);
     expect(got).toEqual([
       EVENTS_STREAM,
       JOBS_STREAM,
@@ -72,6 +75,9 @@ print(json.dumps([s.EVENTS_STREAM, s.JOBS_STREAM, s.DEADLETTER_STREAM, s.SESSION
       WRITER_HEADER,
       TS_HEADER,
       subjects.live('t1', 'sid1'),
+      AGENTS_BUCKET,
+      agentKeys.pool('team'),
+      agentKeys.live('team', 'w-1'),
     ]);
   });
 
@@ -95,7 +101,7 @@ import json
 from streamfabric_autogen.config import load_config
 c = load_config("team", env={})
 print(json.dumps([c.nats_urls, c.replicas, c.concurrency, c.ack_wait_ms, c.max_deliver, c.timeout_ms,
-  c.buffer_size, c.flush_interval_ms, c.log_level, c.max_history_tokens, c.input_timeout_ms]))`);
+  c.buffer_size, c.flush_interval_ms, c.log_level, c.max_history_tokens, c.input_timeout_ms, c.agent_heartbeat_ms]))`);
     expect(got).toEqual([
       ts.NATS_URL,
       ts.NATS_REPLICAS,
@@ -108,6 +114,7 @@ print(json.dumps([c.nats_urls, c.replicas, c.concurrency, c.ack_wait_ms, c.max_d
       ts.STREAM_LOG_LEVEL,
       ts.MAX_HISTORY_TOKENS,
       ts.INPUT_TIMEOUT_MS,
+      ts.AGENT_HEARTBEAT_MS,
     ]);
   });
 

@@ -121,8 +121,9 @@ describe('openai compat - the real openai SDK as a client', () => {
         (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
       );
     const noModel = await bad({ model: 'No Such/Agent!', messages: [{ role: 'user', content: 'x' }] });
-    expect(noModel?.status).toBe(400);
-    expect((noModel?.error as { code?: string } | undefined)?.code).toBe('invalid_argument');
+    // A model that names no agent is OpenAI's own 404 (docs/agent-pools.md), whatever its spelling.
+    expect(noModel?.status).toBe(404);
+    expect((noModel?.error as { code?: string } | undefined)?.code).toBe('model_not_found');
     const noMessages = await bad({ model: 'builtin', messages: [] });
     expect(noMessages?.status).toBe(400);
     const badOption = await bad({

@@ -212,6 +212,10 @@ describe('responses api - the official openai SDK as a client', () => {
     );
     expect(orphan).toMatchObject({ status: 400, error: { param: 'previous_response_id' } });
     for (const e of [notJson.error]) expect(JSON.stringify(e)).not.toMatch(/\/work|at .*\.js|node_modules/);
+    // A well-formed model no pool declared: OpenAI's 404 model_not_found at once, never a stream.
+    await expect(
+      client(0).responses.create({ model: 'no-such-agent', input: 'x', stream: true }),
+    ).rejects.toMatchObject({ status: 404, code: 'model_not_found', param: 'model' });
     // Through the SDK: a typed BadRequestError, and an unknown previous response is 404.
     await expect(client(0).responses.create({ model: 'builtin', input: [] })).rejects.toMatchObject({
       status: 400,

@@ -1,4 +1,5 @@
 import { type ErrorBody, type ErrorCode, errorBody } from '../../../shared/protocol/index.js';
+import type { AgentDirectory } from '../agents/agent-directory.js';
 import type { EventSink } from '../fanout/event-sink.js';
 import type { FanoutHub } from '../fanout/fanout-hub.js';
 import type { Principal, SessionService } from '../session/session-service.js';
@@ -11,6 +12,8 @@ export interface HttpStreamingDeps {
   streams: HttpStreamSet;
   /** Who is asking: the principal the server's HTTP filter (auth/access-policy.ts) attached. */
   principal(req: HttpRequestInfo): Principal;
+  /** Known agents (OpenAI-compatible routes answer an unknown `model` with 404 model_not_found). */
+  agents?: AgentDirectory;
 }
 
 /** What one stored event becomes for an HTTP client. */
@@ -46,6 +49,8 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   unavailable: 503,
   overloaded: 503,
   timeout: 504,
+  unknown_agent: 404,
+  queue_timeout: 503,
 };
 
 /** The HTTP status for a typed error. */

@@ -8,6 +8,7 @@ import {
 } from '../../../shared/protocol/index.js';
 import { newSessionId } from '../session/session-service.js';
 import type { HttpResult, StreamingHttpRoute } from '../transport/connection.js';
+import { modelNotFound } from './agents-routes.js';
 import {
   expiryOf,
   followOverHttp,
@@ -152,6 +153,9 @@ export function chatCompletionsRoute(deps: HttpStreamingDeps): StreamingHttpRout
     const parsed = parseOpenAiBody(req, ChatCompletionRequest);
     if (!parsed.ok) return res.respond(parsed.result);
     const body = parsed.data;
+    // An unknown model is OpenAI's 404 at once, before any stream opens.
+    const notFound = deps.agents ? await modelNotFound(deps.agents, body.model) : null;
+    if (notFound) return res.respond(notFound);
     const agent = agentOfModel(body.model);
     if (!agent)
       return res.respond(openAiError(errorBody('invalid_argument', `model "${body.model}" names no agent`)));

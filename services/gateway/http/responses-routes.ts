@@ -10,6 +10,7 @@ import {
 } from '../../../shared/protocol/index.js';
 import { newSessionId, type Principal } from '../session/session-service.js';
 import type { HttpRequestInfo, HttpResult, HttpStream, StreamingHttpRoute } from '../transport/connection.js';
+import { modelNotFound } from './agents-routes.js';
 import {
   expiryOf,
   followOverHttp,
@@ -195,6 +196,9 @@ export function responsesRoutes(deps: HttpStreamingDeps) {
     const parsed = parseOpenAiBody(req, ResponseCreateRequest);
     if (!parsed.ok) return res.respond(parsed.result);
     const body = parsed.data;
+    // An unknown model is OpenAI's 404 at once, as on chat completions (the agent directory).
+    const notFound = deps.agents ? await modelNotFound(deps.agents, body.model) : null;
+    if (notFound) return res.respond(notFound);
     const agent = resolveResponsesAgent(body.model);
     if (!agent)
       return res.respond(

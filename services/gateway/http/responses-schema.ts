@@ -51,8 +51,8 @@ export const ResponseRetrieveQuery = z.looseObject({
 });
 
 /**
- * Which agent a `model` selects. The one place the Responses door resolves a model: at merge,
- * this calls the agent directory's resolver (which also answers unknown models with 404).
+ * Which agent a `model` selects (the route first answers a model no pool declared with OpenAI's
+ * 404 `model_not_found`, through the agent directory: agents-routes.ts `modelNotFound`).
  */
 export function resolveResponsesAgent(model: string): string | null {
   return agentOfModel(model);

@@ -37,6 +37,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
+  unknown_agent: 404,
   already_exists: 409,
   rate_limited: 429,
   unavailable: 503,

@@ -179,7 +179,15 @@ export class ClientConnection implements EventSink {
         if (!r.ok) return this.reject(f.id, 'start', r.error, f.sid);
         this.observer.started();
         this.log.info({ sid: r.value.sid, agent: f.agent, created: r.value.created }, 'session started');
-        this.reply({ type: 'reply', id: f.id, op: 'start', ok: true, sid: r.value.sid });
+        const { queueReason } = r.value;
+        this.reply({
+          type: 'reply',
+          id: f.id,
+          op: 'start',
+          ok: true,
+          sid: r.value.sid,
+          ...(queueReason ? { queueReason } : {}),
+        });
         this.follow(r.value.sid, 0, () => this.observer.firstEvent((performance.now() - t0) / 1000));
         return;
       }
@@ -217,7 +225,16 @@ export class ClientConnection implements EventSink {
           this.reject(f.id, 'message', r.error, f.sid);
           return;
         }
-        this.reply({ type: 'reply', id: f.id, op: 'message', ok: true, sid: f.sid, turn: r.value.turn });
+        const { turn, queueReason } = r.value;
+        this.reply({
+          type: 'reply',
+          id: f.id,
+          op: 'message',
+          ok: true,
+          sid: f.sid,
+          turn,
+          ...(queueReason ? { queueReason } : {}),
+        });
         // Make sure this connection follows the session (it may be a second device).
         if (!this.subs.has(f.sid)) this.follow(f.sid, 0);
         return;

@@ -20,6 +20,7 @@ import {
   type SessionStatus,
   type StartFrame,
 } from '../../../shared/protocol/index.js';
+import type { AgentGate, QueueReason } from '../agents/agent-gate.js';
 import { mayUseAgent, owns, type Principal } from '../auth/principal.js';
 import { SessionStatusReader } from './session-status.js';
 
@@ -76,6 +77,8 @@ export class SessionService {
     private readonly userLimit?: UserSessionLimit,
     /** False while NATS is disconnected: requests are refused at once instead of timing out. */
     private readonly natsConnected: () => boolean = () => true,
+    /** Known agents and queue timeouts (docs/agent-pools.md); unset = every agent name is accepted. */
+    private readonly agents?: AgentGate,
   ) {}
 
   /** A session's status and counts for its owner, read from NATS (the same answer on every gateway). */
@@ -86,7 +89,10 @@ export class SessionService {
     return this.statusReader.get(p, sid);
   }
 
-  async start(p: Principal, frame: StartFrame): Promise<Result<{ sid: string; created: boolean }>> {
+  async start(
+    p: Principal,
+    frame: StartFrame,
+  ): Promise<Result<{ sid: string; created: boolean; queueReason?: QueueReason }>> {
     if (!this.natsConnected()) return NATS_DOWN;
     const tooLong = this.checkInput(frame.input);
     if (tooLong) return tooLong;
@@ -95,6 +101,8 @@ export class SessionService {
         ok: false,
         error: errorBody('forbidden', `agent "${frame.agent}" is not allowed for this user`),
       };
+    const admitted = this.agents ? await this.agents.admit(frame.agent) : { ok: true as const };
+    if (!admitted.ok) return admitted;
     const sid = frame.sid ?? newSessionId();
     const now = Date.now();
     const record: SessionRecord = {
@@ -125,6 +133,7 @@ export class SessionService {
     // A retried start finds it there and only re-queues the job (deduplicated by its msg id).
     // A session this call created has no log yet: skip the read (a round trip before the first token).
     const last = created.created ? null : await this.eventLog.last(p.tenant, sid);
+    let userStreamSeq: number | undefined;
     if (!last) {
       const ev: SessionEvent = {
         sid,
@@ -134,12 +143,31 @@ export class SessionService {
         text: frame.input,
         user: p.user,
       };
-      await this.eventLog.append(p.tenant, ev, 0, this.writerId).catch((err: unknown) => {
+      userStreamSeq = await this.eventLog.append(p.tenant, ev, 0, this.writerId).catch((err: unknown) => {
         if (!(err instanceof LogConflictError)) throw err; // a concurrent retry wrote it: fine
+        return undefined;
       });
     }
-    await this.queueJob(p, sid, created.record.agent, frame.input, frame.options ?? {}, 1);
-    return { ok: true, value: { sid, created: created.created } };
+    const jobStreamSeq = await this.queueJob(
+      p,
+      sid,
+      created.record.agent,
+      frame.input,
+      frame.options ?? {},
+      1,
+    );
+    const { queueReason } = admitted;
+    // Only the call that wrote the turn's first event times it out (a retried start does not re-arm).
+    if (queueReason && userStreamSeq !== undefined)
+      this.agents?.queued({
+        tenant: p.tenant,
+        sid,
+        agent: frame.agent,
+        userSeq: 1,
+        userStreamSeq,
+        jobStreamSeq,
+      });
+    return { ok: true, value: { sid, created: created.created, ...(queueReason ? { queueReason } : {}) } };
   }
 
   private async queueJob(
@@ -149,7 +177,7 @@ export class SessionService {
     input: string,
     options: SessionOptions,
     turn: number,
-  ): Promise<void> {
+  ): Promise<number> {
     const job: Job = {
       v: 1,
       sid,
@@ -161,10 +189,11 @@ export class SessionService {
       turn,
       createdAt: Date.now(),
     };
-    await this.js.publish(subjects.job(agent), JSON.stringify(job), {
+    const ack = await this.js.publish(subjects.job(agent), JSON.stringify(job), {
       msgID: jobMsgId(sid, turn),
       timeout: 5_000,
     });
+    return ack.seq;
   }
 
   /**
@@ -172,7 +201,10 @@ export class SessionService {
    * to the log (fenced: if anything else wrote first, the caller is told the session is busy)
    * and a job for the new turn is queued; the worker rebuilds the history from the log.
    */
-  async message(p: Principal, f: MessageFrame): Promise<Result<{ turn: number; seq: number }>> {
+  async message(
+    p: Principal,
+    f: MessageFrame,
+  ): Promise<Result<{ turn: number; seq: number; queueReason?: QueueReason }>> {
     const tooLong = this.checkInput(f.text);
     if (tooLong) return tooLong;
     const owned = await this.owned(p, f.sid);
@@ -217,6 +249,8 @@ export class SessionService {
     }
     const refused = await this.admitForUser(p, f.sid);
     if (refused) return { ok: false, error: refused };
+    const admitted = this.agents ? await this.agents.admit(record.agent) : { ok: true as const };
+    if (!admitted.ok) return admitted;
     const ev: SessionEvent = {
       sid: f.sid,
       seq: (last?.seq ?? 0) + 1,
@@ -225,8 +259,9 @@ export class SessionService {
       text: f.text,
       user: p.user,
     };
+    let userStreamSeq: number;
     try {
-      await this.eventLog.append(p.tenant, ev, lastStreamSeq, this.writerId);
+      userStreamSeq = await this.eventLog.append(p.tenant, ev, lastStreamSeq, this.writerId);
     } catch (err) {
       if (err instanceof LogConflictError)
         return { ok: false, error: errorBody('busy', `session ${f.sid} changed meanwhile; retry`) };
@@ -238,8 +273,18 @@ export class SessionService {
       state: 'queued',
       cancelRequested: false,
     }));
-    await this.queueJob(p, f.sid, record.agent, f.text, options, turn);
-    return { ok: true, value: { turn, seq: ev.seq } };
+    const jobStreamSeq = await this.queueJob(p, f.sid, record.agent, f.text, options, turn);
+    const { queueReason } = admitted;
+    if (queueReason)
+      this.agents?.queued({
+        tenant: p.tenant,
+        sid: f.sid,
+        agent: record.agent,
+        userSeq: ev.seq,
+        userStreamSeq,
+        jobStreamSeq,
+      });
+    return { ok: true, value: { turn, seq: ev.seq, ...(queueReason ? { queueReason } : {}) } };
   }
 
   /** The user's answer to the pending `input_request`; the waiting worker reads it from the log. */

@@ -24,6 +24,8 @@ export class SessionStatusReader {
     private readonly registry: SessionRegistry,
     private readonly eventLog: JetStreamEventLog,
     private readonly canRead: TenantAccess = ownTenantOnly,
+    /** Live workers of an agent (AgentDirectory); undefined when unknown: no queue reason shown. */
+    private readonly liveWorkers?: (agent: string) => number | undefined,
   ) {}
 
   /** One session: registry entry plus last seq, stored event count and last event. */
@@ -52,6 +54,9 @@ export class SessionStatusReader {
         lastSeq: last?.event.seq ?? 0,
         events,
         ...(last ? { lastEventType: last.event.type, lastEventAt: last.event.ts } : {}),
+        ...(record.state === 'queued' && this.liveWorkers?.(record.agent) === 0
+          ? { queueReason: 'no_live_worker' as const }
+          : {}),
       },
     };
   }
