@@ -12,7 +12,7 @@ import { createAccessPolicy } from './auth/create-access-policy.js';
 import { whoami } from './auth/whoami-route.js';
 import { FanoutHub } from './fanout/fanout-hub.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
-import { healthz, metricsRoute, readyz } from './http/health-routes.js';
+import { healthz, metricsOnClientPort, metricsRoute, readyz } from './http/health-routes.js';
 import { HttpStreamSet } from './http/http-session-stream.js';
 import { chatCompletionsRoute } from './http/openai-compat-routes.js';
 import { sessionApiRoutes } from './http/session-api-routes.js';
@@ -112,6 +112,7 @@ export async function createGateway(d: GatewayDeps) {
       return access.upgrade(req);
     },
     httpFilter: (req) => access.http(req),
+    onRouteError: (err, req) => log.error({ err, method: req.method, path: req.path }, 'http route failed'),
     handlers: {
       onOpen(conn) {
         const cc = new ClientConnection(
@@ -150,12 +151,13 @@ export async function createGateway(d: GatewayDeps) {
   server.route('get', '/healthz', () => healthz());
   const ready = () => readyz({ natsConnected: d.natsConnected, draining: () => draining });
   server.route('get', '/readyz', ready);
-  server.route('get', '/metrics', () => {
+  metrics.sources.sendBufferBytes = () => {
     let buffered = 0;
     for (const conn of clients.keys()) buffered += conn.bufferedAmount();
-    metrics.sendBufferBytes.set(buffered);
-    return metricsRoute(d.registry);
-  });
+    return buffered;
+  };
+  // Metrics are internal: with AUTH_MODE=jwt they leave the client port (PROMETHEUS_METRICS_PORT).
+  if (metricsOnClientPort(config)) server.route('get', '/metrics', () => metricsRoute(d.registry));
   server.route('get', '/v1/whoami', whoami);
   // Every /v1/ and /api/ route (streaming ones too) passes the access policy's HTTP filter first:
   // origin, CORS (incl. preflight), then the bearer token; the principal it attached is the caller.

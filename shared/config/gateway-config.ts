@@ -30,6 +30,11 @@ const GatewayConfigShape = z.object({
   DRAIN_TIMEOUT_MS: nonNegativeInt(5_000),
   /** Conversation turns one session may have (a `message` beyond it gets `limit_exceeded`). */
   MAX_TURNS_PER_SESSION: positiveInt(100),
+  /**
+   * Serve `/metrics` on the client port too: `auto` = yes with AUTH_MODE=dev, no with
+   * AUTH_MODE=jwt (metrics are internal: scrape PROMETHEUS_METRICS_PORT, which is not exposed to clients).
+   */
+  METRICS_ON_CLIENT_PORT: z.enum(['auto', 'true', 'false']).default('auto'),
   /** Directory served as static files (examples and the client bundle). */
   STATIC_DIR: z.string().optional(),
 });
