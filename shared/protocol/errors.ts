@@ -29,6 +29,7 @@ export const ErrorCode = z.enum([
   'input_timeout',
   'limit_exceeded',
   'busy', // the session is running a turn: wait for its terminal event
+  'log_rewritten', // the events the client holds are no longer the log's: drop them, resume from 0
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

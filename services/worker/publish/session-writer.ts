@@ -1,4 +1,4 @@
-import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
+import { type JetStreamEventLog, newEpoch } from '../../../shared/nats/event-log.js';
 import {
   eventMsgId,
   SEQ_HEADER,
@@ -34,6 +34,8 @@ export class SessionWriter {
   private fenced: FencedError | null = null;
   /** The first write that failed: every later one fails with it (see `write`). */
   private broken: unknown = null;
+  /** This writer's log generation (EventBase.epoch): a rewrite of a lost log never matches it. */
+  private readonly epoch = newEpoch();
 
   constructor(
     /** An {@link AckPublisher}: pipelined PubAcks. */
@@ -94,6 +96,7 @@ export class SessionWriter {
       attempt: this.attempt,
       // The fencing position is also the resume hint clients send back (see EventBase.prevPos).
       prevPos: this.lastStreamSeq,
+      epoch: this.epoch,
     }) as SessionEvent;
     const h = new WireHeaders();
     h.set(SEQ_HEADER, String(seq));
