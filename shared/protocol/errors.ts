@@ -30,6 +30,7 @@ export const ErrorCode = z.enum([
   'limit_exceeded',
   'busy', // the session is running a turn: wait for its terminal event
   'log_rewritten', // the events the client holds are no longer the log's: drop them, resume from 0
+  'storage_full', // the event log is out of space: writes are refused until space is freed
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
@@ -52,6 +53,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set([
   'upstream_error',
   'upstream_rate_limited',
   'upstream_timeout',
+  'storage_full',
 ]);
 
 /** Builds an {@link ErrorBody} with the conventional `retryable` flag for its code. */

@@ -3,6 +3,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type JetStreamEventLog, LogConflictError } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
+import { refuseWhenFull } from '../../../shared/nats/storage-full.js';
 import { jobMsgId, subjects } from '../../../shared/nats/subjects.js';
 import type { UserSessionIndex } from '../../../shared/nats/user-session-index.js';
 import {
@@ -86,7 +87,15 @@ export class SessionService {
     return this.statusReader.get(p, sid);
   }
 
-  async start(p: Principal, frame: StartFrame): Promise<Result<{ sid: string; created: boolean }>> {
+  /** Records the session and queues its job; `storage_full` while the log is out of space. */
+  start(p: Principal, frame: StartFrame): Promise<Result<{ sid: string; created: boolean }>> {
+    return refuseWhenFull(() => this.startSession(p, frame));
+  }
+
+  private async startSession(
+    p: Principal,
+    frame: StartFrame,
+  ): Promise<Result<{ sid: string; created: boolean }>> {
     if (!this.natsConnected()) return NATS_DOWN;
     const tooLong = this.checkInput(frame.input);
     if (tooLong) return tooLong;
@@ -172,7 +181,11 @@ export class SessionService {
    * to the log (fenced: if anything else wrote first, the caller is told the session is busy)
    * and a job for the new turn is queued; the worker rebuilds the history from the log.
    */
-  async message(p: Principal, f: MessageFrame): Promise<Result<{ turn: number }>> {
+  message(p: Principal, f: MessageFrame): Promise<Result<{ turn: number }>> {
+    return refuseWhenFull(() => this.appendMessage(p, f));
+  }
+
+  private async appendMessage(p: Principal, f: MessageFrame): Promise<Result<{ turn: number }>> {
     const tooLong = this.checkInput(f.text);
     if (tooLong) return tooLong;
     const owned = await this.owned(p, f.sid);
@@ -243,7 +256,11 @@ export class SessionService {
   }
 
   /** The user's answer to the pending `input_request`; the waiting worker reads it from the log. */
-  async input(p: Principal, f: InputFrame): Promise<Result<null>> {
+  input(p: Principal, f: InputFrame): Promise<Result<null>> {
+    return refuseWhenFull(() => this.appendInput(p, f));
+  }
+
+  private async appendInput(p: Principal, f: InputFrame): Promise<Result<null>> {
     const tooLong = this.checkInput(f.text);
     if (tooLong) return tooLong;
     const owned = await this.owned(p, f.sid);

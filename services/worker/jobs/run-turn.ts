@@ -107,6 +107,10 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     attempt,
     state.lastSeq,
     state.lastStreamSeq,
+    undefined,
+    (first) => {
+      if (first) log.warn({ code: 'storage_full' }, 'event log out of space: the turn waits for space');
+    },
   );
   if (state.status === 'needs_user_message') {
     await writer.append({ type: 'user_message', text: job.input, user: job.user });
