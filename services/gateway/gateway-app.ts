@@ -11,6 +11,7 @@ import { principalOf } from './auth/access-policy.js';
 import { createAccessPolicy } from './auth/create-access-policy.js';
 import { whoami } from './auth/whoami-route.js';
 import { FanoutHub } from './fanout/fanout-hub.js';
+import { JetStreamProbe } from './fanout/jetstream-probe.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { healthz, metricsOnClientPort, metricsRoute, readyz } from './http/health-routes.js';
 import { HttpStreamSet } from './http/http-session-stream.js';
@@ -70,6 +71,9 @@ export async function createGateway(d: GatewayDeps) {
     config.MAX_BACKPRESSURE_BYTES,
     config.STREAM_RECONNECTION_TIMEOUT,
   );
+  // A NATS server cut off from the cluster drops republished events without dropping us: resync then.
+  const probe = new JetStreamProbe(d.nc, () => hub.resyncAll(), log);
+  probe.start();
   const clients = new Map<Connection<Principal>, ClientConnection>();
   let draining = false;
   metrics.sources.connections = () => clients.size;
@@ -221,11 +225,13 @@ export async function createGateway(d: GatewayDeps) {
       for (const conn of clients.keys()) conn.close(CloseCode.reconnect, 'gateway draining');
       httpStreams.closeAll();
       clearInterval(heartbeat);
+      probe.stop();
       server.close();
     },
     close() {
       httpStreams.closeAll();
       clearInterval(heartbeat);
+      probe.stop();
       server.close();
     },
   };
