@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -56,7 +56,20 @@ async function readLog(urls: string, sid: string): Promise<SessionEvent[]> {
   }
 }
 
-async function round(sync: 'default' | 'always', sessions: number) {
+/**
+ * `kill`: SIGKILL of every node (the processes die; the kernel's page cache survives them).
+ * `rollback`: a simulated power loss under lazy fsync: every node is frozen (SIGSTOP) while its
+ * store is copied (the state at the "last fsync"), streaming goes on for `rollbackMs` (events
+ * acknowledged after that point), then every node is killed and its store replaced by the copy.
+ */
+type CrashMode = 'kill' | 'rollback';
+
+async function round(
+  sync: 'default' | 'always',
+  sessions: number,
+  mode: CrashMode = 'kill',
+  rollbackMs = 2_000,
+) {
   const nats = await startNats({
     nodes: 3,
     ...(sync === 'always' ? { jetstreamExtra: 'sync_interval: always' } : {}),
@@ -99,9 +112,21 @@ async function round(sync: 'default' | 'always', sessions: number) {
     timeoutMs: 60_000,
     what: 'streams running',
   });
+  if (mode === 'rollback') {
+    for (const n of nats.nodes) n.process?.kill('SIGSTOP');
+    for (const n of nats.nodes) cpSync(n.storeDir, `${n.storeDir}.synced`, { recursive: true });
+    for (const n of nats.nodes) n.process?.kill('SIGCONT');
+    await new Promise((r) => setTimeout(r, rollbackMs));
+  }
   crashed = true;
   const crashAt = Date.now();
   await Promise.all(nats.nodes.map((n) => n.kill()));
+  if (mode === 'rollback') {
+    for (const n of nats.nodes) {
+      rmSync(n.storeDir, { recursive: true, force: true });
+      renameSync(`${n.storeDir}.synced`, n.storeDir);
+    }
+  }
   await new Promise((r) => setTimeout(r, 1_000));
   await Promise.all(nats.nodes.map((n) => n.restart()));
   await Promise.all(
@@ -132,6 +157,7 @@ async function round(sync: 'default' | 'always', sessions: number) {
   const sum = (f: (r: SessionResult) => number) => results.reduce((a, r) => a + f(r), 0);
   return {
     sync,
+    mode,
     sessions,
     crashAt,
     acknowledgedBeforeCrash: sum((r) => r.receivedBeforeCrash),
@@ -152,8 +178,13 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds ?? 1);
   const out = [];
   for (let r = 0; r < rounds; r++) {
-    for (const sync of ['default', 'always'] as const) {
-      const res = await round(sync, sessions);
+    const plan = [
+      ['default', 'kill'],
+      ['always', 'kill'],
+      ['default', 'rollback'],
+    ] as const;
+    for (const [sync, mode] of plan) {
+      const res = await round(sync, sessions, mode);
       const { results: _, ...line } = res;
       process.stderr.write(`[cluster-crash] ${JSON.stringify(line)}\n`);
       out.push(res);
@@ -164,11 +195,11 @@ async function main(): Promise<void> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   writeFileSync(resolve(dir, `${stamp}-cluster-crash.json`), JSON.stringify(out, null, 2));
   const md = [
-    '| sync | sessions | acknowledged before crash | acknowledged lost | sessions with loss | log_rewritten seen | done (text exact) | unfinished | silent mismatches |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| crash | sync | sessions | acknowledged before crash | acknowledged lost | sessions with loss | log_rewritten seen | done (text exact) | unfinished | silent mismatches |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...out.map(
       (r) =>
-        `| ${r.sync} | ${r.sessions} | ${r.acknowledgedBeforeCrash} | ${r.acknowledgedLost} | ${r.sessionsWithLoss} | ${r.rewritesSeen} | ${r.done} (${r.textOk}) | ${r.unfinished} | ${r.silentMismatches} |`,
+        `| ${r.mode} | ${r.sync} | ${r.sessions} | ${r.acknowledgedBeforeCrash} | ${r.acknowledgedLost} | ${r.sessionsWithLoss} | ${r.rewritesSeen} | ${r.done} (${r.textOk}) | ${r.unfinished} | ${r.silentMismatches} |`,
     ),
   ].join('\n');
   writeFileSync(resolve(dir, `${stamp}-cluster-crash.md`), `${md}\n`);

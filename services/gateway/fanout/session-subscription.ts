@@ -3,7 +3,7 @@ import type { StoredEvent } from '../../../shared/nats/event-log.js';
 import type { EventSink } from './event-sink.js';
 
 /** Reads a session's stored events after a seq (the EVENTS stream through direct gets). */
-export type ReadAfter = (after: number, fromStreamSeq: number) => AsyncIterable<StoredEvent>;
+export type ReadAfter = (after: number, fromStreamSeq: number, batch?: number) => AsyncIterable<StoredEvent>;
 
 /** Delivery figures for metrics; called on the hot path, so plain arguments, no objects. */
 export interface DeliveryObserver {
@@ -89,7 +89,35 @@ export class SessionSubscription {
   resync(): void {
     if (this.state !== 'live') return;
     this.state = 'catchup';
-    void this.catchUp();
+    void this.verifyThenCatchUp();
+  }
+
+  /**
+   * After an outage the log may have been lost and written again (a whole-cluster crash): a
+   * catch-up from `cursor + 1` would then splice the new log onto the old. So first re-read the
+   * event at `cursor` and compare it with what was delivered; a different event is `log_rewritten`.
+   * An event not found (aged out, a replica behind) gives no verdict: the catch-up decides.
+   */
+  private async verifyThenCatchUp(): Promise<void> {
+    if (this.lastPrint !== 0 && this.cursor > 0) {
+      try {
+        const hint = Math.max(1, this.streamHint - 1);
+        for (const from of hint > 1 ? [hint, 1] : [1]) {
+          let found: StoredEvent | undefined;
+          for await (const e of this.readAfter(this.cursor - 1, from, 1)) {
+            if (e.seq === this.cursor) found = e;
+            break;
+          }
+          if (!found) continue;
+          if (fingerprint(found.data) !== this.lastPrint) return this.rewritten(this.cursor);
+          break;
+        }
+      } catch (err) {
+        this.log.warn({ sid: this.sid, err: String(err) }, 'resync check read failed; catching up');
+      }
+      if (this.state !== 'catchup' || this.sink.closed) return;
+    }
+    await this.catchUp();
   }
 
   /** The client's buffer drained: continue from the log where delivery stopped. */
