@@ -16,6 +16,8 @@ interface Tracked {
   retries: number;
   /** `prevPos` of the last event received: sent back on resume so the gateway reads the log from there. */
   pos?: number;
+  /** `epoch` of the last event received: sent back on resume so a rewritten log is detected. */
+  epoch?: string;
   /** When the first of the current run of retryable refusals arrived (ms), reset by a success. */
   retryingSince?: number;
   resyncing: boolean;
@@ -178,6 +180,7 @@ export class StreamFabricClient {
     }
     t.resyncing = false;
     t.pos = ev.prevPos;
+    t.epoch = ev.epoch;
     t.session.receive(ev);
     const waiting = t.awaitTurn !== undefined && t.session.turns.length < t.awaitTurn;
     const catchingUp = t.catchUpTo !== undefined && ev.seq < t.catchUpTo;
@@ -214,6 +217,14 @@ export class StreamFabricClient {
     const err = new StreamFabricError(
       f.error ?? { code: 'internal', message: 'request failed', retryable: true },
     );
+    if (t && op && err.code === 'log_rewritten') {
+      // The log we read was lost and written again: drop our copy, read it again from seq 1.
+      t.pos = undefined;
+      t.epoch = undefined;
+      t.session.dropLog();
+      this.subscribe(t);
+      return;
+    }
     if (t && op) {
       const now = Date.now();
       t.retryingSince ??= now;
@@ -288,6 +299,7 @@ export class StreamFabricClient {
       sid,
       after: lastSeq,
       ...(t.pos !== undefined && lastSeq > 0 ? { pos: t.pos } : {}),
+      ...(t.epoch !== undefined && lastSeq > 0 ? { epoch: t.epoch } : {}),
     };
   }
 }

@@ -47,7 +47,14 @@ export class StreamSession implements AsyncIterable<SessionEvent> {
   private failure: StreamFabricError | null = null;
   private terminal!: Promise<SessionEvent>;
   private resolveTerminal!: (ev: SessionEvent) => void;
-  private readonly conversation: Conversation = emptyConversation();
+  private conversation: Conversation = emptyConversation();
+  /**
+   * How many times the session's log was found rewritten (lost and written again, e.g. after a
+   * whole-cluster crash): each time the session dropped every event and read the log again from
+   * seq 1. Iterators then restart from the first event; `onRewritten` callbacks are called.
+   */
+  rewrites = 0;
+  private readonly rewriteListeners = new Set<() => void>();
   private readonly turnWaiters = new Map<
     number,
     { resolve: (text: string) => void; reject: (e: Error) => void }
@@ -192,6 +199,36 @@ export class StreamSession implements AsyncIterable<SessionEvent> {
     return true;
   }
 
+  /**
+   * Calls `cb` when the log this session was read from turned out rewritten (`log_rewritten`):
+   * what was shown must be dropped; the events arrive again from seq 1. Returns an unsubscribe function.
+   */
+  onRewritten(cb: () => void): () => void {
+    this.rewriteListeners.add(cb);
+    return () => this.rewriteListeners.delete(cb);
+  }
+
+  /** @internal The gateway answered `log_rewritten`: forget every event; the client re-reads from 0. */
+  dropLog(): void {
+    this.rewrites++;
+    this.lastSeq = 0;
+    this.events.length = 0;
+    this.conversation = emptyConversation();
+    this.turnText = '';
+    if (this.finished && !this.failure) {
+      this.finished = false;
+      this.resetTerminal();
+    }
+    for (const cb of this.rewriteListeners) {
+      try {
+        cb();
+      } catch (err) {
+        reportLater(err);
+      }
+    }
+    this.wake();
+  }
+
   /** @internal The server refused the session, or the client closed for good. */
   reject(err: StreamFabricError): void {
     if (this.finished) return;
@@ -214,8 +251,14 @@ export class StreamSession implements AsyncIterable<SessionEvent> {
   /** Iterates every event from the first one; ends after the terminal event, throws if the session was refused. */
   [Symbol.asyncIterator](): AsyncIterator<SessionEvent> {
     let i = 0;
+    let rewrites = this.rewrites;
     const next = async (): Promise<IteratorResult<SessionEvent>> => {
       for (;;) {
+        if (rewrites !== this.rewrites) {
+          // The log was rewritten: the events this iterator yielded are void; start over from seq 1.
+          rewrites = this.rewrites;
+          i = 0;
+        }
         const ev = this.events[i];
         if (ev) {
           i++;

@@ -67,6 +67,9 @@ export const protocolishFrame: fc.Arbitrary<Record<string, unknown>> = fc
       agent: agentish,
       input: fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 50 }), anyValue),
       after: fc.oneof(fc.nat(), nastyNumber, anyValue),
+      // Resume positions: the stream hint and the log generation (a wrong epoch must be refused, typed).
+      pos: fc.oneof(fc.nat(), nastyNumber, anyValue),
+      epoch: fc.oneof(fc.string({ maxLength: 40 }), anyValue),
       // Conversation frames: `message` (text, turn) and `input` (requestId, text).
       text: fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 50 }), anyValue),
       turn: fc.oneof(fc.integer({ min: -1, max: 5 }), nastyNumber, anyValue),

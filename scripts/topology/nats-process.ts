@@ -11,6 +11,8 @@ import { waitFor } from './wait.js';
 export interface NatsNode {
   name: string;
   url: string;
+  /** The address it listens on (client, cluster and monitoring ports). */
+  host: string;
   port: number;
   monitorPort: number;
   storeDir: string;
@@ -35,6 +37,10 @@ export interface NatsOptions {
   port?: number;
   /** Extra settings inside the `jetstream { }` block, e.g. `sync_interval: always`. */
   jetstreamExtra?: string;
+  /** Per-node listen address (default `host` for every node), e.g. one node inside a network namespace. */
+  nodeHosts?: string[];
+  /** Per-node command prefix, e.g. `['ip', 'netns', 'exec', 'ns1']` (exec keeps the server's pid). */
+  nodeCommand?: (index: number) => string[];
 }
 
 export interface NatsCluster {
@@ -72,6 +78,7 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsCluster> {
   const ownsDir = !opts.dataDir;
   const ports = await Promise.all(
     Array.from({ length: count }, async (_, i) => ({
+      host: opts.nodeHosts?.[i] ?? host,
       client: i === 0 && opts.port ? opts.port : await freePort(host),
       cluster: await freePort(host),
       monitor: await freePort(host),
@@ -82,24 +89,25 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsCluster> {
     const storeDir = join(dataDir, name);
     mkdirSync(storeDir, { recursive: true });
     const conf = join(dataDir, `${name}.conf`);
-    const routes = ports.map((o) => `nats-route://${host}:${o.cluster}`).join(', ');
+    const routes = ports.map((o) => `nats-route://${o.host}:${o.cluster}`).join(', ');
     writeFileSync(
       conf,
       [
         `server_name: ${name}`,
-        `host: ${host}`,
+        `host: ${p.host}`,
         `port: ${p.client}`,
         `http_port: ${p.monitor}`,
         `max_payload: 8MB`,
         `jetstream { store_dir: "${storeDir}", max_memory_store: 1GB, max_file_store: 20GB${opts.jetstreamExtra ? `, ${opts.jetstreamExtra}` : ''} }`,
         ...(count > 1
-          ? [`cluster { name: sf, host: ${host}, port: ${p.cluster}, routes: [${routes}] }`]
+          ? [`cluster { name: sf, host: ${p.host}, port: ${p.cluster}, routes: [${routes}] }`]
           : []),
       ].join('\n'),
     );
     const node: NatsNode = {
       name,
-      url: `nats://${host}:${p.client}`,
+      host: p.host,
+      url: `nats://${p.host}:${p.client}`,
       port: p.client,
       monitorPort: p.monitor,
       storeDir,
@@ -113,11 +121,12 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsCluster> {
       async restart() {
         await exited(node.process, 'SIGKILL');
         launch();
-        await waitFor(() => tcpReady(p.client, host), { timeoutMs: 20_000, what: `nats ${name} restart` });
+        await waitFor(() => tcpReady(p.client, p.host), { timeoutMs: 20_000, what: `nats ${name} restart` });
       },
     };
     const launch = () => {
-      const child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const [cmd, ...args] = [...(opts.nodeCommand?.(i) ?? []), bin, '-c', conf];
+      const child = spawn(cmd as string, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       const echo = (d: Buffer) => {
         if (opts.verbose) process.stderr.write(`[nats ${name}] ${d}`);
       };
@@ -130,7 +139,7 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsCluster> {
   });
   await Promise.all(
     nodes.map((n) =>
-      waitFor(() => tcpReady(n.port, host), { timeoutMs: 20_000, what: `nats ${n.name} to listen` }),
+      waitFor(() => tcpReady(n.port, n.host), { timeoutMs: 20_000, what: `nats ${n.name} to listen` }),
     ),
   );
   if (count > 1) {
@@ -140,7 +149,7 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsCluster> {
       async () => {
         // Only the meta leader lists its peers.
         for (const n of nodes) {
-          const r = await fetch(`http://${host}:${n.monitorPort}/jsz`).catch(() => null);
+          const r = await fetch(`http://${n.host}:${n.monitorPort}/jsz`).catch(() => null);
           const j = r
             ? ((await r.json()) as { meta_cluster?: { replicas?: { current?: boolean }[] } })
             : null;

@@ -12,12 +12,13 @@ import { principalOf } from './auth/access-policy.js';
 import { createAccessPolicy } from './auth/create-access-policy.js';
 import { whoami } from './auth/whoami-route.js';
 import { FanoutHub } from './fanout/fanout-hub.js';
+import { JetStreamProbe } from './fanout/jetstream-probe.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { agentsRoute, modelsRoute } from './http/agents-routes.js';
 import { durableStreamsRoute } from './http/durable-streams/ds-routes.js';
 import { durableSessionsRoute } from './http/durable-streams/ds-sessions.js';
 import { openDurableStreams } from './http/durable-streams/ds-view.js';
-import { healthz, metricsRoute, readyz } from './http/health-routes.js';
+import { healthz, metricsOnClientPort, metricsRoute, readyz } from './http/health-routes.js';
 import { HttpStreamSet } from './http/http-session-stream.js';
 import { chatCompletionsRoute } from './http/openai-compat-routes.js';
 import { responsesRoutes } from './http/responses-routes.js';
@@ -89,6 +90,9 @@ export async function createGateway(d: GatewayDeps) {
     config.MAX_BACKPRESSURE_BYTES,
     config.STREAM_RECONNECTION_TIMEOUT,
   );
+  // A NATS server cut off from the cluster drops republished events without dropping us: resync then.
+  const probe = new JetStreamProbe(d.nc, () => hub.resyncAll(), log);
+  probe.start();
   const clients = new Map<Connection<Principal>, ClientConnection>();
   let draining = false;
   metrics.sources.sessions = () => hub.sessionCount;
@@ -130,6 +134,7 @@ export async function createGateway(d: GatewayDeps) {
       return access.upgrade(req);
     },
     httpFilter: (req) => access.http(req),
+    onRouteError: (err, req) => log.error({ err, method: req.method, path: req.path }, 'http route failed'),
     handlers: {
       onOpen(conn) {
         const cc = new ClientConnection(
@@ -168,12 +173,13 @@ export async function createGateway(d: GatewayDeps) {
   server.route('get', '/healthz', () => healthz());
   const ready = () => readyz({ natsConnected: d.natsConnected, draining: () => draining });
   server.route('get', '/readyz', ready);
-  server.route('get', '/metrics', () => {
+  metrics.sources.sendBufferBytes = () => {
     let buffered = 0;
     for (const conn of clients.keys()) buffered += conn.bufferedAmount();
-    metrics.sendBufferBytes.set(buffered);
-    return metricsRoute(d.registry);
-  });
+    return buffered;
+  };
+  // Metrics are internal: with AUTH_MODE=jwt they leave the client port (PROMETHEUS_METRICS_PORT).
+  if (metricsOnClientPort(config)) server.route('get', '/metrics', () => metricsRoute(d.registry));
   server.route('get', '/v1/whoami', whoami);
   const agentRoutes = { agents: agents.directory, principal: principalOf };
   server.route('get', '/v1/agents', agentsRoute(agentRoutes));
@@ -306,6 +312,7 @@ export async function createGateway(d: GatewayDeps) {
       socketIo.close();
       clearInterval(heartbeat);
       agents.close();
+      probe.stop();
       server.close();
     },
     close() {
@@ -314,6 +321,7 @@ export async function createGateway(d: GatewayDeps) {
       agents.close();
       httpStreams.closeAll();
       clearInterval(heartbeat);
+      probe.stop();
       server.close();
     },
   };

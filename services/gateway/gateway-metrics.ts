@@ -8,6 +8,8 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5,
 export interface GatewayGaugeSources {
   connections: () => number;
   sessions: () => number;
+  /** Bytes queued in client sockets, summed at scrape time (on whichever port serves /metrics). */
+  sendBufferBytes: () => number;
 }
 
 /**
@@ -16,7 +18,11 @@ export interface GatewayGaugeSources {
  * are fast-metrics: an event costs a few additions and no allocation (bench: npm run bench:metrics).
  */
 export function createGatewayMetrics(registry: Registry) {
-  const sources: GatewayGaugeSources = { connections: () => 0, sessions: () => 0 };
+  const sources: GatewayGaugeSources = {
+    connections: () => 0,
+    sessions: () => 0,
+    sendBufferBytes: () => 0,
+  };
   const eventsLive = new FastCounter();
   const eventsReplayed = new FastCounter();
   const tokensDelivered = new FastCounter();
@@ -98,6 +104,9 @@ export function createGatewayMetrics(registry: Registry) {
       name: 'streamfabric_gateway_send_buffer_bytes',
       help: 'Bytes queued in client sockets (per connection at most MAX_BACKPRESSURE_BYTES plus one event)',
       registers: [registry],
+      collect() {
+        this.set(sources.sendBufferBytes());
+      },
     }),
     frameErrors: new Counter({
       name: 'streamfabric_gateway_errors_total',

@@ -11,6 +11,7 @@ import { provisionFabric } from '../../shared/nats/provision.js';
 import { retryStartupStep } from '../../shared/nats/startup-retry.js';
 import { createGateway } from './gateway-app.js';
 import { createGatewayMetrics } from './gateway-metrics.js';
+import { metricsOnClientPort } from './http/health-routes.js';
 
 /** Composition root of a gateway: config, logger, metrics, NATS, then the app. */
 async function main(): Promise<void> {
@@ -46,6 +47,10 @@ async function main(): Promise<void> {
   });
   const port = await app.listen();
   if (config.PROMETHEUS_METRICS_PORT > 0) await serveMetrics(registry, config.PROMETHEUS_METRICS_PORT);
+  else if (!metricsOnClientPort(config))
+    log.warn(
+      'metrics are not served: set PROMETHEUS_METRICS_PORT (AUTH_MODE=jwt keeps /metrics off the client port)',
+    );
   log.info({ host: config.WEBSOCKET_HOST, port, ws: '/v1/ws' }, 'gateway listening');
 
   let stopping = false;

@@ -40,6 +40,11 @@ const GatewayConfigShape = z.object({
    * after this many ms if no worker takes it (0 = wait for ever; docs/agent-pools.md).
    */
   AGENT_QUEUE_TIMEOUT_MS: nonNegativeInt(60_000),
+  /**
+   * Serve `/metrics` on the client port too: `auto` = yes with AUTH_MODE=dev, no with
+   * AUTH_MODE=jwt (metrics are internal: scrape PROMETHEUS_METRICS_PORT, which is not exposed to clients).
+   */
+  METRICS_ON_CLIENT_PORT: z.enum(['auto', 'true', 'false']).default('auto'),
   /** Directory served as static files (examples and the client bundle). */
   STATIC_DIR: z.string().optional(),
   /** Largest Durable Streams append or create body (bytes); larger ones get 413. Stays below NATS max_payload (1 MiB by default). */

@@ -40,6 +40,12 @@ export const WorkerConfig = z.object({
    * worker (a poison job). The security suite uses it to prove WORKER_MAX_DELIVER ends the cycle.
    */
   BUILTIN_FAULT_CRASH_INPUT: z.string().optional(),
+  /**
+   * Test hook (fault injection), unset in production: when the built-in agent receives exactly this
+   * input it throws an Error naming the worker's NATS address and source file (with a stack), as a
+   * failing agent would; the security suite proves none of it reaches a client.
+   */
+  BUILTIN_FAULT_THROW_INPUT: z.string().min(1).optional(),
   /** The `openai` agent (OPENAI_*): see openai-config.ts. */
   ...OpenAiConfigShape,
 });

@@ -35,12 +35,13 @@ export async function serveMetrics(
       registry
         .metrics()
         .then((body) => {
-          res.writeHead(200, { 'content-type': registry.contentType });
+          res.writeHead(200, { 'content-type': registry.contentType, 'x-content-type-options': 'nosniff' });
           res.end(body);
         })
-        .catch((err: unknown) => {
+        .catch(() => {
+          // A failing collector's message may name internals; the scrape only needs the status.
           res.writeHead(500);
-          res.end(String(err));
+          res.end('metrics collection failed');
         });
       return;
     }

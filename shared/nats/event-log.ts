@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   type JetStreamClient,
   type JetStreamManager,
@@ -19,6 +20,11 @@ import {
 } from './subjects.js';
 
 const decoder = new TextDecoder();
+
+/** A fresh log generation id (EventBase.epoch): 48 random bits, one per writer. */
+export function newEpoch(): string {
+  return randomBytes(6).toString('base64url');
+}
 
 /** The log moved on between a read and a fenced append: re-read and decide again. */
 export class LogConflictError extends Error {
@@ -83,7 +89,8 @@ export class JetStreamEventLog {
     h.set(TS_HEADER, String(event.ts));
     h.set(WRITER_HEADER, writer);
     try {
-      const stored = { ...event, prevPos: expectLastStreamSeq }; // the resume hint (EventBase.prevPos)
+      // The resume hint (EventBase.prevPos) and this append's own generation (EventBase.epoch).
+      const stored = { ...event, prevPos: expectLastStreamSeq, epoch: newEpoch() };
       const ack = await this.js.publish(subjects.events(tenant, event.sid), JSON.stringify(stored), {
         msgID: eventMsgId(event.sid, event.seq, writer),
         headers: h,
@@ -141,6 +148,27 @@ export class JetStreamEventLog {
       if (isNotFound(err)) return null;
       throw err;
     }
+  }
+
+  /**
+   * The stored event at `seq` (its epoch, EventBase.epoch), or null when the log does not hold it.
+   * `fromStreamSeq` is a hint at or before it (a client's `pos`); a hint past it falls back to a
+   * read from the session's first event.
+   */
+  async eventAt(
+    tenant: string,
+    sid: string,
+    seq: number,
+    fromStreamSeq = 1,
+  ): Promise<{ seq: number; epoch: string | undefined } | null> {
+    for (const from of fromStreamSeq > 1 ? [fromStreamSeq, 1] : [1]) {
+      for await (const e of this.readAfter(tenant, sid, seq - 1, from, 1)) {
+        if (e.seq !== seq) break; // the hint was past it (or the log lacks it): try from the start
+        const parsed = JSON.parse(decoder.decode(e.data)) as { epoch?: unknown };
+        return { seq, epoch: typeof parsed.epoch === 'string' ? parsed.epoch : undefined };
+      }
+    }
+    return null;
   }
 
   /** How many of a session's events the stream still holds (the oldest may have aged out). */

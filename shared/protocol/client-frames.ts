@@ -37,6 +37,12 @@ export const ResumeFrame = z
      * its log read there, and a wrong value costs a read from the start, never an event.
      */
     pos: z.number().int().nonnegative().optional(),
+    /**
+     * Optional: the `epoch` of the event `after` (as received). When the log no longer holds that
+     * event with that epoch (it was lost and rewritten), the resume is refused with
+     * `log_rewritten`: the client drops what it holds and reads the session again from 0.
+     */
+    epoch: z.string().min(1).max(32).optional(),
   })
   .strict();
 export type ResumeFrame = z.infer<typeof ResumeFrame>;

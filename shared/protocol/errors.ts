@@ -32,6 +32,8 @@ export const ErrorCode = z.enum([
   'conflict', // the resource's state refuses the request (Durable Streams: config mismatch, closed, seq)
   'unknown_agent', // no worker pool ever declared this agent (docs/agent-pools.md)
   'queue_timeout', // the agent is known but no worker took the turn within AGENT_QUEUE_TIMEOUT_MS
+  'log_rewritten', // the events the client holds are no longer the log's: drop them, resume from 0
+  'storage_full', // the event log is out of space: writes are refused until space is freed
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
@@ -55,6 +57,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set([
   'upstream_rate_limited',
   'upstream_timeout',
   'queue_timeout',
+  'storage_full',
 ]);
 
 /** Builds an {@link ErrorBody} with the conventional `retryable` flag for its code. */

@@ -19,6 +19,14 @@ const EventBase = {
    * reads the log from there instead of from the session's first event.
    */
   prevPos: z.number().int().nonnegative().optional(),
+  /**
+   * The log generation the event was written in: a random id of the writer that stored it (a
+   * worker's attempt, a gateway's append). A position is (`seq`, `epoch`): a log that was lost and
+   * written again has different epochs under the same seqs, so a client that sends the epoch of
+   * the event it holds back on resume learns of it (`log_rewritten`) instead of silently receiving
+   * different events under the same seq. Optional: writers without it are simply not checked.
+   */
+  epoch: z.string().min(1).max(32).optional(),
 };
 
 /** Model output text; several model tokens may be coalesced into one event. */

@@ -27,11 +27,17 @@ export interface FabricOptions {
   gatewayEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
   verbose?: boolean;
+  /** Extra settings inside nats-server's `jetstream { }` block (e.g. a small `max_file_store`). */
+  jetstreamExtra?: string;
 }
 
 /** Starts a fabric on free loopback ports with a temp store dir. Always `stop()` it in `afterAll`. */
 export async function startFabric(o: FabricOptions = {}): Promise<TestFabric> {
-  const nats = await startNats({ nodes: o.natsNodes ?? 1, verbose: o.verbose ?? false });
+  const nats = await startNats({
+    nodes: o.natsNodes ?? 1,
+    verbose: o.verbose ?? false,
+    ...(o.jetstreamExtra ? { jetstreamExtra: o.jetstreamExtra } : {}),
+  });
   const common = {
     NATS_URL: nats.urls,
     NATS_REPLICAS: String((o.natsNodes ?? 1) >= 3 ? 3 : 1),

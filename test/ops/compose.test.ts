@@ -143,8 +143,10 @@ describe('docker-compose - build contexts and mounted files', () => {
       }[];
     }>('deploy/prometheus/prometheus.yml');
     const job = (n: string) => prom.scrape_configs.find((j) => j.job_name === n)!;
+    const gwEnv = services[gateways[0]!]!.environment!;
+    expect(gwEnv.AUTH_MODE).toBe('jwt');
     expect(job('streamfabric-gateway').static_configs![0]!.targets.sort()).toEqual(
-      gateways.map((g) => `${g}:8080`).sort(),
+      gateways.map((g) => `${g}:${gwEnv.PROMETHEUS_METRICS_PORT}`).sort(),
     );
     const w = job('streamfabric-worker').dns_sd_configs![0]!;
     expect(w.names).toEqual(['worker']);

@@ -108,7 +108,13 @@ describe('kubernetes - gateway', () => {
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     const svc = byKind('Service').find((s) => s.metadata.name === 'streamfabric-gateway')!;
     expect((svc.spec.ports as { targetPort: string }[])[0]!.targetPort).toBe('http');
-    expect(t.metadata.annotations?.['prometheus.io/port']).toBe(String(http.containerPort));
+  });
+
+  it('is scraped on PROMETHEUS_METRICS_PORT, not the client port (AUTH_MODE=jwt keeps /metrics off it)', () => {
+    expect(env(c).AUTH_MODE).toBe('jwt');
+    const port = c.ports.find((p) => p.name === 'metrics')!;
+    expect(String(port.containerPort)).toBe(env(c).PROMETHEUS_METRICS_PORT);
+    expect(t.metadata.annotations?.['prometheus.io/port']).toBe(String(port.containerPort));
     expect(t.metadata.annotations?.['prometheus.io/path']).toBe('/metrics');
   });
 

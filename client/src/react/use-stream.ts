@@ -92,11 +92,14 @@ export function useStream(client: StreamFabricClient, options: { sid?: string } 
     };
     update();
     const off = session.on('*', schedule);
+    // A rewritten log (log_rewritten) empties the session before its events arrive again.
+    const offRewritten = session.onRewritten(schedule);
     // A refused session (expired, forbidden) has no event: its terminal promise tells.
     void session.finishedEvent().then(schedule);
     return () => {
       live = false;
       off();
+      offRewritten();
     };
   }, [session]);
 

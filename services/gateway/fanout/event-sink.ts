@@ -12,5 +12,5 @@ export interface EventSink {
    */
   send(data: Uint8Array, seq: number): boolean;
   /** A session could not be served (e.g. its events expired); the sink tells its client. */
-  fail(sid: string, code: 'expired' | 'unavailable' | 'internal', message: string): void;
+  fail(sid: string, code: 'expired' | 'unavailable' | 'internal' | 'log_rewritten', message: string): void;
 }

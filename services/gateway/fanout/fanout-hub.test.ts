@@ -33,28 +33,31 @@ afterAll(async () => {
 
 class RecordingSink implements EventSink {
   readonly seqs: number[] = [];
+  readonly failures: string[] = [];
   closed = false;
   writable = true;
   send(data: Uint8Array): boolean {
     this.seqs.push((JSON.parse(new TextDecoder().decode(data)) as { seq: number }).seq);
     return true;
   }
-  fail(): void {}
+  fail(_sid: string, code: string): void {
+    this.failures.push(code);
+  }
 }
 
 /** Stores one event the way a worker does (seq header, msg id), retrying while the broker is back up. */
-async function store(sid: string, seq: number, type: 'token' | 'done'): Promise<void> {
+async function store(sid: string, seq: number, type: 'token' | 'done', writer = 'test/1'): Promise<void> {
   const h = headers();
   h.set(SEQ_HEADER, String(seq));
   const event =
     type === 'token'
-      ? { sid, seq, ts: Date.now(), type, text: `t${seq}` }
+      ? { sid, seq, ts: Date.now(), type, text: `t${seq} by ${writer}` }
       : { sid, seq, ts: Date.now(), type, finishReason: 'stop', tokens: 1, durationMs: 1 };
   await waitFor(
     () =>
       jetstream(pubNc)
         .publish(subjects.events('public', sid), JSON.stringify(event), {
-          msgID: eventMsgId(sid, seq, 'test/1'),
+          msgID: eventMsgId(sid, seq, writer),
           headers: h,
           timeout: 1_000,
         })
@@ -117,5 +120,25 @@ describe('fanout - STREAM_RECONNECTION_TIMEOUT linger', () => {
       timeoutMs: 5_000,
       what: 'the feed released after the linger',
     });
+  });
+});
+
+describe('fanout - log generations', () => {
+  it('a log lost and written again is reported as log_rewritten, never spliced onto the old one', async () => {
+    const hub = await newHub(0);
+    const sid = 's_rewritten_1';
+    const sink = new RecordingSink();
+    hub.subscribe('public', sid, 0, sink);
+    await store(sid, 1, 'token');
+    await store(sid, 2, 'token');
+    await waitFor(() => sink.seqs.length === 2, { what: 'the first two events' });
+    // The log is lost and another writer writes seqs 1..3 again, with other content.
+    await (await JetStreamEventLog.create(pubNc)).purge('public', sid);
+    for (const seq of [1, 2]) await store(sid, seq, 'token', 'other/1');
+    await store(sid, 3, 'done', 'other/1');
+    hub.resyncAll(); // what a reconnect or the JetStream probe does after an outage
+    await waitFor(() => sink.failures.length > 0, { what: 'log_rewritten' });
+    expect(sink.failures).toEqual(['log_rewritten']);
+    expect(sink.seqs).toEqual([1, 2]); // event 3 of the new log never reached this subscriber
   });
 });

@@ -84,8 +84,8 @@ export class FanoutHub {
       // Its own hint serves on any gateway; this feed's memory serves when it has none.
       Math.max(feed.positions.startFor(after), pos === undefined ? 1 : pos + 1),
       sink,
-      (a, hint) =>
-        this.reads.run(() => this.eventLog.readAfter(tenant, sid, a, hint, 512, this.readMaxBytes)),
+      (a, hint, batch = 512) =>
+        this.reads.run(() => this.eventLog.readAfter(tenant, sid, a, hint, batch, this.readMaxBytes)),
       this.observer,
       this.log,
       onFirst,

@@ -3,7 +3,7 @@ import type { StoredEvent } from '../../../shared/nats/event-log.js';
 import type { EventSink } from './event-sink.js';
 
 /** Reads a session's stored events after a seq (the EVENTS stream through direct gets). */
-export type ReadAfter = (after: number, fromStreamSeq: number) => AsyncIterable<StoredEvent>;
+export type ReadAfter = (after: number, fromStreamSeq: number, batch?: number) => AsyncIterable<StoredEvent>;
 
 /** Delivery figures for metrics; called on the hot path, so plain arguments, no objects. */
 export interface DeliveryObserver {
@@ -27,6 +27,11 @@ export interface DeliveryObserver {
 export class SessionSubscription {
   private state: 'catchup' | 'live' | 'paused' | 'closed' = 'catchup';
   private liveMax = 0;
+  /**
+   * A fingerprint of the event at `cursor` as delivered (not the bytes: a NATS payload is a view
+   * of its whole read buffer, which would stay alive per session): a live event with its seq must match.
+   */
+  private lastPrint = 0;
   /** True until the first read shows the start hint is not past the events this client needs. */
   private hintUnverified: boolean;
 
@@ -60,7 +65,13 @@ export class SessionSubscription {
       if (seq > this.liveMax) this.liveMax = seq;
       return;
     }
-    if (seq <= this.cursor) return; // duplicate (already delivered from the log)
+    if (seq <= this.cursor) {
+      // A duplicate (already delivered from the log) carries the same stored bytes. Different bytes
+      // under the seq the client holds mean the log was lost and written again: say so, never mix.
+      if (seq === this.cursor && this.lastPrint !== 0 && fingerprint(data) !== this.lastPrint)
+        this.rewritten(seq);
+      return;
+    }
     if (seq !== this.cursor + 1) {
       // A gap: never silence, resync from the log.
       this.liveMax = Math.max(this.liveMax, seq);
@@ -78,7 +89,35 @@ export class SessionSubscription {
   resync(): void {
     if (this.state !== 'live') return;
     this.state = 'catchup';
-    void this.catchUp();
+    void this.verifyThenCatchUp();
+  }
+
+  /**
+   * After an outage the log may have been lost and written again (a whole-cluster crash): a
+   * catch-up from `cursor + 1` would then splice the new log onto the old. So first re-read the
+   * event at `cursor` and compare it with what was delivered; a different event is `log_rewritten`.
+   * An event not found (aged out, a replica behind) gives no verdict: the catch-up decides.
+   */
+  private async verifyThenCatchUp(): Promise<void> {
+    if (this.lastPrint !== 0 && this.cursor > 0) {
+      try {
+        const hint = Math.max(1, this.streamHint - 1);
+        for (const from of hint > 1 ? [hint, 1] : [1]) {
+          let found: StoredEvent | undefined;
+          for await (const e of this.readAfter(this.cursor - 1, from, 1)) {
+            if (e.seq === this.cursor) found = e;
+            break;
+          }
+          if (!found) continue;
+          if (fingerprint(found.data) !== this.lastPrint) return this.rewritten(this.cursor);
+          break;
+        }
+      } catch (err) {
+        this.log.warn({ sid: this.sid, err: String(err) }, 'resync check read failed; catching up');
+      }
+      if (this.state !== 'catchup' || this.sink.closed) return;
+    }
+    await this.catchUp();
   }
 
   /** The client's buffer drained: continue from the log where delivery stopped. */
@@ -106,6 +145,7 @@ export class SessionSubscription {
       return;
     }
     this.cursor = seq;
+    this.lastPrint = fingerprint(data);
     this.streamHint = streamSeq + 1;
     const ok = this.sink.send(data, seq);
     this.observer.delivered(1, producedAt, tokens, replayed);
@@ -115,6 +155,16 @@ export class SessionSubscription {
       first();
     }
     if (!ok && !this.sink.closed) this.pause();
+  }
+
+  private rewritten(seq: number): void {
+    this.log.warn({ sid: this.sid, seq }, 'log rewritten under a subscriber: it must read again from 0');
+    this.state = 'closed';
+    this.sink.fail(
+      this.sid,
+      'log_rewritten',
+      `event ${seq} was rewritten after a loss; read the session again from 0`,
+    );
   }
 
   private pause(): void {
@@ -179,4 +229,11 @@ export class SessionSubscription {
       }, 500);
     }
   }
+}
+
+/** FNV-1a over the event's bytes, never 0 (0 = nothing delivered yet); ~0.2 µs for a token event. */
+function fingerprint(data: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < data.length; i++) h = Math.imul(h ^ (data[i] as number), 0x01000193);
+  return (h >>> 0) | 1;
 }

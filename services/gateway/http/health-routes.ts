@@ -27,6 +27,15 @@ export function readyz(r: Readiness): HttpResult {
   };
 }
 
+/** METRICS_ON_CLIENT_PORT: `auto` serves /metrics on the client port only in dev mode. */
+export function metricsOnClientPort(c: {
+  METRICS_ON_CLIENT_PORT: 'auto' | 'true' | 'false';
+  AUTH_MODE: 'dev' | 'jwt';
+}): boolean {
+  return c.METRICS_ON_CLIENT_PORT === 'auto' ? c.AUTH_MODE !== 'jwt' : c.METRICS_ON_CLIENT_PORT === 'true';
+}
+
+/** `/metrics` in the Prometheus text format. */
 export async function metricsRoute(registry: Registry): Promise<HttpResult> {
   return { status: 200, headers: { 'content-type': registry.contentType }, body: await registry.metrics() };
 }

@@ -72,7 +72,7 @@ export class ClientConnection implements EventSink {
     return this.conn.send(data);
   }
 
-  fail(sid: string, code: 'expired' | 'unavailable' | 'internal', message: string): void {
+  fail(sid: string, code: 'expired' | 'unavailable' | 'internal' | 'log_rewritten', message: string): void {
     // Release the hub's side too, or the feed (and its upstream subscription) would leak.
     const s = this.subs.get(sid);
     if (s) this.hub.unsubscribe(this.conn.ctx.tenant, s);
@@ -204,7 +204,10 @@ export class ClientConnection implements EventSink {
           );
           return;
         }
-        const r = await this.sessions.authorizeResume(p, f.sid, f.after);
+        const r = await this.sessions.authorizeResume(p, f.sid, f.after, {
+          ...(f.epoch !== undefined ? { epoch: f.epoch } : {}),
+          ...(f.pos !== undefined ? { pos: f.pos } : {}),
+        });
         this.observer.resumed(r.ok ? 'ok' : r.error.code);
         if (!r.ok) return this.reject(f.id, 'resume', r.error, f.sid);
         this.log.debug({ sid: f.sid, after: f.after, lastSeq: r.value.lastSeq }, 'session resumed');

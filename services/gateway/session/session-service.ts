@@ -3,6 +3,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { type JetStreamEventLog, LogConflictError } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
+import { refuseWhenFull } from '../../../shared/nats/storage-full.js';
 import { jobMsgId, subjects } from '../../../shared/nats/subjects.js';
 import type { UserSessionIndex } from '../../../shared/nats/user-session-index.js';
 import {
@@ -89,7 +90,15 @@ export class SessionService {
     return this.statusReader.get(p, sid);
   }
 
-  async start(
+  /** Records the session and queues its job; `storage_full` while the log is out of space. */
+  start(
+    p: Principal,
+    frame: StartFrame,
+  ): Promise<Result<{ sid: string; created: boolean; queueReason?: QueueReason }>> {
+    return refuseWhenFull(() => this.startSession(p, frame));
+  }
+
+  private async startSession(
     p: Principal,
     frame: StartFrame,
   ): Promise<Result<{ sid: string; created: boolean; queueReason?: QueueReason }>> {
@@ -201,7 +210,14 @@ export class SessionService {
    * to the log (fenced: if anything else wrote first, the caller is told the session is busy)
    * and a job for the new turn is queued; the worker rebuilds the history from the log.
    */
-  async message(
+  message(
+    p: Principal,
+    f: MessageFrame,
+  ): Promise<Result<{ turn: number; seq: number; queueReason?: QueueReason }>> {
+    return refuseWhenFull(() => this.appendMessage(p, f));
+  }
+
+  private async appendMessage(
     p: Principal,
     f: MessageFrame,
   ): Promise<Result<{ turn: number; seq: number; queueReason?: QueueReason }>> {
@@ -288,7 +304,11 @@ export class SessionService {
   }
 
   /** The user's answer to the pending `input_request`; the waiting worker reads it from the log. */
-  async input(p: Principal, f: InputFrame): Promise<Result<{ seq: number }>> {
+  input(p: Principal, f: InputFrame): Promise<Result<{ seq: number }>> {
+    return refuseWhenFull(() => this.appendInput(p, f));
+  }
+
+  private async appendInput(p: Principal, f: InputFrame): Promise<Result<{ seq: number }>> {
     const tooLong = this.checkInput(f.text);
     if (tooLong) return tooLong;
     const owned = await this.owned(p, f.sid);
@@ -347,6 +367,29 @@ export class SessionService {
   }
 
   /**
+   * Log generations: the client holds event `after` written in `epoch`. If the log now ends
+   * before it, or holds a different event there, the log was lost and written again (a purge, a
+   * whole-cluster crash under lazy fsync): the client must drop its copy, never mix the two.
+   */
+  private async rewritten(
+    tenant: string,
+    sid: string,
+    after: number,
+    epoch: string,
+    lastSeq: number,
+    pos?: number,
+  ): Promise<ErrorBody | null> {
+    const found = after > lastSeq ? null : await this.eventLog.eventAt(tenant, sid, after, pos);
+    // A log that holds the seq but whose writer predates epochs cannot be checked: no refusal.
+    if (found && (found.epoch === undefined || found.epoch === epoch)) return null;
+    if (!found && after <= lastSeq) return null; // aged out under it: the catch-up answers `expired`
+    return errorBody(
+      'log_rewritten',
+      `session ${sid} was rewritten after a loss: event ${after} of epoch ${epoch} is gone; read it again from 0`,
+    );
+  }
+
+  /**
    * MAX_SESSIONS_PER_USER: counted in NATS so the cap holds across gateways. A start creates the
    * record first (so a racing start on another gateway already counts it) and removes it again
    * when the user is over the limit; a follow-up turn reactivates a session, so it is admitted too.
@@ -384,6 +427,8 @@ export class SessionService {
     p: Principal,
     sid: string,
     after: number,
+    /** The client's position beyond `seq`: the epoch of its event `after`, and a read hint. */
+    held: { epoch?: string; pos?: number } = {},
   ): Promise<Result<{ lastSeq: number; finished: boolean }>> {
     if (!this.natsConnected()) return NATS_DOWN;
     const [record, direct] = await Promise.all([this.registry.get(sid), this.eventLog.last(p.tenant, sid)]);
@@ -412,6 +457,10 @@ export class SessionService {
           error: errorBody('expired', `session ${sid} has no events left: they passed the retention window`),
         };
       return { ok: false, error: errorBody('not_found', `no session ${sid}`) };
+    }
+    if (held.epoch !== undefined && after > 0) {
+      const rewritten = await this.rewritten(p.tenant, sid, after, held.epoch, last.event.seq, held.pos);
+      if (rewritten) return { ok: false, error: rewritten };
     }
     if (after > last.event.seq) {
       return {

@@ -1,4 +1,5 @@
 import type { HttpResult, HttpStream } from './connection.js';
+import { withSecurityHeaders } from './security-headers.js';
 import { statusLine } from './status-line.js';
 
 /**
@@ -35,7 +36,7 @@ export class UwsHttpStream implements HttpStream {
     if (this.closed) return;
     this.res.cork(() => {
       this.res.writeStatus(statusLine(status));
-      for (const [k, v] of Object.entries(headers)) this.res.writeHeader(k, v);
+      for (const [k, v] of Object.entries(withSecurityHeaders(headers))) this.res.writeHeader(k, v);
     });
   }
 
@@ -58,7 +59,7 @@ export class UwsHttpStream implements HttpStream {
     if (this.closed) return;
     this.res.cork(() => {
       this.res.writeStatus(statusLine(result.status));
-      for (const [k, v] of Object.entries(result.headers ?? {})) this.res.writeHeader(k, v);
+      for (const [k, v] of Object.entries(withSecurityHeaders(result.headers))) this.res.writeHeader(k, v);
       this.res.end(result.body ?? '');
     });
     this.finish();

@@ -18,6 +18,7 @@ import type {
   StreamingHttpRoute,
   UpgradeDecision,
 } from './connection.js';
+import { withSecurityHeaders } from './security-headers.js';
 import { statusLine } from './status-line.js';
 import { UwsHttpStream } from './uws-http-stream.js';
 import { withHeaders } from './with-headers.js';
@@ -36,6 +37,8 @@ export interface UwsServerOptions<Ctx> {
   handlers: ConnectionHandlers<Ctx>;
   /** Origin checks, CORS and authentication applied to every HTTP route. */
   httpFilter?: (req: HttpRequestInfo) => HttpFilterResult | Promise<HttpFilterResult>;
+  /** A route threw: the client gets a plain `internal` error, this gets the details (for the log). */
+  onRouteError?: (err: unknown, req: HttpRequestInfo) => void;
 }
 
 export type HttpRoute = (req: HttpRequestInfo) => HttpResult | Promise<HttpResult>;
@@ -136,8 +139,9 @@ export class UwsServer<Ctx> {
             if (aborted) return;
             if (!d.ok) {
               res.cork(() => {
-                res.writeStatus(statusLine(d.status)).writeHeader('content-type', 'application/json');
-                for (const [k, v] of Object.entries(d.headers ?? {})) res.writeHeader(k, v);
+                res.writeStatus(statusLine(d.status));
+                const headers = withSecurityHeaders({ 'content-type': 'application/json', ...d.headers });
+                for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
                 res.end(d.body);
               });
               return;
@@ -213,7 +217,7 @@ export class UwsServer<Ctx> {
         if (aborted) return;
         res.cork(() => {
           res.writeStatus(statusLine(result.status));
-          for (const [k, v] of Object.entries(result.headers ?? {})) res.writeHeader(k, v);
+          for (const [k, v] of Object.entries(withSecurityHeaders(result.headers))) res.writeHeader(k, v);
           res.end(result.body ?? '');
         });
       };
@@ -221,13 +225,7 @@ export class UwsServer<Ctx> {
         Promise.resolve()
           .then(() => this.filtered(info, handler))
           .then(respond)
-          .catch((err: unknown) =>
-            respond({
-              status: 500,
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ error: { code: 'internal', message: String(err), retryable: true } }),
-            }),
-          );
+          .catch((err: unknown) => respond(this.internalError(err, info)));
       if (info.method === 'post' || info.method === 'put' || info.method === 'patch') {
         readBody(res, bodyLimit, (body) => {
           if (body === null) {
@@ -241,6 +239,16 @@ export class UwsServer<Ctx> {
         void run();
       }
     });
+  }
+
+  /** A route failed: the details go to the log, the client gets no message text of ours. */
+  private internalError(err: unknown, info: HttpRequestInfo): HttpResult {
+    this.opts.onRouteError?.(err, info);
+    return {
+      status: 500,
+      headers: { 'content-type': 'application/json' },
+      body: '{"error":{"code":"internal","message":"internal error","retryable":true}}',
+    };
   }
 
   /** Runs the HTTP filter, then the route, adding the filter's headers to the route's answer. */
@@ -271,12 +279,7 @@ export class UwsServer<Ctx> {
         Promise.resolve()
           .then(() => this.filteredStream(info, stream, handler))
           .catch((err: unknown) => {
-            if (stream.closed) return;
-            stream.respond({
-              status: 500,
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({ error: { code: 'internal', message: String(err), retryable: true } }),
-            });
+            if (!stream.closed) stream.respond(this.internalError(err, info));
           });
       // Bodies are read for POST and PUT (an `any` route sees every method).
       if (info.method !== 'post' && info.method !== 'put') return void run();

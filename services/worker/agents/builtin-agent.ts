@@ -10,6 +10,8 @@ export interface BuiltinDefaults {
   thinkMs: number;
   /** Test hook (BUILTIN_FAULT_CRASH_INPUT): kill this worker process when the input equals it. */
   crashOnInput?: string;
+  /** Test hook (BUILTIN_FAULT_THROW_INPUT): throw an Error with this message on this input. */
+  throwOn?: { input: string; message: string };
 }
 
 /** Waits shorter than this ride the shared wheel (cancel is then seen within one token gap). */
@@ -38,6 +40,8 @@ export class BuiltinAgent implements Agent {
       ctx.log.fatal('BUILTIN_FAULT_CRASH_INPUT matched: killing this worker (fault injection)');
       process.kill(process.pid, 'SIGKILL');
     }
+    const throwOn = this.defaults.throwOn;
+    if (throwOn !== undefined && ctx.job.input === throwOn.input) throw new Error(throwOn.message);
     const o = ctx.job.options;
     // Each turn of a conversation gets its own (still deterministic) text.
     const seed = o.seed !== undefined ? o.seed + ctx.job.turn - 1 : seedFromInput(ctx.job.input);

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import type { WorkerConfig } from '../../../shared/config/worker-config.js';
 import type { Logger } from '../../../shared/logging/logger.js';
@@ -16,6 +17,14 @@ export function createAgents(config: WorkerConfig, log: Logger): Map<string, Age
       thinkMs: config.BUILTIN_THINK_MS,
       ...(config.BUILTIN_FAULT_CRASH_INPUT !== undefined
         ? { crashOnInput: config.BUILTIN_FAULT_CRASH_INPUT }
+        : {}),
+      ...(config.BUILTIN_FAULT_THROW_INPUT !== undefined
+        ? {
+            throwOn: {
+              input: config.BUILTIN_FAULT_THROW_INPUT,
+              message: `cannot reach ${config.NATS_URL.join(',')} from ${fileURLToPath(import.meta.url)}`,
+            },
+          }
         : {}),
     }),
   );

@@ -1,5 +1,6 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { publicError } from '../../../shared/errors/public-message.js';
 import type { Logger } from '../../../shared/logging/logger.js';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
@@ -106,6 +107,10 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     attempt,
     state.lastSeq,
     state.lastStreamSeq,
+    undefined,
+    (first) => {
+      if (first) log.warn({ code: 'storage_full' }, 'event log out of space: the turn waits for space');
+    },
   );
   if (state.status === 'needs_user_message') {
     await writer.append({ type: 'user_message', text: job.input, user: job.user });
@@ -267,10 +272,16 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
         error: { code: 'input_timeout', message: err.message, retryable: false },
       };
     } else if (!controller.signal.aborted) {
+      // The exception (its message, stack, paths) stays in the worker log with the session id;
+      // the client learns only that the agent failed.
       log.error({ err }, 'agent failed');
       agentError = {
         kind: 'error',
-        error: { code: 'agent_error', message: (err as Error).message ?? String(err), retryable: false },
+        error: {
+          code: 'agent_error',
+          message: 'the agent failed; the worker log has the details',
+          retryable: false,
+        },
       };
     }
   } finally {
@@ -302,7 +313,10 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       await finish(msg, deps, job, 'error', log);
     } else if (agentError) {
       deps.metrics.upstreamErrors.inc({ agent: job.agent, code: agentError.error.code });
-      await append({ type: 'error', error: agentError.error });
+      // Agents' own error texts (a provider's message, a connection error) may name internal
+      // addresses or paths: the log keeps them, the event carries the redacted text.
+      log.warn({ error: agentError.error }, 'turn ended with an error');
+      await append({ type: 'error', error: publicError(agentError.error) });
       await finish(msg, deps, job, 'error', log);
     } else {
       await append({

@@ -1,4 +1,5 @@
-import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
+import { type JetStreamEventLog, newEpoch } from '../../../shared/nats/event-log.js';
+import { isStorageFull } from '../../../shared/nats/storage-full.js';
 import {
   eventMsgId,
   SEQ_HEADER,
@@ -34,6 +35,8 @@ export class SessionWriter {
   private fenced: FencedError | null = null;
   /** The first write that failed: every later one fails with it (see `write`). */
   private broken: unknown = null;
+  /** This writer's log generation (EventBase.epoch): a rewrite of a lost log never matches it. */
+  private readonly epoch = newEpoch();
 
   constructor(
     /** An {@link AckPublisher}: pipelined PubAcks. */
@@ -47,6 +50,8 @@ export class SessionWriter {
     private seq: number,
     private lastStreamSeq: number,
     private readonly retryForMs = 60_000,
+    /** Told when a write is refused for lack of space (`first`: the first refusal of this event). */
+    private readonly onStorageFull?: (first: boolean) => void,
   ) {}
 
   /** The seq of the last event written (or found in the log when the writer was created). */
@@ -94,6 +99,7 @@ export class SessionWriter {
       attempt: this.attempt,
       // The fencing position is also the resume hint clients send back (see EventBase.prevPos).
       prevPos: this.lastStreamSeq,
+      epoch: this.epoch,
     }) as SessionEvent;
     const h = new WireHeaders();
     h.set(SEQ_HEADER, String(seq));
@@ -145,7 +151,16 @@ export class SessionWriter {
           timeout: 5_000,
         });
       } catch (err) {
-        if (String(err).includes('wrong last sequence') || Date.now() > deadline) throw err;
+        if (String(err).includes('wrong last sequence')) throw err;
+        // Out of space: not an outage that ends by itself within a minute. Keep the turn (and its
+        // job) and wait for space instead of giving up: a turn handed back would be redelivered
+        // into the same full store until it counted as a poison job.
+        if (isStorageFull(err)) {
+          this.onStorageFull?.(attempt === 0);
+          await new Promise((r) => setTimeout(r, 1_000));
+          continue;
+        }
+        if (Date.now() > deadline) throw err;
         await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
       }
     }
