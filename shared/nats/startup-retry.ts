@@ -4,10 +4,13 @@ import type { Logger } from '../logging/logger.js';
  * Errors a JetStream API call gives while the cluster cannot answer yet: a request timeout, no
  * responders, "JetStream system temporarily unavailable" (503) while a meta or stream leader is
  * elected after a node died, or a connection that is reconnecting. They pass by themselves.
+ * nats.js reports "no responders" from the JetStream API as "jetstream is not enabled": during an
+ * outage that is a quorum still missing, so it is retried too (a server really without JetStream
+ * still fails, once the startup window is over).
  * Anything else (a stream config the server refuses, a permission error) is a real error.
  */
 const TRANSIENT =
-  /timeout|timed out|no responders|temporarily unavailable|\b503\b|no suitable peers|leader|disconnect|reconnect|connection (closed|draining)|insufficient resources/i;
+  /timeout|timed out|no responders|jetstream is not enabled|temporarily unavailable|\b503\b|no suitable peers|leader|disconnect|reconnect|connection (closed|draining)|insufficient resources/i;
 
 /** Whether an error from a JetStream API call is worth retrying at startup. */
 export function isTransientJetStreamError(err: unknown): boolean {
