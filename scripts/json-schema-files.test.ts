@@ -7,11 +7,12 @@ import { repoRoot } from './topology/service-process.js';
 describe('json schema files - committed copies match the zod protocol', () => {
   const files = renderSchemaFiles();
 
-  it('exports the session event, job, control message and session record schemas', () => {
+  it('exports the session event, job, control message and session record and conversation snapshot schemas', () => {
     expect(Object.keys(files).sort()).toEqual(
       [
         'client-frame.json',
         'control-message.json',
+        'conversation-snapshot.json',
         'job.json',
         'server-frame.json',
         'session-event.json',

@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../../shared/config/gateway-config.js';
 import type { Logger } from '../../shared/logging/logger.js';
+import { SnapshotStore } from '../../shared/nats/conversation-snapshots.js';
 import { JetStreamEventLog } from '../../shared/nats/event-log.js';
 import { SessionRegistry } from '../../shared/nats/session-registry.js';
 import { retryStartupStep } from '../../shared/nats/startup-retry.js';
@@ -50,6 +51,10 @@ export async function createGateway(d: GatewayDeps) {
   const access = createAccessPolicy(config, log);
   const registry = await retryStartupStep('open session registry', () => SessionRegistry.open(d.nc), retry);
   const status = new SessionStatusReader(registry, eventLog);
+  const snapshots =
+    config.CONVERSATION_SNAPSHOTS === 'on'
+      ? await retryStartupStep('open snapshot store', () => SnapshotStore.open(d.nc), retry)
+      : undefined;
   const sessions = new SessionService(
     d.nc,
     jetstream(d.nc),
@@ -60,6 +65,7 @@ export async function createGateway(d: GatewayDeps) {
     d.gatewayId,
     await createUserSessionLimit(d.nc, config),
     d.natsConnected,
+    snapshots,
   );
   const hub = new FanoutHub(
     d.nc,

@@ -17,6 +17,7 @@ import {
   EVENTS_STREAM,
   JOBS_STREAM,
   SESSIONS_BUCKET,
+  SNAPSHOTS_BUCKET,
   subjects,
   workerConsumerName,
 } from './subjects.js';
@@ -116,6 +117,14 @@ export async function provisionFabric(nc: NatsConnection, config: ProvisionConfi
     // The owner record outlives the events by an hour: ownership must still be provable while a
     // turn longer than the retention window runs (records are written on transitions only).
     ttl: (config.EVENTS_MAX_AGE_SECONDS + 3600) * 1000,
+    history: 1,
+  });
+  // Conversation snapshots live as long as the events they fold: a snapshot without its log is
+  // useless (a reader would fall back anyway), and one round trip per read needs no history.
+  await kvm.create(SNAPSHOTS_BUCKET, {
+    replicas,
+    storage,
+    ttl: config.EVENTS_MAX_AGE_SECONDS * 1000,
     history: 1,
   });
 }

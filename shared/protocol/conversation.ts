@@ -18,10 +18,12 @@ export interface ConversationTurn {
   user: string;
   /** Streamed answer text of the current attempt (a `restart` in rerun mode clears it). */
   assistant: string;
-  /** Complete agent messages (multi-agent teams), in order. */
-  messages: { agent: string; text: string }[];
+  /** Complete agent messages (multi-agent teams), in order, with the role the agent gave. */
+  messages: { agent: string; text: string; role?: string }[];
   inputs: InputExchange[];
   outcome?: 'done' | 'error' | 'cancelled';
+  /** The `done` event's finishReason ("handoff" when a team handed the turn back to the user). */
+  finishReason?: string;
   /** seq of the turn's `user_message` (0 for a log that started without one). */
   startSeq: number;
 }
@@ -70,7 +72,7 @@ export function applyEvent(c: Conversation, ev: SessionEvent): Conversation {
       t.assistant += ev.text;
       break;
     case 'message':
-      t.messages.push({ agent: ev.agent, text: ev.text });
+      t.messages.push({ agent: ev.agent, text: ev.text, role: ev.role });
       break;
     case 'restart':
       if (ev.mode === 'rerun') {
@@ -94,6 +96,9 @@ export function applyEvent(c: Conversation, ev: SessionEvent): Conversation {
       break;
     }
     case 'done':
+      t.outcome = 'done';
+      t.finishReason = ev.finishReason;
+      break;
     case 'error':
     case 'cancelled':
       t.outcome = ev.type;

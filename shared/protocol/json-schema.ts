@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ClientFrame } from './client-frames.js';
+import { ConversationSnapshot } from './conversation-snapshot.js';
 import { SessionEvent } from './events.js';
 import { ControlMessage, Job } from './jobs.js';
 import { ServerFrame } from './server-frames.js';
@@ -13,6 +14,7 @@ export const EXPORTED_SCHEMAS = {
   job: Job,
   'control-message': ControlMessage,
   'session-record': SessionRecord,
+  'conversation-snapshot': ConversationSnapshot,
 } as const;
 
 /**

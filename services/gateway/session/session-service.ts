@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { readConversation, type SnapshotStore } from '../../../shared/nats/conversation-snapshots.js';
 import { type JetStreamEventLog, LogConflictError } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { jobMsgId, subjects } from '../../../shared/nats/subjects.js';
@@ -76,6 +77,8 @@ export class SessionService {
     private readonly userLimit?: UserSessionLimit,
     /** False while NATS is disconnected: requests are refused at once instead of timing out. */
     private readonly natsConnected: () => boolean = () => true,
+    /** Conversation snapshots (absent when CONVERSATION_SNAPSHOTS=off): a follow-up reads only the tail. */
+    private readonly snapshots?: SnapshotStore,
   ) {}
 
   /** A session's status and counts for its owner, read from NATS (the same answer on every gateway). */
@@ -188,12 +191,11 @@ export class SessionService {
         ),
       };
     }
-    const { events, lastStreamSeq } = await this.eventLog.readAll(p.tenant, f.sid);
-    if (events.length === 0 && record.turns > 0) {
+    const read = await readConversation(this.eventLog, this.snapshots, p.tenant, f.sid);
+    const { lastStreamSeq, last, conversation: conv } = read;
+    if (!last && record.turns > 0) {
       return { ok: false, error: errorBody('expired', `session ${f.sid} has no events left: it expired`) };
     }
-    const conv = foldConversation(events);
-    const last = events.at(-1);
     const turn = conv.turns.length + 1;
     if (f.turn !== undefined && f.turn === turn - 1 && conv.turns.at(-1)?.user === f.text) {
       // A retry of a message already in the log: make sure its job is queued, nothing else.
@@ -297,6 +299,7 @@ export class SessionService {
       JSON.stringify({ type: 'cancel', sid, reason: 'session deleted' }),
     );
     await this.eventLog.purge(p.tenant, sid);
+    await this.snapshots?.delete(p.tenant, sid).catch(() => undefined);
     await this.registry.delete(sid);
     return { ok: true, value: null };
   }

@@ -1,6 +1,7 @@
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../../shared/logging/logger.js';
+import { refreshSnapshot, type SnapshotStore } from '../../../shared/nats/conversation-snapshots.js';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { subjects } from '../../../shared/nats/subjects.js';
@@ -21,6 +22,8 @@ export interface TurnDeps {
   /** Event publishes with pipelined acks (default: one shared per connection). */
   publisher?: EventPublisher;
   eventLog: JetStreamEventLog;
+  /** Conversation snapshots (absent when CONVERSATION_SNAPSHOTS=off): read before a turn, written after. */
+  snapshots?: SnapshotStore;
   registry: SessionRegistry;
   agents: ReadonlyMap<string, Agent>;
   log: Logger;
@@ -87,7 +90,10 @@ export async function runTurn(msg: JsMsg, deps: TurnDeps): Promise<void> {
 
 async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, log: Logger): Promise<void> {
   // Both reads at once: every round trip before the first token is time to first token.
-  const [state, record] = await Promise.all([readTurnState(deps.eventLog, job), deps.registry.get(job.sid)]);
+  const [state, record] = await Promise.all([
+    readTurnState(deps.eventLog, job, deps.snapshots),
+    deps.registry.get(job.sid),
+  ]);
   if (state.status === 'finished' || state.status === 'conflict') {
     if (state.status === 'conflict')
       log.error({ turn: job.turn, lastSeq: state.lastSeq }, 'job does not fit the log: dropped');
@@ -331,6 +337,13 @@ async function finish(
   outcome: 'done' | 'error' | 'cancelled',
   log: Logger,
 ): Promise<void> {
+  // The snapshot before the session goes idle, so the next turn (queued only once it is idle)
+  // finds it; a failure costs only a longer read next time.
+  if (deps.snapshots) {
+    await refreshSnapshot(deps.eventLog, deps.snapshots, job.tenant, job.sid).catch((err: unknown) =>
+      log.warn({ err }, 'conversation snapshot not written'),
+    );
+  }
   await deps.registry
     .setState(job.sid, 'idle', { lastOutcome: outcome, cancelRequested: false })
     .catch((err: unknown) => log.warn({ err }, 'registry update failed'));
