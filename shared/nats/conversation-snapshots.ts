@@ -121,6 +121,25 @@ async function readFromSnapshot(
   };
 }
 
+/**
+ * The session's snapshot when its anchor holds (the stored message at `streamSeq` is event `seq`
+ * of this session), without reading the tail: what a resume from a snapshot needs, since the tail
+ * is then delivered as events. One KV get and one direct get.
+ */
+export async function anchoredSnapshot(
+  log: JetStreamEventLog,
+  store: SnapshotStore,
+  tenant: string,
+  sid: string,
+): Promise<ConversationSnapshot | null> {
+  const snap = await store.get(tenant, sid).catch(() => null);
+  if (!snap || snap.conversation.lastSeq !== snap.seq) return null;
+  for await (const e of log.readAfter(tenant, sid, snap.seq - 1, snap.streamSeq, 1)) {
+    return e.streamSeq === snap.streamSeq && e.seq === snap.seq ? snap : null;
+  }
+  return null;
+}
+
 /** The snapshot of a conversation read up to its last event (null when there is nothing to keep). */
 export function snapshotOf(tenant: string, sid: string, read: ConversationRead): ConversationSnapshot | null {
   if (!read.last || read.lastStreamSeq < 1) return null;

@@ -37,6 +37,13 @@ export const ResumeFrame = z
      * its log read there, and a wrong value costs a read from the start, never an event.
      */
     pos: z.number().int().nonnegative().optional(),
+    /**
+     * Optional: start from the session's conversation snapshot when it covers more than `after`
+     * (a new device opening a long conversation). The reply then carries `conversation`, and
+     * events follow from `conversation.lastSeq + 1`, each exactly once (docs/conversations.md).
+     * Without a usable snapshot the resume is served from `after` as usual.
+     */
+    snapshot: z.boolean().optional(),
   })
   .strict();
 export type ResumeFrame = z.infer<typeof ResumeFrame>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RequestId } from './client-frames.js';
+import { ConversationSchema } from './conversation-snapshot.js';
 import { ErrorBody } from './errors.js';
 import { SessionEvent } from './events.js';
 import { SessionId } from './ids.js';
@@ -30,6 +31,11 @@ export const ReplyFrame = z.object({
   turn: z.number().int().min(1).optional(),
   /** For `get_metrics`: the session's live figures. */
   metrics: SessionMetrics.optional(),
+  /**
+   * For `resume` with `snapshot: true`: the folded conversation up to `conversation.lastSeq`;
+   * the events that follow start at `conversation.lastSeq + 1`.
+   */
+  conversation: ConversationSchema.optional(),
 });
 export type ReplyFrame = z.infer<typeof ReplyFrame>;
 

@@ -1,12 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { readConversation, type SnapshotStore } from '../../../shared/nats/conversation-snapshots.js';
+import {
+  anchoredSnapshot,
+  readConversation,
+  type SnapshotStore,
+} from '../../../shared/nats/conversation-snapshots.js';
 import { type JetStreamEventLog, LogConflictError } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { jobMsgId, subjects } from '../../../shared/nats/subjects.js';
 import type { UserSessionIndex } from '../../../shared/nats/user-session-index.js';
 import {
+  type ConversationSnapshot,
   type ErrorBody,
   errorBody,
   foldConversation,
@@ -288,6 +293,16 @@ export class SessionService {
     if (!owned.ok) return owned;
     const { events } = await this.eventLog.readAll(p.tenant, sid);
     return { ok: true, value: { record: owned.value, events } };
+  }
+
+  /**
+   * The conversation snapshot a resume from `after` may start from (its owner was checked by
+   * {@link authorizeResume}), or null: snapshots off, none, not anchored in the log, or not ahead of `after`.
+   */
+  async resumeSnapshot(p: Principal, sid: string, after: number): Promise<ConversationSnapshot | null> {
+    if (!this.snapshots) return null;
+    const snap = await anchoredSnapshot(this.eventLog, this.snapshots, p.tenant, sid);
+    return snap && snap.seq > after ? snap : null;
   }
 
   /** Deletes a session everywhere: stops a running turn, purges its log, drops its registry entry. */
