@@ -26,6 +26,8 @@ import { killAllServices, type ServiceProcess, spawnService } from '../topology/
 const MAX_TURN = Number(process.env.BENCH_MAX_TURN ?? 500);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 5);
 const TOKENS = Number(process.env.BENCH_TOKENS_PER_TURN ?? 77); // + user_message, usage, done = 80 events
+/** `on,off` (default) or one of them: a quick rerun of one side (the other's figures are then absent). */
+const MODES = (process.env.BENCH_MODES ?? 'on,off').split(',');
 const POINTS = [1, 10, 100, MAX_TURN].filter((x, i, a) => x <= MAX_TURN && a.indexOf(x) === i);
 
 const log = (m: string) => process.stderr.write(`[bench:conversation] ${m}\n`);
@@ -230,7 +232,7 @@ async function main(): Promise<void> {
     let url = urlOf(procs[0]!);
     // The conversations the "off" run continues: chats at POINT - 1 turns, built with snapshots on.
     const forOff = new Map<number, Chat>();
-    for (const p of POINTS.filter((x) => x > 1)) {
+    for (const p of POINTS.filter((x) => x > 1 && MODES.includes('off'))) {
       const { chat } = await Chat.start(url, `off-${p}`);
       await grow(chat, p - 1);
       forOff.set(p, chat);
@@ -265,22 +267,25 @@ async function main(): Promise<void> {
 
     // "off": the same steps with services that read the whole log for every turn.
     for (const p of procs) await p.kill('SIGTERM');
-    procs = await services(nats.urls, 'off');
-    url = urlOf(procs[0]!);
     const off: Record<number, number[]> = {};
-    off[1] = await sampleTtft(url, null, 1, 'off-1');
-    for (const [p, chat] of forOff) {
-      await chat.reattach(url);
-      off[p] = await sampleTtft(url, chat, p, `off-${p}`);
-      log(`off: turn ${p} ttft median ${median(off[p]).toFixed(1)} ms`);
+    if (MODES.includes('off')) {
+      procs = await services(nats.urls, 'off');
+      url = urlOf(procs[0]!);
+      off[1] = await sampleTtft(url, null, 1, 'off-1');
+      for (const [p, chat] of forOff) {
+        await chat.reattach(url);
+        off[p] = await sampleTtft(url, chat, p, `off-${p}`);
+        log(`off: turn ${p} ttft median ${median(off[p]).toFixed(1)} ms`);
+      }
+      for (const p of procs) await p.kill('SIGTERM');
     }
-    for (const p of procs) await p.kill('SIGTERM');
+    const med = (xs: number[] | undefined) => (xs ? round(median(xs)) : null);
 
     const ttft = POINTS.map((p) => ({
       turn: p,
-      offMs: round(median(off[p]!)),
-      onMs: round(median(on[p]!)),
-      offSamplesMs: off[p]!.map((x) => round(x)),
+      offMs: med(off[p]),
+      onMs: med(on[p]),
+      offSamplesMs: off[p]?.map((x) => round(x)) ?? null,
       onSamplesMs: on[p]!.map((x) => round(x)),
     }));
     const openRow = (xs: typeof opens.seq0) => ({
@@ -295,16 +300,23 @@ async function main(): Promise<void> {
         loadavg1m: round(loadavg()[0]!, 2),
         note: 'shared, loaded 2-core box: figures are noisy',
       },
-      settings: { maxTurn: MAX_TURN, samples: SAMPLES, tokensPerTurn: TOKENS, eventsPerTurn: TOKENS + 3 },
+      settings: {
+        modes: MODES,
+        maxTurn: MAX_TURN,
+        samples: SAMPLES,
+        tokensPerTurn: TOKENS,
+        eventsPerTurn: TOKENS + 3,
+      },
       ttft,
       turnRatioOn: round(median(on[MAX_TURN]!) / median(on[1]!), 2),
-      turnRatioOff: round(median(off[MAX_TURN]!) / median(off[1]!), 2),
+      turnRatioOff: off[MAX_TURN] && off[1] ? round(median(off[MAX_TURN]) / median(off[1]), 2) : null,
       open100: { textBytes: text, seq0: openRow(opens.seq0), snapshot: openRow(opens.snapshot) },
       wallSeconds: Math.round((Date.now() - began) / 1000),
     };
     const dir = resolve(process.cwd(), 'bench', 'results');
     mkdirSync(dir, { recursive: true });
-    const file = resolve(dir, `conversation-${result.date.slice(0, 10)}.json`);
+    const suffix = MODES.length === 1 ? `-${MODES[0]}-only` : '';
+    const file = resolve(dir, `conversation-${result.date.slice(0, 10)}${suffix}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${JSON.stringify(result, null, 2)}\nwrote ${file}\n`);
     for (const c of forOff.values()) c.close();

@@ -107,7 +107,8 @@ async function readFromSnapshot(
     expected++;
   }
   if (events.length === 0) return null;
-  const conversation = structuredClone(snap.conversation) as Conversation;
+  // The snapshot was parsed for this read alone: fold the tail into it in place (no copy).
+  const conversation = snap.conversation as Conversation;
   if (conversation.lastSeq !== snap.seq) return null;
   for (const ev of events.slice(1)) applyEvent(conversation, ev);
   const last = events.at(-1) ?? null;

@@ -134,3 +134,19 @@ export function estimateTokens(turns: ConversationTurn[], input: string): number
   for (const t of turns) chars += t.user.length + assistantText(t).length;
   return Math.ceil(chars / 4);
 }
+
+/**
+ * The history a turn gives its agent under MAX_HISTORY_TOKENS: the most recent whole turns that
+ * fit with the new input, oldest dropped first (a sliding window; the log and the snapshot keep
+ * every turn, only the model's view is trimmed). Null when the input alone does not fit.
+ */
+export function trimHistory(
+  turns: ConversationTurn[],
+  input: string,
+  maxTokens: number,
+): ConversationTurn[] | null {
+  if (estimateTokens([], input) > maxTokens) return null;
+  let from = 0;
+  while (from < turns.length && estimateTokens(turns.slice(from), input) > maxTokens) from++;
+  return from === 0 ? turns : turns.slice(from);
+}

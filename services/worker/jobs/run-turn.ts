@@ -5,7 +5,7 @@ import { refreshSnapshot, type SnapshotStore } from '../../../shared/nats/conver
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { subjects } from '../../../shared/nats/subjects.js';
-import { ControlMessage, type EventDraft, estimateTokens, Job } from '../../../shared/protocol/index.js';
+import { ControlMessage, type EventDraft, Job, trimHistory } from '../../../shared/protocol/index.js';
 import type { Agent, AgentOutput, AskUserRequest, ResumePoint } from '../agents/agent.js';
 import { ackPublisherFor, type EventPublisher } from '../publish/ack-publisher.js';
 import { TokenCoalescer } from '../publish/coalescer.js';
@@ -141,18 +141,23 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     await finish(msg, deps, job, 'cancelled', log);
     return;
   }
-  if (estimateTokens(state.history, job.input) > deps.maxHistoryTokens) {
+  // Over MAX_HISTORY_TOKENS the oldest turns leave the model's view (docs/conversations.md);
+  // only an input that alone exceeds it ends the turn.
+  const history = trimHistory(state.history, job.input, deps.maxHistoryTokens);
+  if (!history) {
     await writer.append({
       type: 'error',
       error: {
         code: 'limit_exceeded',
-        message: `conversation history exceeds MAX_HISTORY_TOKENS (${deps.maxHistoryTokens})`,
+        message: `the message alone exceeds MAX_HISTORY_TOKENS (${deps.maxHistoryTokens})`,
         retryable: false,
       },
     });
     await finish(msg, deps, job, 'error', log);
     return;
   }
+  if (history.length < state.history.length)
+    log.info({ dropped: state.history.length - history.length }, 'history trimmed to MAX_HISTORY_TOKENS');
 
   let resumeFrom: ResumePoint | undefined;
   if (state.status === 'interrupted') {
@@ -244,7 +249,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       job,
       signal: controller.signal,
       log,
-      history: state.history,
+      history,
       askUser,
       ...(resumeFrom ? { resumeFrom } : {}),
     })) {

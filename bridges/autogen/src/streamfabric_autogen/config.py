@@ -51,7 +51,8 @@ class BridgeConfig:
     timeout_ms: int = 600_000
     buffer_size: int = 32
     flush_interval_ms: int = 50
-    #: Largest conversation history (estimated tokens, 4 characters each) a turn may carry.
+    #: Largest conversation history (estimated tokens, 4 characters each) given to the agents; the
+    #: oldest turns beyond it are left out (as the TypeScript worker does).
     max_history_tokens: int = 100_000
     #: Default wait for a user's answer to an agent's question (ms) before `input_timeout`.
     input_timeout_ms: int = 300_000

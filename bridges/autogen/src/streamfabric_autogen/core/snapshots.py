@@ -10,7 +10,6 @@ foreign, newer than the log, a rewritten log) means the whole log is read. Never
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from dataclasses import dataclass, field
@@ -181,7 +180,7 @@ async def _read_from_snapshot(log: EventLog, snap: dict[str, Any]) -> Conversati
         expected += 1
     if not events:
         return None
-    conv = conversation_from_json(copy.deepcopy(snap["conversation"]))
+    conv = conversation_from_json(snap["conversation"])  # builds new objects: no copy needed
     for ev in events[1:]:
         apply_event(conv, ev)
     return ConversationRead(conv, events, int(events[-1]["seq"]), last_stream_seq, seq)

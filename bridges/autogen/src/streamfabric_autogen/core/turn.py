@@ -27,7 +27,7 @@ from ..log import Logger
 from ..schemas import SchemaError, validate_control, validate_job
 from ..subjects import control_subject
 from .agent_run import AgentRun
-from .conversation import estimate_tokens
+from .conversation import trim_history
 from .event_log import EventLog
 from .factory import Builder
 from .human import TurnHuman
@@ -144,13 +144,19 @@ async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: Tu
         await writer.append({"type": "cancelled", "reason": "cancelled before start"})
         await finish(msg, deps.registry, sid, "cancelled", log)
         return
-    if estimate_tokens(state.history, job["input"]) > deps.max_history_tokens:
-        message = f"conversation history exceeds MAX_HISTORY_TOKENS ({deps.max_history_tokens})"
+    # Over MAX_HISTORY_TOKENS the oldest turns leave the agents' view (docs/conversations.md);
+    # only an input that alone exceeds it ends the turn.
+    history = trim_history(state.history, job["input"], deps.max_history_tokens)
+    if history is None:
+        message = f"the message alone exceeds MAX_HISTORY_TOKENS ({deps.max_history_tokens})"
         await writer.append(
             {"type": "error", "error": {"code": "limit_exceeded", "message": message, "retryable": False}}
         )
         await finish(msg, deps.registry, sid, "error", log)
         return
+    if len(history) < len(state.history):
+        log.info("history trimmed to MAX_HISTORY_TOKENS", dropped=len(state.history) - len(history))
+        state.history = history
 
     if state.status == "interrupted":
         await writer.append(
