@@ -201,7 +201,9 @@ def snapshot_of(tenant: str, sid: str, read: ConversationRead) -> dict[str, Any]
     }
 
 
-async def refresh_snapshot(log: EventLog, store: SnapshotStore, tenant: str, sid: str) -> dict[str, Any] | None:
+async def refresh_snapshot(
+    log: EventLog, store: SnapshotStore, tenant: str, sid: str
+) -> dict[str, Any] | None:
     """Writes the session's snapshot after a turn ended (its previous snapshot plus one turn of tail)."""
     read = await read_conversation(log, store, tenant, sid)
     if read.from_snapshot_seq == read.last_seq:
