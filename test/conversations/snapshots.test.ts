@@ -188,6 +188,23 @@ describe('conversation snapshots', () => {
     b.close();
   });
 
+  it('SSE ?snapshot=1 sends the conversation (id = the seq it covers), then only what follows', async () => {
+    const { sid, events } = await conversation(3, 'sse');
+    const snap = await snapshotAt(sid, events.at(-1)!.seq);
+    const body = await (await fetch(`${fabric.httpUrl(0)}/v1/sessions/${sid}/events?snapshot=1`)).text();
+    const frames = body.split('\n\n').filter((f) => f.includes('data:'));
+    expect(frames).toHaveLength(2); // the conversation and `end`: no event of the three turns
+    expect(frames[0]).toContain(`id: ${snap.seq}\nevent: conversation\n`);
+    const data = JSON.parse(frames[0]!.split('data: ')[1]!);
+    expect(data).toEqual(stored(events));
+    expect(frames[1]).toContain('event: end');
+    // Without the option, as before: every event from seq 1 (until the first turn's end).
+    const full = await (await fetch(`${fabric.httpUrl(0)}/v1/sessions/${sid}/events`)).text();
+    expect(full.split('\n\n').filter((f) => f.startsWith('id: '))).toHaveLength(
+      events.findIndex(terminal) + 1,
+    );
+  });
+
   it('a resume without the option (an older client) is unchanged: every event from after', async () => {
     const { sid, events } = await conversation(1, 'old');
     await snapshotAt(sid, events.at(-1)!.seq);
