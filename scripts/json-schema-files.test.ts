@@ -7,7 +7,7 @@ import { repoRoot } from './topology/service-process.js';
 describe('json schema files - committed copies match the zod protocol', () => {
   const files = renderSchemaFiles();
 
-  it('exports the session event, job, control message, session record and agent pool schemas', () => {
+  it('exports the session event, job, control message, session record, agent pool and conversation snapshot schemas', () => {
     expect(Object.keys(files).sort()).toEqual(
       [
         'agent-list.json',
@@ -15,6 +15,7 @@ describe('json schema files - committed copies match the zod protocol', () => {
         'agent-pool-declaration.json',
         'client-frame.json',
         'control-message.json',
+        'conversation-snapshot.json',
         'job.json',
         'server-frame.json',
         'session-event.json',

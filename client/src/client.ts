@@ -30,6 +30,8 @@ interface Tracked {
    * of a conversation passes the end of every earlier turn before it reaches the last one.
    */
   catchUpTo?: number;
+  /** Ask for the conversation snapshot on resume while nothing is held yet (a new device, a reload). */
+  snapshot?: boolean;
 }
 
 /**
@@ -121,18 +123,25 @@ export class StreamFabricClient {
     return t.session;
   }
 
-  /** Follows an existing session from `after` (0 = from its first event, which rebuilds its whole text). */
-  async resume(sid: string, after = 0): Promise<StreamSession> {
+  /**
+   * Follows an existing session from `after` (0 = from its first event, which rebuilds its whole
+   * text). With `snapshot: true` and nothing held yet, the gateway may answer with the conversation
+   * as it stands (its snapshot) and send only the events after it: `session.turns` is complete at
+   * once, while `session.events` holds only the events after the snapshot.
+   */
+  async resume(sid: string, after = 0, opts: { snapshot?: boolean } = {}): Promise<StreamSession> {
     const t = this.tracked.get(sid) ?? this.track(sid);
     t.session.lastSeq = Math.max(t.session.lastSeq, after);
+    if (opts.snapshot) t.snapshot = true;
     await this.attach(t);
     return t.session;
   }
 
   /**
    * Re-attaches the sessions a previous page of this tab persisted (needs `persist`), oldest
-   * first, replaying each from seq 0 so its text is rebuilt exactly. Starts that were never
-   * acknowledged are re-sent (idempotent by session id).
+   * first, each from its conversation snapshot plus the events after it (from seq 0 when the
+   * session has no snapshot), so its text is rebuilt exactly. Starts that were never acknowledged
+   * are re-sent (idempotent by session id).
    * @example for (const s of client.restore()) render(s);
    */
   restore(): StreamSession[] {
@@ -140,6 +149,7 @@ export class StreamFabricClient {
     for (const rec of this.store?.list() ?? []) {
       const start = rec.start && { ...rec.start, sid: rec.sid };
       const t = this.tracked.get(rec.sid) ?? this.track(rec.sid, rec.input, start);
+      t.snapshot = true;
       out.push(t.session);
       this.attach(t).catch(() => undefined); // failures reach the session and the `error` event
     }
@@ -206,6 +216,15 @@ export class StreamFabricClient {
     if (f.ok) {
       if (t && op) {
         if (f.op === 'resume' && f.lastSeq !== undefined) t.catchUpTo = f.lastSeq;
+        if (f.op === 'resume' && f.conversation && t.session.lastSeq === 0) {
+          // The conversation up to its snapshot; the events after it follow on this socket.
+          t.session.restoreSnapshot(f.conversation);
+          t.pos = undefined;
+          const catchingUp = t.catchUpTo !== undefined && t.session.lastSeq < t.catchUpTo;
+          if (t.session.finished && !catchingUp && !t.message && t.awaitTurn === undefined) {
+            this.tracked.delete(t.session.sid);
+          }
+        }
         t.session.acknowledged = true;
         t.retries = 0;
         t.retryingSince = undefined;
@@ -300,6 +319,7 @@ export class StreamFabricClient {
       after: lastSeq,
       ...(t.pos !== undefined && lastSeq > 0 ? { pos: t.pos } : {}),
       ...(t.epoch !== undefined && lastSeq > 0 ? { epoch: t.epoch } : {}),
+      ...(t.snapshot && lastSeq === 0 ? { snapshot: true } : {}),
     };
   }
 }

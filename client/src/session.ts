@@ -161,6 +161,24 @@ export class StreamSession implements AsyncIterable<SessionEvent> {
     if (!this.finished) this.host.cancel(this.sid);
   }
 
+  /**
+   * @internal Starts from a conversation snapshot (a resume that asked for one, before any event):
+   * the turns as they stand up to `c.lastSeq`; the events after it are then received as usual.
+   */
+  restoreSnapshot(c: Conversation): void {
+    if (this.lastSeq > 0 || c.lastSeq === 0) return;
+    this.conversation.turns = structuredClone(c.turns);
+    this.conversation.lastSeq = c.lastSeq;
+    this.lastSeq = c.lastSeq;
+    const t = this.conversation.turns.at(-1);
+    this.turnText = t?.assistant ?? '';
+    if (t?.outcome) {
+      this.finished = true;
+      this.resolveTerminal(snapshotTerminal(this.sid, c.lastSeq, t));
+    }
+    this.wake();
+  }
+
   /** @internal Feeds an event; returns false for a duplicate (already seen). */
   receive(ev: SessionEvent): boolean {
     if (ev.seq <= this.lastSeq) return false;
@@ -274,4 +292,20 @@ export class StreamSession implements AsyncIterable<SessionEvent> {
     };
     return { next };
   }
+}
+
+/**
+ * The terminal event a snapshot implies for its last turn (the snapshot keeps the outcome, not the
+ * event): what `finishedEvent()` resolves with for a conversation restored from a snapshot.
+ */
+function snapshotTerminal(sid: string, seq: number, t: ConversationTurn): SessionEvent {
+  const base = { sid, seq, ts: Date.now() };
+  if (t.outcome === 'cancelled') return { ...base, type: 'cancelled' };
+  if (t.outcome === 'error')
+    return {
+      ...base,
+      type: 'error',
+      error: { code: 'agent_error', message: 'the last turn ended with an error', retryable: false },
+    };
+  return { ...base, type: 'done', finishReason: t.finishReason ?? 'stop', tokens: 0, durationMs: 0 };
 }

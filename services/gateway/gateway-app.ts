@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../../shared/config/gateway-config.js';
 import type { Logger } from '../../shared/logging/logger.js';
+import { SnapshotStore } from '../../shared/nats/conversation-snapshots.js';
 import { JetStreamEventLog } from '../../shared/nats/event-log.js';
 import { SessionRegistry } from '../../shared/nats/session-registry.js';
 import { retryStartupStep } from '../../shared/nats/startup-retry.js';
@@ -63,6 +64,10 @@ export async function createGateway(d: GatewayDeps) {
     log,
   });
   const status = new SessionStatusReader(registry, eventLog, undefined, agents.liveWorkers);
+  const snapshots =
+    config.CONVERSATION_SNAPSHOTS === 'on'
+      ? await retryStartupStep('open snapshot store', () => SnapshotStore.open(d.nc), retry)
+      : undefined;
   const sessions = new SessionService(
     d.nc,
     jetstream(d.nc),
@@ -74,6 +79,7 @@ export async function createGateway(d: GatewayDeps) {
     await createUserSessionLimit(d.nc, config),
     d.natsConnected,
     agents.gate,
+    snapshots,
   );
   const hub = new FanoutHub(
     d.nc,

@@ -6,6 +6,7 @@ import { createLogger } from '../../shared/logging/logger.js';
 import { createRegistry, serveMetrics } from '../../shared/metrics/registry.js';
 import { AgentPoolStore, declareAgents } from '../../shared/nats/agent-pools.js';
 import { connectNats } from '../../shared/nats/connect.js';
+import { SnapshotStore } from '../../shared/nats/conversation-snapshots.js';
 import { JetStreamEventLog } from '../../shared/nats/event-log.js';
 import { NatsLinkState } from '../../shared/nats/link-state.js';
 import { provisionFabric, provisionWorkerConsumer } from '../../shared/nats/provision.js';
@@ -49,6 +50,10 @@ async function main(): Promise<void> {
   const publisher = ackPublisherFor(nc);
   const eventLog = await retryStartupStep('open event log', () => JetStreamEventLog.create(nc), retry);
   const sessions = await retryStartupStep('open session registry', () => SessionRegistry.open(nc), retry);
+  const snapshots =
+    config.CONVERSATION_SNAPSHOTS === 'on'
+      ? await retryStartupStep('open snapshot store', () => SnapshotStore.open(nc), retry)
+      : undefined;
   const agents = createAgents(config, log);
   const shutdown = new AbortController();
 
@@ -78,6 +83,7 @@ async function main(): Promise<void> {
       js,
       publisher,
       eventLog,
+      ...(snapshots ? { snapshots } : {}),
       registry: sessions,
       agents,
       log,

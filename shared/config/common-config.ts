@@ -25,6 +25,12 @@ export const CommonConfigShape = {
   EVENTS_MAX_AGE_SECONDS: positiveInt(24 * 3600),
   /** Upper bound on the EVENTS stream size (bytes, 0 = unlimited); oldest events go first. */
   EVENTS_MAX_BYTES: nonNegativeInt(0),
+  /**
+   * Conversation snapshots (docs/conversations.md): `on` keeps each session's folded conversation
+   * in the fabric_snapshots bucket so turns and resumes read only the log after it; `off` reads
+   * every event (the behaviour before snapshots, kept for the benchmark's comparison).
+   */
+  CONVERSATION_SNAPSHOTS: z.enum(['on', 'off']).default('on'),
   /** Dedupe window for `Nats-Msg-Id` (ms): retried publishes inside it are stored once. */
   NATS_DUPLICATE_WINDOW_MS: positiveInt(120_000),
   /** Log level: fatal, error, warn, info, debug, trace, silent. */

@@ -28,8 +28,13 @@ const GatewayConfigShape = z.object({
   MAX_BACKPRESSURE_BYTES: positiveInt(256 * 1024),
   /** Drain time on SIGTERM: clients get `goaway` and this long to move (ms). */
   DRAIN_TIMEOUT_MS: nonNegativeInt(5_000),
-  /** Conversation turns one session may have (a `message` beyond it gets `limit_exceeded`). */
-  MAX_TURNS_PER_SESSION: positiveInt(100),
+  /**
+   * Conversation turns one session may have (a `message` beyond it gets `limit_exceeded`). 500:
+   * with conversation snapshots a turn's cost no longer grows with the log (`npm run
+   * bench:conversation`), and 500 turns of typical answers keep a session's snapshot well under
+   * NATS's 1 MB message limit (docs/conversations.md).
+   */
+  MAX_TURNS_PER_SESSION: positiveInt(500),
   /**
    * The seed's Socket.IO `agent_type` values and the fabric agent each one starts, as
    * `type=agent` pairs separated by commas; any other `agent_type` is refused.

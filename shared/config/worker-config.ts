@@ -24,7 +24,11 @@ export const WorkerConfig = z.object({
   STREAM_FLUSH_INTERVAL: nonNegativeInt(50),
   /** Pacing: cap on tokens per second per session (0 = no cap). */
   STREAM_MAX_TOKENS_PER_SECOND: nonNegativeNumber(0),
-  /** Largest conversation history (estimated tokens, 4 characters each) a turn may carry. */
+  /**
+   * Largest conversation history (estimated tokens, 4 characters each) a turn gives its agent:
+   * beyond it the oldest whole turns are left out of the model's view (the log keeps them), so a
+   * long chat goes on instead of stopping (docs/conversations.md).
+   */
   MAX_HISTORY_TOKENS: positiveInt(100_000),
   /** Default wait for a user's answer to an agent's question (ms) before `input_timeout`. */
   INPUT_TIMEOUT_MS: positiveInt(300_000),

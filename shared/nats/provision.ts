@@ -18,6 +18,7 @@ import {
   EVENTS_STREAM,
   JOBS_STREAM,
   SESSIONS_BUCKET,
+  SNAPSHOTS_BUCKET,
   subjects,
   workerConsumerName,
 } from './subjects.js';
@@ -121,6 +122,14 @@ export async function provisionFabric(nc: NatsConnection, config: ProvisionConfi
     history: 1,
   });
   await kvm.create(AGENTS_BUCKET, { replicas, storage, history: 1 });
+  // Conversation snapshots live as long as the events they fold: a snapshot without its log is
+  // useless (a reader would fall back anyway), and one round trip per read needs no history.
+  await kvm.create(SNAPSHOTS_BUCKET, {
+    replicas,
+    storage,
+    ttl: config.EVENTS_MAX_AGE_SECONDS * 1000,
+    history: 1,
+  });
 }
 
 /** Creates (or updates) the shared durable pull consumer of one agent's worker pool. */

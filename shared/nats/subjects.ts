@@ -14,6 +14,16 @@ export const DEADLETTER_STREAM = 'FABRIC_DEADLETTER';
 export const SESSIONS_BUCKET = 'fabric_sessions';
 /** Per-user index of active sessions (MAX_SESSIONS_PER_USER across gateways). */
 export const USER_SESSIONS_BUCKET = 'fabric_user_sessions';
+/**
+ * Folded conversations (docs/conversations.md), one entry per session keyed by
+ * {@link snapshotKey}: one round trip reads a session's state up to a seq, the log's tail does the rest.
+ */
+export const SNAPSHOTS_BUCKET = 'fabric_snapshots';
+
+/** KV key of a session's conversation snapshot (tenant and sid are both subject-safe tokens). */
+export function snapshotKey(tenant: string, sid: string): string {
+  return `${tenant}.${sid}`;
+}
 /** The Durable Streams command log: every gateway applies it in order (services/gateway/http/durable-streams/). */
 export const DURABLE_STREAMS_STREAM = 'FABRIC_DS';
 /**

@@ -43,6 +43,13 @@ export const ResumeFrame = z
      * `log_rewritten`: the client drops what it holds and reads the session again from 0.
      */
     epoch: z.string().min(1).max(32).optional(),
+    /**
+     * Optional: start from the session's conversation snapshot when it covers more than `after`
+     * (a new device opening a long conversation). The reply then carries `conversation`, and
+     * events follow from `conversation.lastSeq + 1`, each exactly once (docs/conversations.md).
+     * Without a usable snapshot the resume is served from `after` as usual.
+     */
+    snapshot: z.boolean().optional(),
   })
   .strict();
 export type ResumeFrame = z.infer<typeof ResumeFrame>;

@@ -18,10 +18,12 @@ export interface ConversationTurn {
   user: string;
   /** Streamed answer text of the current attempt (a `restart` in rerun mode clears it). */
   assistant: string;
-  /** Complete agent messages (multi-agent teams), in order. */
-  messages: { agent: string; text: string }[];
+  /** Complete agent messages (multi-agent teams), in order, with the role the agent gave. */
+  messages: { agent: string; text: string; role?: string }[];
   inputs: InputExchange[];
   outcome?: 'done' | 'error' | 'cancelled';
+  /** The `done` event's finishReason ("handoff" when a team handed the turn back to the user). */
+  finishReason?: string;
   /** seq of the turn's `user_message` (0 for a log that started without one). */
   startSeq: number;
 }
@@ -70,7 +72,7 @@ export function applyEvent(c: Conversation, ev: SessionEvent): Conversation {
       t.assistant += ev.text;
       break;
     case 'message':
-      t.messages.push({ agent: ev.agent, text: ev.text });
+      t.messages.push({ agent: ev.agent, text: ev.text, role: ev.role });
       break;
     case 'restart':
       if (ev.mode === 'rerun') {
@@ -94,6 +96,9 @@ export function applyEvent(c: Conversation, ev: SessionEvent): Conversation {
       break;
     }
     case 'done':
+      t.outcome = 'done';
+      t.finishReason = ev.finishReason;
+      break;
     case 'error':
     case 'cancelled':
       t.outcome = ev.type;
@@ -128,4 +133,20 @@ export function estimateTokens(turns: ConversationTurn[], input: string): number
   let chars = input.length;
   for (const t of turns) chars += t.user.length + assistantText(t).length;
   return Math.ceil(chars / 4);
+}
+
+/**
+ * The history a turn gives its agent under MAX_HISTORY_TOKENS: the most recent whole turns that
+ * fit with the new input, oldest dropped first (a sliding window; the log and the snapshot keep
+ * every turn, only the model's view is trimmed). Null when the input alone does not fit.
+ */
+export function trimHistory(
+  turns: ConversationTurn[],
+  input: string,
+  maxTokens: number,
+): ConversationTurn[] | null {
+  if (estimateTokens([], input) > maxTokens) return null;
+  let from = 0;
+  while (from < turns.length && estimateTokens(turns.slice(from), input) > maxTokens) from++;
+  return from === 0 ? turns : turns.slice(from);
 }

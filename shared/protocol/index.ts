@@ -7,6 +7,7 @@
 export * from './agent-pools.js';
 export * from './client-frames.js';
 export * from './conversation.js';
+export * from './conversation-snapshot.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './ids.js';

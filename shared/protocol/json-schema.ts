@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AgentList, AgentLiveWorker, AgentPoolDeclaration } from './agent-pools.js';
 import { ClientFrame } from './client-frames.js';
+import { ConversationSnapshot } from './conversation-snapshot.js';
 import { SessionEvent } from './events.js';
 import { ControlMessage, Job } from './jobs.js';
 import { ServerFrame } from './server-frames.js';
@@ -17,6 +18,7 @@ export const EXPORTED_SCHEMAS = {
   'agent-pool-declaration': AgentPoolDeclaration,
   'agent-live-worker': AgentLiveWorker,
   'agent-list': AgentList,
+  'conversation-snapshot': ConversationSnapshot,
 } as const;
 
 /**

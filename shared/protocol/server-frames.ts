@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RequestId } from './client-frames.js';
+import { ConversationSchema } from './conversation-snapshot.js';
 import { ErrorBody } from './errors.js';
 import { SessionEvent } from './events.js';
 import { SessionId } from './ids.js';
@@ -32,6 +33,11 @@ export const ReplyFrame = z.object({
   metrics: SessionMetrics.optional(),
   /** For `start`/`message`: the turn is queued but its agent has no live worker yet (docs/agent-pools.md). */
   queueReason: z.enum(['no_live_worker']).optional(),
+  /**
+   * For `resume` with `snapshot: true`: the folded conversation up to `conversation.lastSeq`;
+   * the events that follow start at `conversation.lastSeq + 1`.
+   */
+  conversation: ConversationSchema.optional(),
 });
 export type ReplyFrame = z.infer<typeof ReplyFrame>;
 

@@ -123,6 +123,7 @@ describe('autogen conversation - human in the loop across a killed bridge, then 
       {
         agent: 'guide',
         text: 'Noted. So far: user: plan a trip; customer: Lisbon; user: what did I book?. TERMINATE',
+        role: 'assistant',
       },
     ]);
     // Only the killed attempt was restarted: neither fresh turn starts with a spurious `restart`.

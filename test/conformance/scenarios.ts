@@ -1,12 +1,17 @@
 import { Kvm } from '@nats-io/kv';
 import { expect } from 'vitest';
 import { waitFor } from '../../scripts/topology/wait.js';
-import { SESSIONS_BUCKET, subjects } from '../../shared/nats/subjects.js';
-import { foldConversation, type SessionEvent } from '../../shared/protocol/index.js';
+import { SESSIONS_BUCKET, SNAPSHOTS_BUCKET, snapshotKey, subjects } from '../../shared/nats/subjects.js';
+import {
+  ConversationSnapshot,
+  type ConversationTurn,
+  foldConversation,
+  type SessionEvent,
+} from '../../shared/protocol/index.js';
 import { readLog, startSession } from '../durability/helpers.js';
 import { deadLetters } from '../harness/dead-letters.js';
 import { assertContiguous, RawClient, tokenText } from '../harness/raw-client.js';
-import { finalAnswer, type StartSpec } from './driver.js';
+import { finalAnswer, type StartSpec, type WorkerDriver } from './driver.js';
 import { type ConformanceTopology, POISON_MAX_DELIVER } from './topology.js';
 
 /**
@@ -240,43 +245,115 @@ const human: Scenario = {
   },
 };
 
+/** Runs turn 1 of a driver's follow-up conversation (answering its question) on gateway 0. */
+async function followUpFirstTurn(
+  t: ConformanceTopology,
+  f: ReturnType<WorkerDriver['followUp']>,
+  tag: string,
+) {
+  const a = await RawClient.connect(t.fabric.wsUrl(0));
+  const sid = await start(a, f.start, tag);
+  const answered = new Set<string>();
+  await waitFor(
+    () => {
+      for (const e of a.events(sid))
+        if (e.type === 'input_request' && !answered.has(e.requestId)) {
+          answered.add(e.requestId);
+          a.send({ type: 'input', id: e.requestId, sid, requestId: e.requestId, text: f.answer });
+        }
+      return a.events(sid).some(isTerminal);
+    },
+    { timeoutMs: 30_000, what: 'turn 1 to end' },
+  );
+  return { a, sid };
+}
+
+/** Sends the follow-up from gateway 1, waits for turn 2 to end and checks it was given its history. */
+async function followUpSecondTurn(
+  t: ConformanceTopology,
+  f: ReturnType<WorkerDriver['followUp']>,
+  a: RawClient,
+  sid: string,
+  notes: string[],
+  /** The turns the agent was given, when a test changed them (else the log's). */
+  given: (turns: ConversationTurn[]) => ConversationTurn[] = (x) => x,
+): Promise<SessionEvent[]> {
+  const b = await RawClient.connect(t.fabric.wsUrl(1));
+  b.send({ type: 'message', id: 'm2', sid, text: f.next });
+  expect(await b.reply((r) => r.id === 'm2')).toMatchObject({ ok: true, turn: 2 });
+  await waitFor(() => a.events(sid).filter(isTerminal).length >= 2, {
+    timeoutMs: 30_000,
+    what: 'turn 2 to end',
+  });
+  const events = a.events(sid);
+  a.close();
+  b.close();
+  assertContiguous(events);
+  const turns = foldConversation(events).turns;
+  expect(turns.map((x) => [x.user, x.outcome])).toEqual([
+    [f.start.input, 'done'],
+    [f.next, 'done'],
+  ]);
+  notes.push(`turn 2: ${finalAnswer(turns[1]!).slice(0, 80)}`);
+  for (const check of f.checks(given(turns), events)) expect(check.got, check.what).toEqual(check.want);
+  return events;
+}
+
 const followUp: Scenario = {
   id: 'follow-up',
   title: 'a follow-up turn (from another gateway) is given its history',
   async run(t, notes) {
     const f = t.driver.followUp('follow-up');
-    const a = await RawClient.connect(t.fabric.wsUrl(0));
-    const sid = await start(a, f.start, 'follow-up');
-    const answered = new Set<string>();
-    await waitFor(
-      () => {
-        for (const e of a.events(sid))
-          if (e.type === 'input_request' && !answered.has(e.requestId)) {
-            answered.add(e.requestId);
-            a.send({ type: 'input', id: e.requestId, sid, requestId: e.requestId, text: f.answer });
-          }
-        return a.events(sid).some(isTerminal);
-      },
-      { timeoutMs: 30_000, what: 'turn 1 to end' },
+    const { a, sid } = await followUpFirstTurn(t, f, 'follow-up');
+    await followUpSecondTurn(t, f, a, sid, notes);
+  },
+};
+
+/** The session's conversation snapshot (fabric_snapshots), once it covers at least `seq`. */
+async function snapshotAt(t: ConformanceTopology, sid: string, seq: number): Promise<ConversationSnapshot> {
+  const kv = await new Kvm(t.nc).open(SNAPSHOTS_BUCKET);
+  return waitFor(
+    async () => {
+      const e = await kv.get(snapshotKey('public', sid));
+      if (e?.operation !== 'PUT') return null;
+      const snap = ConversationSnapshot.parse(e.json());
+      return snap.seq >= seq ? snap : null;
+    },
+    { timeoutMs: 15_000, what: `snapshot of ${sid} at seq ${seq}` },
+  );
+}
+
+/** JSON form (what a snapshot stores) of a conversation folded from events. */
+const asStored = (events: SessionEvent[]) => JSON.parse(JSON.stringify(foldConversation(events)));
+
+const snapshotFollowUp: Scenario = {
+  id: 'snapshot-follow-up',
+  title: 'writes the shared conversation snapshot after a turn and builds the next turn from it',
+  async run(t, notes) {
+    const f = t.driver.followUp('snapshot');
+    const { a, sid } = await followUpFirstTurn(t, f, 'snapshot');
+    const first = a.events(sid);
+    // Written by this implementation once the turn ended: the TypeScript fold of the same log.
+    const snap = await snapshotAt(t, sid, first.at(-1)!.seq);
+    expect(snap).toMatchObject({ v: 1, sid, seq: first.at(-1)!.seq });
+    expect(snap.conversation).toEqual(asStored(first));
+    // Mark turn 1's answer in the snapshot (its anchor stays valid): turn 2 must be given the
+    // marked history (the checks see it: e.g. the built-in agent's prompt size grows), and the
+    // snapshot turn 2 leaves must still carry the mark; only a reader that started from the
+    // snapshot can have either.
+    const kv = await new Kvm(t.nc).open(SNAPSHOTS_BUCKET);
+    const mark = ' [from-snapshot]';
+    const marked = structuredClone(snap);
+    marked.conversation.turns[0]!.assistant += mark;
+    await kv.put(snapshotKey('public', sid), JSON.stringify(marked));
+    const events = await followUpSecondTurn(t, f, a, sid, notes, (turns) =>
+      turns.map((x, i) => (i === 0 ? { ...x, assistant: x.assistant + mark } : x)),
     );
-    const b = await RawClient.connect(t.fabric.wsUrl(1));
-    b.send({ type: 'message', id: 'm2', sid, text: f.next });
-    expect(await b.reply((r) => r.id === 'm2')).toMatchObject({ ok: true, turn: 2 });
-    await waitFor(() => a.events(sid).filter(isTerminal).length >= 2, {
-      timeoutMs: 30_000,
-      what: 'turn 2 to end',
-    });
-    const events = a.events(sid);
-    a.close();
-    b.close();
-    assertContiguous(events);
-    const turns = foldConversation(events).turns;
-    expect(turns.map((x) => [x.user, x.outcome])).toEqual([
-      [f.start.input, 'done'],
-      [f.next, 'done'],
-    ]);
-    notes.push(`turn 2: ${finalAnswer(turns[1]!).slice(0, 80)}`);
-    for (const check of f.checks(turns, events)) expect(check.got, check.what).toEqual(check.want);
+    const after = await snapshotAt(t, sid, events.at(-1)!.seq);
+    const want = asStored(events);
+    want.turns[0].assistant += mark;
+    expect(after.conversation).toEqual(want);
+    notes.push(`snapshot seq ${snap.seq} -> ${after.seq}`);
   },
 };
 
@@ -318,4 +395,14 @@ const invalidJob: Scenario = {
 };
 
 /** THE scenario list: every implementation runs exactly these, in this order. */
-export const SCENARIOS: Scenario[] = [streamed, cancel, killed, zombie, poison, human, followUp, invalidJob];
+export const SCENARIOS: Scenario[] = [
+  streamed,
+  cancel,
+  killed,
+  zombie,
+  poison,
+  human,
+  followUp,
+  snapshotFollowUp,
+  invalidJob,
+];

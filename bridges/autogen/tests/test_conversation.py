@@ -186,3 +186,52 @@ def test_conversation_history_does_not_count_towards_the_team_termination() -> N
 def test_conversation_user_proxy_outside_a_bridge_job_is_a_clear_error() -> None:
     with pytest.raises(RuntimeError, match="inside your builder"):
         user_proxy("customer")
+
+
+def test_conversation_snapshot_json_round_trips_and_continues_like_the_log() -> None:
+    """A snapshot (conversation_to_json) folded on with the tail equals the fold of the whole log,
+    and its JSON matches the schema the TypeScript side validates snapshots with."""
+    from jsonschema import Draft202012Validator
+
+    from streamfabric_autogen.core.conversation import apply_event
+    from streamfabric_autogen.core.snapshots import conversation_from_json, conversation_to_json
+    from streamfabric_autogen.schemas import load_schema
+
+    events = log(
+        user("plan"),
+        {"type": "input_request", "requestId": "q1", "prompt": "where?", "options": ["a", "b"]},
+        {"type": "input", "requestId": "q1", "text": "a"},
+        msg("guide", "ok", role="assistant"),
+        done("handoff"),
+        user("more"),
+        token("x"),
+        token("y"),
+        done(),
+    )
+    head, tail = events[:5], events[5:]
+    snap = conversation_to_json(fold_conversation(head))
+    envelope = {
+        "v": 1,
+        "tenant": "public",
+        "sid": "s_conv_snapshot",
+        "seq": 5,
+        "streamSeq": 5,
+        "writtenAt": 0,
+    }
+    Draft202012Validator(load_schema("conversation-snapshot")).validate({**envelope, "conversation": snap})
+    conv = conversation_from_json(snap)
+    for ev in tail:
+        apply_event(conv, ev)
+    assert conversation_to_json(conv) == conversation_to_json(fold_conversation(events))
+    assert conv.turns[0].finish_reason == "handoff" and conv.turns[0].inputs[0].answer == "a"
+
+
+def test_conversation_trim_history_drops_the_oldest_whole_turns() -> None:
+    from streamfabric_autogen.core.conversation import trim_history
+
+    events = log(user("a" * 40), token("b" * 40), done(), user("c" * 40), token("d" * 40), done())
+    turns = fold_conversation(events).turns
+    assert trim_history(turns, "e", 1000) == turns
+    kept = trim_history(turns, "e", 25)
+    assert kept == turns[1:]
+    assert trim_history(turns, "e" * 400, 25) is None

@@ -97,17 +97,24 @@ def test_turns_a_job_that_does_not_fit_the_log_is_acked_without_writing(nats_url
     run(body())
 
 
-def test_turns_a_conversation_past_max_history_tokens_ends_with_limit_exceeded(nats_url: str) -> None:
+def test_turns_a_conversation_past_max_history_tokens_is_trimmed_not_stopped(nats_url: str) -> None:
+    """Past MAX_HISTORY_TOKENS the oldest turns leave the agents' view and the turn is answered
+    (docs/conversations.md); only a message that alone exceeds the limit ends with limit_exceeded."""
+
     async def body() -> None:
         f = await Fabric.connect(nats_url)
         agent = new_agent()
         async with running_bridge(
             nats_url, agent, lambda: assistant("a long enough answer"), max_history_tokens=8
-        ):
+        ) as b:
             sid = await f.start(agent, "short")
             await f.finished(sid)
             await f.follow_up(agent, sid, "one more")
             await wait_for(lambda: _turns_done(f, sid, 2), what="turn 2 to end")
+            assert (await f.events(sid))[-1]["type"] == "done"
+            assert b.logged("history trimmed to MAX_HISTORY_TOKENS")
+            await f.follow_up(agent, sid, "x" * 40)
+            await wait_for(lambda: _turns_done(f, sid, 3), what="turn 3 to end")
         last = (await f.events(sid))[-1]
         assert last["type"] == "error" and last["error"]["code"] == "limit_exceeded"
         assert (await f.record(sid))["lastOutcome"] == "error"

@@ -22,7 +22,7 @@ export interface UseStreamResult {
   session: StreamSession | null;
   /** Starts a new session; the previous one is left running (cancel it first if you want). */
   start(request: StartOptions): Promise<void>;
-  /** Follows an existing session from its first event. */
+  /** Follows an existing session: its conversation snapshot, then the events after it. */
   resume(sid: string): Promise<void>;
   /** Cancels the current session. */
   cancel(): void;
@@ -119,7 +119,8 @@ export function useStream(client: StreamFabricClient, options: { sid?: string } 
     async (sid: string) => {
       setSnap({ ...IDLE, status: 'streaming' });
       try {
-        setSession(await client.resume(sid, 0));
+        // A new device (or a reload) opens a long conversation from its snapshot, not from seq 1.
+        setSession(await client.resume(sid, 0, { snapshot: true }));
       } catch (err) {
         setSnap({ ...IDLE, status: 'error', error: toError(err) });
       }

@@ -210,9 +210,24 @@ export class ClientConnection implements EventSink {
         });
         this.observer.resumed(r.ok ? 'ok' : r.error.code);
         if (!r.ok) return this.reject(f.id, 'resume', r.error, f.sid);
-        this.log.debug({ sid: f.sid, after: f.after, lastSeq: r.value.lastSeq }, 'session resumed');
-        this.reply({ type: 'reply', id: f.id, op: 'resume', ok: true, sid: f.sid, lastSeq: r.value.lastSeq });
-        this.follow(f.sid, f.after, undefined, f.pos);
+        // From a snapshot: the reply carries the conversation up to snap.seq, then events follow
+        // from snap.seq + 1 (read from its stream position), so every later event arrives once.
+        const snap = f.snapshot ? await this.sessions.resumeSnapshot(p, f.sid, f.after) : null;
+        this.log.debug(
+          { sid: f.sid, after: f.after, lastSeq: r.value.lastSeq, snapshotSeq: snap?.seq },
+          'session resumed',
+        );
+        this.reply({
+          type: 'reply',
+          id: f.id,
+          op: 'resume',
+          ok: true,
+          sid: f.sid,
+          lastSeq: r.value.lastSeq,
+          ...(snap ? { conversation: snap.conversation } : {}),
+        });
+        if (snap) this.follow(f.sid, snap.seq, undefined, snap.streamSeq);
+        else this.follow(f.sid, f.after, undefined, f.pos);
         return;
       }
       case 'cancel': {

@@ -1,12 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  anchoredSnapshot,
+  readConversation,
+  type SnapshotStore,
+} from '../../../shared/nats/conversation-snapshots.js';
 import { type JetStreamEventLog, LogConflictError } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { refuseWhenFull } from '../../../shared/nats/storage-full.js';
 import { jobMsgId, subjects } from '../../../shared/nats/subjects.js';
 import type { UserSessionIndex } from '../../../shared/nats/user-session-index.js';
 import {
+  type ConversationSnapshot,
   type ErrorBody,
   errorBody,
   foldConversation,
@@ -80,6 +86,8 @@ export class SessionService {
     private readonly natsConnected: () => boolean = () => true,
     /** Known agents and queue timeouts (docs/agent-pools.md); unset = every agent name is accepted. */
     private readonly agents?: AgentGate,
+    /** Conversation snapshots (absent when CONVERSATION_SNAPSHOTS=off): a follow-up reads only the tail. */
+    private readonly snapshots?: SnapshotStore,
   ) {}
 
   /** A session's status and counts for its owner, read from NATS (the same answer on every gateway). */
@@ -236,12 +244,11 @@ export class SessionService {
         ),
       };
     }
-    const { events, lastStreamSeq } = await this.eventLog.readAll(p.tenant, f.sid);
-    if (events.length === 0 && record.turns > 0) {
+    const read = await readConversation(this.eventLog, this.snapshots, p.tenant, f.sid);
+    const { lastStreamSeq, last, conversation: conv } = read;
+    if (!last && record.turns > 0) {
       return { ok: false, error: errorBody('expired', `session ${f.sid} has no events left: it expired`) };
     }
-    const conv = foldConversation(events);
-    const last = events.at(-1);
     const turn = conv.turns.length + 1;
     if (f.turn !== undefined && f.turn === turn - 1 && conv.turns.at(-1)?.user === f.text) {
       // A retry of a message already in the log: make sure its job is queued, nothing else.
@@ -353,6 +360,16 @@ export class SessionService {
     return { ok: true, value: { record: owned.value, events } };
   }
 
+  /**
+   * The conversation snapshot a resume from `after` may start from (its owner was checked by
+   * {@link authorizeResume}), or null: snapshots off, none, not anchored in the log, or not ahead of `after`.
+   */
+  async resumeSnapshot(p: Principal, sid: string, after: number): Promise<ConversationSnapshot | null> {
+    if (!this.snapshots) return null;
+    const snap = await anchoredSnapshot(this.eventLog, this.snapshots, p.tenant, sid);
+    return snap && snap.seq > after ? snap : null;
+  }
+
   /** Deletes a session everywhere: stops a running turn, purges its log, drops its registry entry. */
   async delete(p: Principal, sid: string): Promise<Result<null>> {
     const owned = await this.owned(p, sid);
@@ -362,6 +379,7 @@ export class SessionService {
       JSON.stringify({ type: 'cancel', sid, reason: 'session deleted' }),
     );
     await this.eventLog.purge(p.tenant, sid);
+    await this.snapshots?.delete(p.tenant, sid).catch(() => undefined);
     await this.registry.delete(sid);
     return { ok: true, value: null };
   }

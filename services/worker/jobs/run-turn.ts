@@ -2,10 +2,11 @@ import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { publicError } from '../../../shared/errors/public-message.js';
 import type { Logger } from '../../../shared/logging/logger.js';
+import { refreshSnapshot, type SnapshotStore } from '../../../shared/nats/conversation-snapshots.js';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { subjects } from '../../../shared/nats/subjects.js';
-import { ControlMessage, type EventDraft, estimateTokens, Job } from '../../../shared/protocol/index.js';
+import { ControlMessage, type EventDraft, Job, trimHistory } from '../../../shared/protocol/index.js';
 import type { Agent, AgentOutput, AskUserRequest, ResumePoint } from '../agents/agent.js';
 import { ackPublisherFor, type EventPublisher } from '../publish/ack-publisher.js';
 import { TokenCoalescer } from '../publish/coalescer.js';
@@ -22,6 +23,8 @@ export interface TurnDeps {
   /** Event publishes with pipelined acks (default: one shared per connection). */
   publisher?: EventPublisher;
   eventLog: JetStreamEventLog;
+  /** Conversation snapshots (absent when CONVERSATION_SNAPSHOTS=off): read before a turn, written after. */
+  snapshots?: SnapshotStore;
   registry: SessionRegistry;
   agents: ReadonlyMap<string, Agent>;
   log: Logger;
@@ -88,7 +91,10 @@ export async function runTurn(msg: JsMsg, deps: TurnDeps): Promise<void> {
 
 async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, log: Logger): Promise<void> {
   // Both reads at once: every round trip before the first token is time to first token.
-  const [state, record] = await Promise.all([readTurnState(deps.eventLog, job), deps.registry.get(job.sid)]);
+  const [state, record] = await Promise.all([
+    readTurnState(deps.eventLog, job, deps.snapshots),
+    deps.registry.get(job.sid),
+  ]);
   if (state.status === 'finished' || state.status === 'conflict') {
     if (state.status === 'conflict')
       log.error({ turn: job.turn, lastSeq: state.lastSeq }, 'job does not fit the log: dropped');
@@ -140,18 +146,23 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     await finish(msg, deps, job, 'cancelled', log);
     return;
   }
-  if (estimateTokens(state.history, job.input) > deps.maxHistoryTokens) {
+  // Over MAX_HISTORY_TOKENS the oldest turns leave the model's view (docs/conversations.md);
+  // only an input that alone exceeds it ends the turn.
+  const history = trimHistory(state.history, job.input, deps.maxHistoryTokens);
+  if (!history) {
     await writer.append({
       type: 'error',
       error: {
         code: 'limit_exceeded',
-        message: `conversation history exceeds MAX_HISTORY_TOKENS (${deps.maxHistoryTokens})`,
+        message: `the message alone exceeds MAX_HISTORY_TOKENS (${deps.maxHistoryTokens})`,
         retryable: false,
       },
     });
     await finish(msg, deps, job, 'error', log);
     return;
   }
+  if (history.length < state.history.length)
+    log.info({ dropped: state.history.length - history.length }, 'history trimmed to MAX_HISTORY_TOKENS');
 
   let resumeFrom: ResumePoint | undefined;
   if (state.status === 'interrupted') {
@@ -243,7 +254,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       job,
       signal: controller.signal,
       log,
-      history: state.history,
+      history,
       askUser,
       ...(resumeFrom ? { resumeFrom } : {}),
     })) {
@@ -345,6 +356,13 @@ async function finish(
   outcome: 'done' | 'error' | 'cancelled',
   log: Logger,
 ): Promise<void> {
+  // The snapshot before the session goes idle, so the next turn (queued only once it is idle)
+  // finds it; a failure costs only a longer read next time.
+  if (deps.snapshots) {
+    await refreshSnapshot(deps.eventLog, deps.snapshots, job.tenant, job.sid).catch((err: unknown) =>
+      log.warn({ err }, 'conversation snapshot not written'),
+    );
+  }
   await deps.registry
     .setState(job.sid, 'idle', { lastOutcome: outcome, cancelRequested: false })
     .catch((err: unknown) => log.warn({ err }, 'registry update failed'));

@@ -1,10 +1,6 @@
+import { readConversation, type SnapshotStore } from '../../../shared/nats/conversation-snapshots.js';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
-import {
-  type ConversationTurn,
-  foldConversation,
-  type Job,
-  type SessionEvent,
-} from '../../../shared/protocol/index.js';
+import type { ConversationTurn, Job, SessionEvent } from '../../../shared/protocol/index.js';
 
 /** Where a job's turn stands in the session's log, read when a delivery begins. */
 export interface TurnState {
@@ -29,22 +25,45 @@ export interface TurnState {
   lastTokenIndex?: number;
 }
 
-/** Rebuilds the turn's state from the log alone (never from a worker's memory). */
-export async function readTurnState(log: JetStreamEventLog, job: Job): Promise<TurnState> {
+/**
+ * Rebuilds the turn's state from the log alone (never from a worker's memory): the conversation
+ * snapshot plus the log after it when there is a valid one (docs/conversations.md), else every event.
+ */
+export async function readTurnState(
+  log: JetStreamEventLog,
+  job: Job,
+  snapshots?: SnapshotStore,
+): Promise<TurnState> {
   // Where this writer starts must come from the stream leader: a direct get may be answered by an
   // R3 replica slightly behind it. Read the log until it reaches the leader's last event.
-  const leaderLast = await log.last(job.tenant, job.sid, { fromLeader: true });
+  const [leaderLast, first] = await Promise.all([
+    log.last(job.tenant, job.sid, { fromLeader: true }),
+    readConversation(log, snapshots, job.tenant, job.sid),
+  ]);
   const target = leaderLast?.event.seq ?? 0;
-  let { events, lastStreamSeq } = await log.readAll(job.tenant, job.sid);
-  for (let tries = 0; (events.at(-1)?.seq ?? 0) < target; tries++) {
+  let read = first;
+  for (let tries = 0; read.lastSeq < target; tries++) {
     if (tries >= 50) throw new Error(`log read stopped before the leader's last event ${target}`);
     await new Promise((r) => setTimeout(r, 100));
-    ({ events, lastStreamSeq } = await log.readAll(job.tenant, job.sid));
+    read = await readConversation(log, snapshots, job.tenant, job.sid);
   }
-  const conv = foldConversation(events);
-  const lastSeq = events.at(-1)?.seq ?? 0;
+  const turn = read.conversation.turns[job.turn - 1];
+  if (turn && !turn.outcome && read.fromSnapshotSeq >= turn.startSeq) {
+    // The snapshot covers part of this unfinished turn: its events are needed one by one (attempts,
+    // token indexes), so read them all. Snapshots are written at turn ends, so this is rare.
+    read = await readConversation(log, undefined, job.tenant, job.sid);
+  }
+  return decide(read.conversation.turns, read.events, read.lastSeq, read.lastStreamSeq, job);
+}
+
+function decide(
+  turns: ConversationTurn[],
+  events: SessionEvent[],
+  lastSeq: number,
+  lastStreamSeq: number,
+  job: Job,
+): TurnState {
   const base = { lastSeq, lastStreamSeq, lastAttempt: 0, current: [] as SessionEvent[] };
-  const turns = conv.turns;
   if (turns.length < job.turn) {
     const prev = turns.at(-1);
     const ready = turns.length === job.turn - 1 && (!prev || prev.outcome !== undefined);

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, object] = {
     "INPUT_TIMEOUT_MS": 300_000,
     "AGENT_HEARTBEAT_MS": 5_000,
     "STREAM_LOG_LEVEL": "info",
+    "CONVERSATION_SNAPSHOTS": "on",
 }
 
 
@@ -50,7 +51,8 @@ class BridgeConfig:
     timeout_ms: int = 600_000
     buffer_size: int = 32
     flush_interval_ms: int = 50
-    #: Largest conversation history (estimated tokens, 4 characters each) a turn may carry.
+    #: Largest conversation history (estimated tokens, 4 characters each) given to the agents; the
+    #: oldest turns beyond it are left out (as the TypeScript worker does).
     max_history_tokens: int = 100_000
     #: Default wait for a user's answer to an agent's question (ms) before `input_timeout`.
     input_timeout_ms: int = 300_000
@@ -59,6 +61,8 @@ class BridgeConfig:
     #: Adapter forced by `--framework` (agentchat | ag2 | agent-framework); None: picked per job.
     framework: str | None = None
     log_level: str = "info"
+    #: Conversation snapshots read before and written after each turn (CONVERSATION_SNAPSHOTS=on|off).
+    snapshots: bool = True
 
     def __post_init__(self) -> None:
         if not AGENT_NAME.match(self.agent):
@@ -87,6 +91,9 @@ def load_config(agent: str, env: Mapping[str, str] | None = None, **overrides: o
     level = env.get("STREAM_LOG_LEVEL", str(DEFAULTS["STREAM_LOG_LEVEL"])).strip() or "info"
     if level not in ("fatal", "error", "warn", "info", "debug", "trace", "silent"):
         raise ConfigError(f"STREAM_LOG_LEVEL={level!r} is not a log level")
+    snapshots = env.get("CONVERSATION_SNAPSHOTS", "on").strip() or "on"
+    if snapshots not in ("on", "off"):
+        raise ConfigError(f"CONVERSATION_SNAPSHOTS={snapshots!r} must be on or off")
     values: dict[str, object] = dict(
         agent=agent,
         nats_urls=[u.strip() for u in env.get("NATS_URL", str(DEFAULTS["NATS_URL"])).split(",") if u.strip()],
@@ -106,6 +113,7 @@ def load_config(agent: str, env: Mapping[str, str] | None = None, **overrides: o
         input_timeout_ms=_int(env, "INPUT_TIMEOUT_MS", 1),
         agent_heartbeat_ms=_int(env, "AGENT_HEARTBEAT_MS", 100, 3_600_000),
         log_level=level,
+        snapshots=snapshots == "on",
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     return BridgeConfig(**values)  # type: ignore[arg-type]

@@ -8,6 +8,8 @@ EVENTS_STREAM = "FABRIC_EVENTS"
 JOBS_STREAM = "FABRIC_JOBS"
 DEADLETTER_STREAM = "FABRIC_DEADLETTER"
 SESSIONS_BUCKET = "fabric_sessions"
+#: Folded conversations, one entry per session (docs/conversations.md).
+SNAPSHOTS_BUCKET = "fabric_snapshots"
 
 #: Header carrying the event's seq so that consumers need not parse JSON.
 SEQ_HEADER = "Sf-Seq"
@@ -20,6 +22,11 @@ TS_HEADER = "Sf-Ts"
 def events_subject(tenant: str, sid: str) -> str:
     """Subject of a session's events (EVENTS stream)."""
     return f"fabric.ev.{tenant}.{sid}"
+
+
+def snapshot_key(tenant: str, sid: str) -> str:
+    """KV key of a session's conversation snapshot (as snapshotKey in subjects.ts)."""
+    return f"{tenant}.{sid}"
 
 
 def live_subject(tenant: str, sid: str) -> str:

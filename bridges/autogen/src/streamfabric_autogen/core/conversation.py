@@ -135,3 +135,15 @@ def estimate_tokens(turns: list[Turn], text: str) -> int:
     """Rough token estimate (4 characters per token), as estimateTokens in conversation.ts."""
     chars = len(text) + sum(len(t.user) + len(assistant_text(t)) for t in turns)
     return math.ceil(chars / 4)
+
+
+def trim_history(turns: list[Turn], text: str, max_tokens: int) -> list[Turn] | None:
+    """The history a turn gives its agents under MAX_HISTORY_TOKENS, as trimHistory in
+    conversation.ts: the most recent whole turns that fit with the new input, oldest dropped first
+    (the log and the snapshot keep every turn). None when the input alone does not fit."""
+    if estimate_tokens([], text) > max_tokens:
+        return None
+    start = 0
+    while start < len(turns) and estimate_tokens(turns[start:], text) > max_tokens:
+        start += 1
+    return turns[start:]

@@ -54,21 +54,32 @@ class EventLog:
         the log is empty): what a new writer needs to rebuild the conversation and to fence."""
         events: list[dict[str, Any]] = []
         last_stream_seq = 0
+        for stream_seq, ev in await self.read_from(tenant, sid, 1, timeout):
+            last_stream_seq = stream_seq
+            if ev is not None:
+                events.append(ev)
+        return events, last_stream_seq
+
+    async def read_from(
+        self, tenant: str, sid: str, from_stream_seq: int, timeout: float = 5.0
+    ) -> list[tuple[int, dict[str, Any] | None]]:
+        """The session's stored messages from stream position `from_stream_seq` on, in order, as
+        (stream seq, event) with None for bytes that are not an event (nothing is skipped, so a
+        snapshot's anchor stays checkable); as readAfter's `fromStreamSeq` in event-log.ts."""
+        out: list[tuple[int, dict[str, Any] | None]] = []
         subject = events_subject(tenant, sid)
-        start = 1
+        start = from_stream_seq
         while True:
             got, pending = await self._batch(subject, start, timeout)
             for stream_seq, data in got:
-                last_stream_seq = stream_seq
                 try:
                     ev = json.loads(data)
                 except ValueError:
-                    continue
-                if _is_event(ev):
-                    events.append(ev)
+                    ev = None
+                out.append((stream_seq, ev if _is_event(ev) else None))
             if not got or pending <= 0:
-                return events, last_stream_seq
-            start = last_stream_seq + 1
+                return out
+            start = got[-1][0] + 1
 
     async def _batch(self, subject: str, start: int, timeout: float) -> tuple[list[tuple[int, bytes]], int]:
         """One batched direct get: up to READ_BATCH messages of `subject` from stream seq `start`,

@@ -27,7 +27,7 @@ from ..log import Logger
 from ..schemas import SchemaError, validate_control, validate_job
 from ..subjects import control_subject
 from .agent_run import AgentRun
-from .conversation import estimate_tokens
+from .conversation import trim_history
 from .event_log import EventLog
 from .factory import Builder
 from .human import TurnHuman
@@ -35,6 +35,7 @@ from .input_broker import InputBroker
 from .registry import SessionRegistry
 from .session_writer import SessionWriter
 from .turn_end import ack, dead_letter, finish, registry_update, set_idle, terminal_event
+from .snapshots import SnapshotStore, refresh_snapshot
 from .turn_state import TurnState, read_turn_state
 
 
@@ -62,6 +63,8 @@ class TurnDeps:
     fetch_stopped: asyncio.Event
     #: The adapter named by `--framework`, or None to pick it from what the builder returns.
     framework: str | None = None
+    #: Conversation snapshots (None when CONVERSATION_SNAPSHOTS=off or the bucket is missing).
+    snapshots: SnapshotStore | None = None
 
 
 async def run_turn(msg: Any, deps: TurnDeps) -> None:
@@ -97,7 +100,7 @@ async def run_turn(msg: Any, deps: TurnDeps) -> None:
 
 async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: TurnDeps, log: Logger) -> None:
     sid = job["sid"]
-    state = await read_turn_state(deps.event_log, job)
+    state = await read_turn_state(deps.event_log, job, deps.snapshots)
     if state.status in ("finished", "conflict"):
         if state.status == "conflict":
             log.error("job does not fit the log: dropped", turn=job["turn"], lastSeq=state.last_seq)
@@ -141,13 +144,19 @@ async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: Tu
         await writer.append({"type": "cancelled", "reason": "cancelled before start"})
         await finish(msg, deps.registry, sid, "cancelled", log)
         return
-    if estimate_tokens(state.history, job["input"]) > deps.max_history_tokens:
-        message = f"conversation history exceeds MAX_HISTORY_TOKENS ({deps.max_history_tokens})"
+    # Over MAX_HISTORY_TOKENS the oldest turns leave the agents' view (docs/conversations.md);
+    # only an input that alone exceeds it ends the turn.
+    history = trim_history(state.history, job["input"], deps.max_history_tokens)
+    if history is None:
+        message = f"the message alone exceeds MAX_HISTORY_TOKENS ({deps.max_history_tokens})"
         await writer.append(
             {"type": "error", "error": {"code": "limit_exceeded", "message": message, "retryable": False}}
         )
         await finish(msg, deps.registry, sid, "error", log)
         return
+    if len(history) < len(state.history):
+        log.info("history trimmed to MAX_HISTORY_TOKENS", dropped=len(state.history) - len(history))
+        state.history = history
 
     if state.status == "interrupted":
         await writer.append(
@@ -224,7 +233,19 @@ async def _run_agent(
         await pub.close()
         return
     await pub.close()
+    await _write_snapshot(deps, job, log)
     await finish(msg, deps.registry, sid, result, log)
+
+
+async def _write_snapshot(deps: TurnDeps, job: dict[str, Any], log: Logger) -> None:
+    """The turn's snapshot, before the session goes idle (the next turn is queued only then), as
+    finish() in run-turn.ts does. Best effort: a failure only makes the next read longer."""
+    if deps.snapshots is None:
+        return
+    try:
+        await refresh_snapshot(deps.event_log, deps.snapshots, job["tenant"], job["sid"])
+    except Exception as err:  # noqa: BLE001
+        log.warn("conversation snapshot not written", err=repr(err))
 
 
 async def _hand_back(msg: Any, deps: TurnDeps) -> None:

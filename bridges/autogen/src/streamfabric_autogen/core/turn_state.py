@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .conversation import Turn, fold_conversation
+from .conversation import Conversation, Turn, fold_conversation
 from .event_log import EventLog
+from .snapshots import SnapshotStore, read_conversation
 
 Status = Literal["finished", "fresh", "interrupted", "needs_user_message", "conflict"]
 
@@ -45,11 +46,15 @@ class TurnState:
 
 def turn_state_of(events: list[dict[str, Any]], last_stream_seq: int, turn_no: int) -> TurnState:
     """The decision, from the events alone (pure, for tests)."""
-    conv = fold_conversation(events)
-    base: dict[str, Any] = {
-        "last_seq": int(events[-1]["seq"]) if events else 0,
-        "last_stream_seq": last_stream_seq,
-    }
+    last_seq = int(events[-1]["seq"]) if events else 0
+    return decide(fold_conversation(events), events, last_seq, last_stream_seq, turn_no)
+
+
+def decide(
+    conv: Conversation, events: list[dict[str, Any]], last_seq: int, last_stream_seq: int, turn_no: int
+) -> TurnState:
+    """The decision from a folded conversation and the events it ends with (at least this turn's)."""
+    base: dict[str, Any] = {"last_seq": last_seq, "last_stream_seq": last_stream_seq}
     turns = conv.turns
     if len(turns) < turn_no:
         prev = turns[-1] if turns else None
@@ -70,7 +75,16 @@ def turn_state_of(events: list[dict[str, Any]], last_stream_seq: int, turn_no: i
     )
 
 
-async def read_turn_state(log: EventLog, job: dict[str, Any]) -> TurnState:
-    """Rebuilds the turn's state from the session's log."""
-    events, last_stream_seq = await log.read_all(job["tenant"], job["sid"])
-    return turn_state_of(events, last_stream_seq, int(job.get("turn") or 1))
+async def read_turn_state(
+    log: EventLog, job: dict[str, Any], snapshots: SnapshotStore | None = None
+) -> TurnState:
+    """Rebuilds the turn's state from the session's log: its conversation snapshot and the events
+    after it when there is a valid one, else every event (as readTurnState in turn-state.ts)."""
+    turn_no = int(job.get("turn") or 1)
+    read = await read_conversation(log, snapshots, job["tenant"], job["sid"])
+    turns = read.conversation.turns
+    turn = turns[turn_no - 1] if len(turns) >= turn_no else None
+    if turn is not None and turn.outcome is None and read.from_snapshot_seq >= turn.start_seq:
+        # The snapshot covers part of this unfinished turn, whose events are needed one by one.
+        read = await read_conversation(log, None, job["tenant"], job["sid"])
+    return decide(read.conversation, read.events, read.last_seq, read.last_stream_seq, turn_no)

@@ -22,6 +22,7 @@ from .event_log import EventLog
 from .factory import Builder
 from .pools import AgentPool, open_agents_bucket
 from .registry import SessionRegistry
+from .snapshots import SnapshotStore
 from .turn import TurnDeps, run_turn
 
 
@@ -133,6 +134,7 @@ class Bridge:
             flush_interval_ms=self.cfg.flush_interval_ms,
             input_timeout_ms=self.cfg.input_timeout_ms,
             max_history_tokens=self.cfg.max_history_tokens,
+            snapshots=await SnapshotStore.open(self.js) if self.cfg.snapshots else None,
             shutdown=self._shutdown,
             fetch_stopped=self._loop_done,
             framework=self.cfg.framework,
