@@ -45,8 +45,10 @@ export const CENTRIFUGO: ToolSpec = {
   goModule: 'github.com/centrifugal/centrifugo/v6@v6.9.1',
   goBinary: 'centrifugo',
   versionArgs: ['version'],
-  // The bench config uses v6 keys (client.token, channel.namespaces, http_api): v6 only.
-  accept: (v) => /\b6\.\d+\.\d+/.test(v),
+  // The bench config uses v6 keys (client.token, channel.namespaces, http_api): v6 only. A
+  // `go install` build prints v0.0.0 (releases set the version with -ldflags), so only the cached
+  // build, named by the version it was installed at, is trusted without a version number.
+  accept: (v) => /Centrifugo v6\.\d+\.\d+/.test(v),
   envVar: 'CENTRIFUGO_BIN',
   help:
     'Go is missing or `go install` failed: install Go >= 1.24 (https://go.dev/dl) so the project can build ' +
