@@ -230,8 +230,8 @@ export function markdown(r: BenchResult, svgFile: string): string {
         `  - fan-out tier memory: ${i.idleStreams} idle streams -> RSS ${i.gatewayRssMB} MB, ${i.gatewayKBPerIdleStream} KB per idle stream ` +
           `(${i.marginalKBPerIdleStream} KB per stream added since the previous step; ${i.failed} failed).`,
       );
+    if (t.survives) lines.push(...survivesLines(t.survives));
   }
-  for (const t of r.targets) if (t.survives) lines.push(...survivesLines(t.survives));
   lines.push('', '## Comparison', '');
   lines.push(
     `- Streams held at p99 < 200 ms: StreamFabric ${c.fabricKnee}, Socket.IO ${fmt(c.socketioKnee)}, raw uWS ${fmt(c.uwsKnee)}, ` +
