@@ -39,11 +39,15 @@ async function client(node: CentrifugoNode): Promise<Centrifuge> {
   return c;
 }
 
-/** Subscribes (optionally `since` a position), collects publications for a moment. */
+/**
+ * Subscribes (optionally `since` a position) and collects publications until `want` of them came
+ * (10 s at most, for a loaded box), or for half a second when none are expected.
+ */
 async function follow(
   node: CentrifugoNode,
   channel: string,
-  since?: StreamPosition,
+  since: StreamPosition | undefined,
+  want: number,
 ): Promise<{
   ctx: SubscribedContext | null;
   seqs: number[];
@@ -74,7 +78,9 @@ async function follow(
     setTimeout(done, 10_000).unref();
   });
   // Recovered publications are delivered right after `subscribed`.
-  await new Promise((r) => setTimeout(r, 500));
+  const until = Date.now() + (want > 0 ? 10_000 : 500);
+  while (Date.now() < until && (want === 0 || seqs.length < want))
+    await new Promise((r) => setTimeout(r, 20));
   c.disconnect();
   return { ctx, seqs, errorCode, ...(last ? { last } : {}) };
 }
@@ -103,7 +109,7 @@ export async function centrifugoRestartCheck(verbose = false): Promise<RestartCh
   let node = await startCentrifugo(undefined, verbose);
   try {
     await publishSeqs(node, channel, 1, 10);
-    const first = await follow(node, channel, { offset: 0, epoch: '' });
+    const first = await follow(node, channel, { offset: 0, epoch: '' }, 10);
     const before = first.last ?? { offset: 0, epoch: '' };
     await publishSeqs(node, channel, 11, 20);
     const historyBefore = await historyCount(node, channel);
@@ -111,7 +117,7 @@ export async function centrifugoRestartCheck(verbose = false): Promise<RestartCh
     await node.stop();
     node = await startCentrifugo(port, verbose);
     const historyAfter = await historyCount(node, channel);
-    const again = await follow(node, channel, before);
+    const again = await follow(node, channel, before, 0);
     const missed = 20 - before.offset;
     const got = again.seqs.filter((s) => s > before.offset).length;
     const c = again.ctx as SubscribedContext | null;
