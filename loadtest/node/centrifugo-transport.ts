@@ -150,12 +150,19 @@ export class CentrifugoTransport implements LoadTransport {
   }
 
   drop(): void {
-    // The server sees the connection go; no unsubscribe is sent first.
-    this.client?.removeAllListeners();
-    this.client?.disconnect();
+    // A lost network, as the fabric's drop: the socket goes without a close frame. The client
+    // keeps its ws in `_transport._transport` (not public API: benchmark-only reach-in; if it
+    // ever moves, this degrades to a clean disconnect). disconnect() then stops the library from
+    // reconnecting by itself: the load client reconnects and resumes.
+    const c = this.client;
+    if (!c) return;
+    c.removeAllListeners();
+    (c as unknown as { _transport?: { _transport?: WebSocket } })._transport?._transport?.terminate?.();
+    c.disconnect();
   }
 
   close(): void {
-    this.drop();
+    this.client?.removeAllListeners();
+    this.client?.disconnect();
   }
 }
