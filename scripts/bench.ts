@@ -4,7 +4,7 @@ import { kneeLine, runBench } from '../loadtest/bench/run-bench.js';
 /**
  * `npm run bench [-- --quick | --steps 100,1000 | --targets fabric | --profile ...]`: starts
  * the topology, loads it at each concurrent-stream step with the Node load client, runs the
- * Socket.IO and raw uWS baselines the same way, writes bench/results/<date>-<name>.{json,md,svg}
+ * Socket.IO, raw uWS and Centrifugo 6 peers the same way, writes bench/results/<date>-<name>.{json,md,svg}
  * and prints the knee on the last line.
  */
 async function main(): Promise<void> {

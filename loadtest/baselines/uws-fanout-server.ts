@@ -1,5 +1,5 @@
 import { App, us_listen_socket_close, us_socket_local_port, type WebSocket } from 'uWebSockets.js';
-import { builtinTokens } from '../../services/worker/agents/builtin-model.js';
+import { coalescedEvents } from './coalesced-events.js';
 
 /**
  * Physical-limit baseline: raw uWebSockets.js fan-out of pre-built events, no broker, no
@@ -29,21 +29,10 @@ const decoder = new TextDecoder();
 
 /** Encodes a session's events once: tokens grouped per flush interval, then `done`. */
 function prebuild(sid: string, seed: number, length: number, tps: number, flushMs: number): string[] {
-  const tokens = builtinTokens(seed, length);
-  const perEvent = Math.max(1, Math.round((tps * Math.max(flushMs, TICK_MS)) / 1000));
-  const frames: string[] = [];
-  let seq = 0;
-  for (let i = 0; i < tokens.length; i += perEvent) {
-    const text = tokens.slice(i, i + perEvent).join('');
-    const index = Math.min(i + perEvent, tokens.length) - 1;
-    frames.push(
-      `{"type":"token","text":${JSON.stringify(text)},"index":${index},"sid":"${sid}","seq":${++seq},"attempt":1,"ts":`,
-    );
-  }
-  frames.push(
-    `{"type":"done","finishReason":"stop","tokens":${tokens.length},"durationMs":0,"sid":"${sid}","seq":${++seq},"attempt":1,"ts":`,
+  // Field order as the fabric sends them, `ts` last so it can be appended at send time.
+  return coalescedEvents(sid, seed, length, tps, flushMs, TICK_MS).map(
+    (e) => `${JSON.stringify(e).slice(0, -1)},"ts":`,
   );
-  return frames;
 }
 
 const app = App();

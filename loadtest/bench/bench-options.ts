@@ -8,7 +8,7 @@ export const BenchOptions = z.object({
   outDir: z.string(),
   /** Concurrent-stream steps of the fabric run (the baselines use the same steps). */
   steps: z.array(z.number().int().positive()).min(1),
-  targets: z.array(z.enum(['fabric', 'socketio', 'uws'])).min(1),
+  targets: z.array(z.enum(['fabric', 'socketio', 'uws', 'centrifugo'])).min(1),
   gateways: z.number().int().min(1).max(8),
   workers: z.number().int().min(1).max(16),
   /** Load-client processes. */
@@ -22,7 +22,7 @@ export const BenchOptions = z.object({
   measureS: z.number().positive(),
   /** New connections per second, all load clients together. */
   connectRate: z.number().positive(),
-  /** Fraction of streams dropped at once after each fabric step, to measure resume latency. */
+  /** Fraction of streams dropped at once after each fabric and Centrifugo step, to measure resume latency. */
   reconnectFraction: z.number().min(0).max(1),
   reconnectGapMs: z.number().int().nonnegative(),
   /** Idle-stream counts for the gateway memory measurement (0 = skip). */
@@ -69,7 +69,7 @@ const list = (s: string | undefined) =>
         .filter(Boolean)
     : undefined;
 
-/** Parses `npm run bench -- [--quick] [--steps 100,500] [--targets fabric,socketio,uws] ...`. */
+/** Parses `npm run bench -- [--quick] [--steps 100,500] [--targets fabric,socketio,uws,centrifugo] ...`. */
 export function parseBenchArgs(argv: string[]): BenchOptions {
   const { values: v } = parseArgs({
     args: argv,
@@ -78,7 +78,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       name: { type: 'string' },
       out: { type: 'string', default: 'bench/results' },
       steps: { type: 'string' },
-      targets: { type: 'string', default: 'fabric,socketio,uws' },
+      targets: { type: 'string', default: 'fabric,socketio,uws,centrifugo' },
       gateways: { type: 'string' },
       workers: { type: 'string' },
       clients: { type: 'string' },

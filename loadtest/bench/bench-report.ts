@@ -17,6 +17,12 @@ export interface Comparison {
   fabricKnee: number;
   socketioKnee: number | null;
   uwsKnee: number | null;
+  centrifugoKnee: number | null;
+  /**
+   * StreamFabric against Centrifugo at every stream count both ran (ratios fabric / Centrifugo:
+   * below 1 means the fabric is better), with raw uWS's fan-out cost at the same count.
+   */
+  vsCentrifugo: PeerRatio[];
   /** fabric knee / Socket.IO knee (null when a side was not run; Infinity when Socket.IO held none). */
   streamsRatioVsSocketIo: number | null;
   /** CPU µs per delivered event at the largest stream count run by both sides of each pair. */
@@ -40,7 +46,50 @@ export interface Comparison {
   };
 }
 
+export interface PeerRatio {
+  streams: number;
+  fabricP99: number;
+  centrifugoP99: number;
+  p99FabricVsCentrifugo: number;
+  /** Fan-out tier CPU µs per event: fabric gateways, the Centrifugo node, raw uWS (null if not run). */
+  fabricGatewayTierUs: number;
+  centrifugoUs: number;
+  uwsUs: number | null;
+  fanoutFabricVsCentrifugo: number;
+  centrifugoVsUws: number | null;
+  /** Whole server side: fabric gateways + workers + nats-server; Centrifugo + its publishers. */
+  fabricServerTotalUs: number;
+  centrifugoServerTotalUs: number;
+  serverTotalFabricVsCentrifugo: number;
+}
+
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const ratio = (a: number, b: number) => (b > 0 ? round(a / b) : 0);
+
+function peerRatios(fabric?: TargetResult, cf?: TargetResult, uws?: TargetResult): PeerRatio[] {
+  if (!fabric || !cf) return [];
+  const out: PeerRatio[] = [];
+  for (const f of fabric.steps) {
+    const c = cf.steps.find((x) => x.streams === f.streams);
+    if (!c) continue;
+    const u = uws?.steps.find((x) => x.streams === f.streams);
+    out.push({
+      streams: f.streams,
+      fabricP99: f.latency.p99,
+      centrifugoP99: c.latency.p99,
+      p99FabricVsCentrifugo: ratio(f.latency.p99, c.latency.p99),
+      fabricGatewayTierUs: f.cpuUsPerEvent.gatewayTier,
+      centrifugoUs: c.cpuUsPerEvent.gatewayTier,
+      uwsUs: u ? u.cpuUsPerEvent.gatewayTier : null,
+      fanoutFabricVsCentrifugo: ratio(f.cpuUsPerEvent.gatewayTier, c.cpuUsPerEvent.gatewayTier),
+      centrifugoVsUws: u ? ratio(c.cpuUsPerEvent.gatewayTier, u.cpuUsPerEvent.gatewayTier) : null,
+      fabricServerTotalUs: f.cpuUsPerEvent.serverTotal,
+      centrifugoServerTotalUs: c.cpuUsPerEvent.serverTotal,
+      serverTotalFabricVsCentrifugo: ratio(f.cpuUsPerEvent.serverTotal, c.cpuUsPerEvent.serverTotal),
+    });
+  }
+  return out;
+}
 
 /**
  * The step to compare CPU per event at: the largest stream count both targets ran (efficiency is
@@ -61,14 +110,16 @@ export function compare(targets: TargetResult[]): Comparison {
   const fabric = by('fabric');
   const sio = by('socketio');
   const uws = by('uws');
+  const cf = by('centrifugo');
   const fk = fabric?.knee ?? 0;
   const u = fabric && uws ? commonStep(fabric, uws) : null;
   const i = fabric && sio ? commonStep(fabric, sio) : null;
-  const ratio = (a: number, b: number) => (b > 0 ? round(a / b) : 0);
   return {
     fabricKnee: fk,
     socketioKnee: sio ? sio.knee : null,
     uwsKnee: uws ? uws.knee : null,
+    centrifugoKnee: cf ? cf.knee : null,
+    vsCentrifugo: peerRatios(fabric, cf, uws),
     streamsRatioVsSocketIo: sio ? (sio.knee > 0 ? round(fk / sio.knee) : Number.POSITIVE_INFINITY) : null,
     cpuPerEvent: {
       vsUws:
@@ -97,8 +148,18 @@ export function compare(targets: TargetResult[]): Comparison {
   };
 }
 
-const COLORS: Record<string, string> = { fabric: '#1f77b4', socketio: '#ff7f0e', uws: '#2ca02c' };
-const LABEL: Record<string, string> = { fabric: 'StreamFabric', socketio: 'Socket.IO 4', uws: 'raw uWS' };
+const COLORS: Record<string, string> = {
+  fabric: '#1f77b4',
+  socketio: '#ff7f0e',
+  uws: '#2ca02c',
+  centrifugo: '#9467bd',
+};
+const LABEL: Record<string, string> = {
+  fabric: 'StreamFabric',
+  socketio: 'Socket.IO 4',
+  uws: 'raw uWS',
+  centrifugo: 'Centrifugo 6',
+};
 
 export function plot(r: BenchResult): string {
   const series: PlotSeries[] = [];
@@ -166,13 +227,15 @@ export function markdown(r: BenchResult, svgFile: string): string {
     );
     for (const i of t.idle)
       lines.push(
-        `  - gateway memory: ${i.idleStreams} idle streams -> RSS ${i.gatewayRssMB} MB, ${i.gatewayKBPerIdleStream} KB per idle stream ` +
+        `  - fan-out tier memory: ${i.idleStreams} idle streams -> RSS ${i.gatewayRssMB} MB, ${i.gatewayKBPerIdleStream} KB per idle stream ` +
           `(${i.marginalKBPerIdleStream} KB per stream added since the previous step; ${i.failed} failed).`,
       );
+    if (t.survives) lines.push(...survivesLines(t.survives));
   }
   lines.push('', '## Comparison', '');
   lines.push(
-    `- Streams held at p99 < 200 ms: StreamFabric ${c.fabricKnee}, Socket.IO ${fmt(c.socketioKnee)}, raw uWS ${fmt(c.uwsKnee)}; ` +
+    `- Streams held at p99 < 200 ms: StreamFabric ${c.fabricKnee}, Socket.IO ${fmt(c.socketioKnee)}, raw uWS ${fmt(c.uwsKnee)}, ` +
+      `Centrifugo ${fmt(c.centrifugoKnee)}; ` +
       `ratio StreamFabric / Socket.IO = ${fmt(c.streamsRatioVsSocketIo)} (target >= 10).`,
   );
   const u = c.cpuPerEvent.vsUws;
@@ -189,5 +252,34 @@ export function markdown(r: BenchResult, svgFile: string): string {
         `StreamFabric ${i.fabricGatewayTierUs} µs (Socket.IO / fabric = ${i.socketioVsFabricGateway}x); whole server side ` +
         `${i.socketioServerTotalUs} vs ${i.fabricServerTotalUs} µs.`,
     );
+  lines.push(...peerTable(c.vsCentrifugo));
   return `${lines.join('\n')}\n`;
+}
+
+function survivesLines(x: NonNullable<TargetResult['survives']>): string[] {
+  const a = x.afterRestart;
+  return [
+    `  - Centrifugo restart (${x.engine} engine): history held ${x.historyBefore} publications before, ${x.historyAfter} after; ` +
+      `a client that had read up to offset ${x.before.offset} subscribed again with recovery: wasRecovering ${a.wasRecovering}, ` +
+      `recovered ${a.recovered}, epoch changed ${a.epochChanged}, ${a.missedRecovered} of ${a.missed} missed events returned` +
+      `${a.errorCode !== null ? `, error code ${a.errorCode}` : ''}. Verdict: ${x.verdict}.`,
+  ];
+}
+
+function peerTable(rows: PeerRatio[]): string[] {
+  if (rows.length === 0) return [];
+  const out = [
+    '',
+    '### StreamFabric against Centrifugo (same run; ratio = fabric / Centrifugo, < 1 means the fabric does better)',
+    '',
+    '| streams | p99 ms fabric / Centrifugo | ratio | fan-out CPU µs/event fabric gw / Centrifugo / raw uWS | ratio fabric/Centrifugo | Centrifugo / raw uWS | server total µs/event fabric / Centrifugo | ratio |',
+    '| ---: | --- | ---: | --- | ---: | ---: | --- | ---: |',
+  ];
+  for (const p of rows)
+    out.push(
+      `| ${p.streams} | ${p.fabricP99} / ${p.centrifugoP99} | ${p.p99FabricVsCentrifugo} | ` +
+        `${p.fabricGatewayTierUs} / ${p.centrifugoUs} / ${fmt(p.uwsUs)} | ${p.fanoutFabricVsCentrifugo} | ${fmt(p.centrifugoVsUws)} | ` +
+        `${p.fabricServerTotalUs} / ${p.centrifugoServerTotalUs} | ${p.serverTotalFabricVsCentrifugo} |`,
+    );
+  return out;
 }

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type NatsCluster, startNats } from '../../scripts/topology/nats-process.js';
 import { type ServiceProcess, spawnService } from '../../scripts/topology/service-process.js';
+import { startCentrifugo } from './centrifugo-process.js';
 import type { ProcessRoles } from './proc-stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -10,6 +11,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** Everything one benchmark target runs on: the processes, their roles and the URLs to load. */
 export interface BenchTopology {
   urls: string[];
+  /** Per URL, where sessions are started, when not by the socket's server (Centrifugo's publishers). */
+  startUrls?: string[];
   roles: ProcessRoles;
   nats: NatsCluster | null;
   /** Stops the target's own front processes (never the shared backend). */
@@ -167,5 +170,33 @@ export async function startUwsTopology(): Promise<BenchTopology> {
     roles: { gateway: [uws.child.pid!] },
     nats: null,
     stop: () => killChild(uws.child),
+  };
+}
+
+/**
+ * The Centrifugo peer: one Centrifugo v6 node (memory engine; the fan-out tier, role `gateway`)
+ * and as many publisher processes as the fabric has workers (role `worker`), each running the
+ * built-in model and publishing every coalesced event through Centrifugo's HTTP API.
+ */
+export async function startCentrifugoTopology(o: TopologyOptions): Promise<BenchTopology> {
+  const node = await startCentrifugo(undefined, o.verbose);
+  const publishers: { child: ChildProcess; port: number }[] = [];
+  try {
+    for (let i = 0; i < o.workers; i++)
+      publishers.push(await spawnBaseline('centrifugo-publisher', { CENTRIFUGO_API_URL: node.apiUrl }));
+  } catch (err) {
+    await Promise.all(publishers.map((p) => killChild(p.child)));
+    await node.stop();
+    throw err;
+  }
+  return {
+    urls: [node.wsUrl],
+    startUrls: publishers.map((p) => `http://127.0.0.1:${p.port}/start`),
+    roles: { gateway: [node.child.pid!], worker: publishers.map((p) => p.child.pid!) },
+    nats: null,
+    async stop() {
+      await Promise.all(publishers.map((p) => killChild(p.child)));
+      await node.stop();
+    },
   };
 }

@@ -7,7 +7,8 @@ import { killAllServices } from '../../scripts/topology/service-process.js';
 import type { BenchOptions } from './bench-options.js';
 import { type BenchResult, compare, markdown, plot } from './bench-report.js';
 import { startBackend } from './bench-topology.js';
-import { measureIdle } from './measure-idle.js';
+import { centrifugoRestartCheck } from './centrifugo-restart.js';
+import { measureIdle, measureIdleCentrifugo } from './measure-idle.js';
 import { profileMarkdown, summariseProfiles } from './profile-summary.js';
 import { runTarget, type TargetResult, topologyOptions } from './run-target.js';
 
@@ -35,13 +36,18 @@ export async function runBench(o: BenchOptions): Promise<{ result: BenchResult; 
   const date = new Date().toISOString().replace(/[:]/g, '-').replace(/\..*/, '');
   const targets: TargetResult[] = [];
   process.on('exit', () => killAllServices());
-  const needsBackend = o.targets.some((t) => t !== 'uws');
+  const needsBackend = o.targets.some((t) => t === 'fabric' || t === 'socketio');
   const backend = needsBackend ? await startBackend(topologyOptions(o)) : null;
   try {
     for (const t of o.targets) targets.push(await runTarget(t, o, backend));
     // Last, so the thinking sessions it leaves in the workers disturb no other measurement.
     const fabric = targets.find((t) => t.target === 'fabric');
     if (backend && fabric && o.idleSteps.some((n) => n > 0)) fabric.idle = await measureIdle(backend, o);
+    const centrifugo = targets.find((t) => t.target === 'centrifugo');
+    if (centrifugo) {
+      if (o.idleSteps.some((n) => n > 0)) centrifugo.idle = await measureIdleCentrifugo(o);
+      centrifugo.survives = await centrifugoRestartCheck(o.verbose);
+    }
   } finally {
     await backend?.stop();
   }
@@ -75,6 +81,7 @@ export function kneeLine(r: BenchResult): string {
   const others = [
     c.socketioKnee !== null ? `socket.io ${c.socketioKnee}` : null,
     c.uwsKnee !== null ? `raw uWS ${c.uwsKnee}` : null,
+    c.centrifugoKnee !== null ? `centrifugo ${c.centrifugoKnee}` : null,
   ].filter(Boolean);
   return `knee: ${c.fabricKnee} streams at p99 < 200 ms${others.length ? ` (${others.join(', ')})` : ''}`;
 }

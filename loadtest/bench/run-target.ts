@@ -2,15 +2,18 @@ import { resolve } from 'node:path';
 import type { HistogramSummary } from '../node/histogram.js';
 import type { Totals } from '../node/load-client.js';
 import type { SeqFaults } from '../node/seq-checker.js';
+import type { TransportKind } from '../node/transport.js';
 import type { BenchOptions } from './bench-options.js';
 import {
   type Backend,
   type BenchTopology,
+  startCentrifugoTopology,
   startFabricTopology,
   startSocketIoTopology,
   startUwsTopology,
   type TopologyOptions,
 } from './bench-topology.js';
+import type { RestartCheck } from './centrifugo-restart.js';
 import { LoadDriver } from './load-driver.js';
 import type { IdleResult } from './measure-idle.js';
 import { type NatsStats, natsStats } from './nats-stats.js';
@@ -27,7 +30,7 @@ export interface StepResult {
   eventsPerSec: number;
   latency: HistogramSummary;
   ttft: HistogramSummary;
-  /** After a reconnect storm (fabric only): resume sent -> first missed event. */
+  /** After a reconnect storm (fabric and Centrifugo): resume sent -> first missed event. */
   resume?: HistogramSummary & { dropped: number };
   sessionsDone: number;
   sessionErrors: number;
@@ -63,6 +66,15 @@ export interface TargetResult {
   mismatchSample?: string;
   /** Most streams held at p99 < 200 ms (0 = none). */
   knee: number;
+  /** What the target's stored stream survives (Centrifugo: a restart of its memory engine). */
+  survives?: RestartCheck;
+}
+
+/** Targets whose clients resume after a dropped connection (the baselines without history do not). */
+const RESUMES = new Set<Target>(['fabric', 'centrifugo']);
+
+function transportKind(t: Target): TransportKind {
+  return t === 'socketio' || t === 'centrifugo' ? t : 'fabric';
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -103,6 +115,7 @@ export function topologyOptions(o: BenchOptions): TopologyOptions {
 
 function startTopology(target: Target, o: BenchOptions, backend: Backend | null): Promise<BenchTopology> {
   if (target === 'uws') return startUwsTopology();
+  if (target === 'centrifugo') return startCentrifugoTopology(topologyOptions(o));
   if (!backend) throw new Error(`${target} needs the NATS + workers backend`);
   return target === 'fabric'
     ? startFabricTopology(backend, topologyOptions(o))
@@ -119,8 +132,9 @@ export async function runTarget(
   const topo = await startTopology(target, o, backend);
   const driver = await LoadDriver.start(
     {
-      kind: target === 'socketio' ? 'socketio' : 'fabric',
+      kind: transportKind(target),
       urls: topo.urls,
+      ...(topo.startUrls ? { startUrls: topo.startUrls } : {}),
       length: o.length,
       tokensPerSecond: o.tokensPerSecond,
       flushIntervalMs: o.flushIntervalMs,
@@ -156,7 +170,7 @@ export async function runTarget(
       const nats1 = monitor ? await natsStats(monitor) : undefined;
 
       let resume: StepResult['resume'];
-      if (target === 'fabric' && o.reconnectFraction > 0) {
+      if (RESUMES.has(target) && o.reconnectFraction > 0) {
         await driver.all({ cmd: 'reset' });
         const r = await driver.all<{ dropped: number }>({
           cmd: 'reconnect',

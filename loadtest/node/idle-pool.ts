@@ -1,5 +1,5 @@
 import type { LoadProfile } from './load-types.js';
-import { createTransport, type LoadTransport } from './transport.js';
+import { createTransportFor, type LoadTransport } from './transport.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -23,7 +23,7 @@ export class IdlePool {
     for (let i = 0; i < n; i++) {
       if (i % 200 === 199) await sleep(100);
       const index = this.transports.length + i;
-      const t = createTransport(this.p.kind, this.p.urls[index % this.p.urls.length]!);
+      const t = createTransportFor(this.p, index);
       replies.push(
         t.open().then(
           () =>

@@ -31,8 +31,9 @@ export type LoadRequest = LoadCommand extends infer C
   : never;
 
 export const LoadProfileSchema = z.object({
-  kind: z.enum(['fabric', 'socketio']),
+  kind: z.enum(['fabric', 'socketio', 'centrifugo']),
   urls: z.array(z.string()).min(1),
+  startUrls: z.array(z.string()).min(1).optional(),
   clientIndex: z.number().int().nonnegative(),
   length: z.number().int().positive(),
   tokensPerSecond: z.number().nonnegative(),

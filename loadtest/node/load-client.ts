@@ -3,7 +3,7 @@ import { Histogram } from './histogram.js';
 import { IdlePool } from './idle-pool.js';
 import { type LoadProfile, type LoadReport, TOTAL_KEYS, type Totals } from './load-types.js';
 import { SeqChecker, type SeqFaults } from './seq-checker.js';
-import { createTransport, type LoadTransport, type WireFrame } from './transport.js';
+import { createTransportFor, type LoadTransport, type WireFrame } from './transport.js';
 
 export type { LoadProfile, LoadReport, Totals } from './load-types.js';
 
@@ -119,8 +119,7 @@ export class LoadClient {
   }
 
   private async openSlot(index: number): Promise<Slot> {
-    const url = this.p.urls[index % this.p.urls.length]!;
-    const transport = createTransport(this.p.kind, url);
+    const transport = createTransportFor(this.p, index);
     await transport.open();
     const slot: Slot = { index, transport, session: null, sessionsRun: 0 };
     this.wire(slot);
@@ -233,7 +232,7 @@ export class LoadClient {
     await sleep(gapMs);
     for (let attempt = 0; ; attempt++) {
       try {
-        slot.transport = createTransport(this.p.kind, this.p.urls[slot.index % this.p.urls.length]!);
+        slot.transport = createTransportFor(this.p, slot.index);
         await slot.transport.open();
         break;
       } catch {

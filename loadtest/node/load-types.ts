@@ -6,6 +6,8 @@ import type { TransportKind } from './transport.js';
 export interface LoadProfile {
   kind: TransportKind;
   urls: string[];
+  /** Per URL, where sessions are started when the socket's server does not start them (Centrifugo). */
+  startUrls?: string[];
   /** Distinguishes the session ids of several load-client processes. */
   clientIndex: number;
   /** Model tokens per session (each session gets 75-125 % of it, so streams drift apart). */

@@ -1,5 +1,6 @@
 import { io, type Socket } from 'socket.io-client';
 import { WebSocket } from 'ws';
+import { CentrifugoTransport } from './centrifugo-transport.js';
 
 /** A decoded event or reply, as the load client needs it (never validated: we measure, not trust). */
 export interface WireFrame {
@@ -36,7 +37,7 @@ export interface LoadTransport {
   onClose: () => void;
 }
 
-export type TransportKind = 'fabric' | 'socketio';
+export type TransportKind = 'fabric' | 'socketio' | 'centrifugo';
 
 /**
  * The fabric's WebSocket protocol (also spoken by the raw uWS baseline): JSON frames,
@@ -148,6 +149,20 @@ export class SocketIoTransport implements LoadTransport {
   }
 }
 
-export function createTransport(kind: TransportKind, url: string): LoadTransport {
+/** `startUrl`: where sessions are started when that is not the socket's server (Centrifugo's publisher). */
+export function createTransport(kind: TransportKind, url: string, startUrl?: string): LoadTransport {
+  if (kind === 'centrifugo') {
+    if (!startUrl) throw new Error('the centrifugo transport needs the publisher start URL');
+    return new CentrifugoTransport(url, startUrl);
+  }
   return kind === 'socketio' ? new SocketIoTransport(url) : new FabricTransport(url);
+}
+
+/** The transport of stream `index` of a load profile (streams are spread over its URLs). */
+export function createTransportFor(
+  p: { kind: TransportKind; urls: string[]; startUrls?: string[] },
+  index: number,
+): LoadTransport {
+  const startUrl = p.startUrls?.[index % p.startUrls.length];
+  return createTransport(p.kind, p.urls[index % p.urls.length]!, startUrl);
 }

@@ -36,6 +36,27 @@ export const NATS_SERVER: ToolSpec = {
 };
 
 /**
+ * Centrifugo, the peer the benchmark compares the fabric against (issue 14). Built from source
+ * like nats-server; it has no Debian package of the right major version, so Go is required.
+ */
+export const CENTRIFUGO: ToolSpec = {
+  name: 'centrifugo',
+  version: 'v6.9.1',
+  goModule: 'github.com/centrifugal/centrifugo/v6@v6.9.1',
+  goBinary: 'centrifugo',
+  versionArgs: ['version'],
+  // The bench config uses v6 keys (client.token, channel.namespaces, http_api): v6 only. A
+  // `go install` build prints v0.0.0 (releases set the version with -ldflags), so only the cached
+  // build, named by the version it was installed at, is trusted without a version number.
+  accept: (v) => /Centrifugo v6\.\d+\.\d+/.test(v),
+  envVar: 'CENTRIFUGO_BIN',
+  help:
+    'Go is missing or `go install` failed: install Go >= 1.24 (https://go.dev/dl) so the project can build ' +
+    'Centrifugo v6.9.1 (once, cached), or put centrifugo v6 on PATH, or set CENTRIFUGO_BIN. Only the ' +
+    'centrifugo target of `npm run bench` needs it (leave it out with --targets fabric,socketio,uws)',
+};
+
+/**
  * k6 runs the optional scripts in loadtest/k6/. It is never built or downloaded by the project:
  * k6 is AGPL-3.0, on this workplace's not-to-use list, and its Go module proxy refuses
  * go.k6.io/k6 (so `go install` cannot work here). Only a k6 the user installed is used.
@@ -131,5 +152,6 @@ export function ensureTool(spec: ToolSpec): string {
     if (p && v && spec.accept(v)) return p;
     if (p) log(`Debian's ${spec.name} (${v}) is too old for StreamFabric`);
   }
-  throw new Error(`cannot provide ${spec.name} ${spec.version}: ${spec.help}`);
+  const noGo = spec.goModule && !onPath('go') ? ' (go is not on PATH)' : '';
+  throw new Error(`cannot provide ${spec.name} ${spec.version}${noGo}: ${spec.help}`);
 }

@@ -2,11 +2,17 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchResult } from '../../loadtest/bench/bench-report.js';
+import { CENTRIFUGO, ensureTool } from '../../scripts/tools/ensure-tool.js';
 
 const out = mkdtempSync(join(tmpdir(), 'sf-bench-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
+// On a fresh machine Centrifugo is built once with `go install` (minutes on a busy box): do it
+// here, so the run itself is timed without it.
+beforeAll(() => {
+  ensureTool(CENTRIFUGO);
+}, 1_200_000);
 
 /** Runs `node dist/scripts/bench.js --quick` (what `npm run bench -- --quick` runs after building). */
 function runQuickBench(): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -27,7 +33,7 @@ function runQuickBench(): Promise<{ code: number | null; stdout: string; stderr:
 }
 
 describe('bench - quick run', () => {
-  it('loads the fabric and both baselines, proves no loss and writes json, markdown and svg', async () => {
+  it('loads the fabric, both baselines and Centrifugo, proves no loss and writes json, markdown and svg', async () => {
     const r = await runQuickBench();
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     const lastLine = r.stdout.trim().split('\n').at(-1)!;
@@ -38,7 +44,7 @@ describe('bench - quick run', () => {
     expect(files.some((f) => f.endsWith('-quick.md'))).toBe(true);
     expect(readFileSync(join(out, files.find((f) => f.endsWith('.svg'))!), 'utf8')).toContain('<svg');
     const result = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchResult;
-    expect(result.targets.map((t) => t.target)).toEqual(['fabric', 'socketio', 'uws']);
+    expect(result.targets.map((t) => t.target)).toEqual(['fabric', 'socketio', 'uws', 'centrifugo']);
     for (const t of result.targets) {
       // Correctness holds whatever the machine's load: every event once, in order, right text.
       expect(t.faults, t.target).toEqual({ lost: 0, duplicated: 0, reordered: 0 });
@@ -52,5 +58,13 @@ describe('bench - quick run', () => {
     expect(fabric.steps[0]!.resume?.count).toBeGreaterThan(0);
     expect(fabric.steps[0]!.cpuCores.gateway).toBeGreaterThan(0);
     expect(fabric.idle[0]!.idleStreams).toBe(50);
+    // The peer: its clients resumed from Centrifugo's history, its idle memory was measured on a
+    // fresh node, and its memory history did not survive a restart.
+    const cf = result.targets[3]!;
+    expect(cf.steps[0]!.resume?.count).toBeGreaterThan(0);
+    expect(cf.steps[0]!.cpuCores.gateway).toBeGreaterThan(0);
+    expect(cf.idle[0]!.idleStreams).toBe(50);
+    expect(cf.survives?.afterRestart.missedRecovered).toBe(0);
+    expect(result.comparison.vsCentrifugo.length).toBeGreaterThan(0);
   }, 150_000);
 });
