@@ -169,14 +169,6 @@ export function bridgeDriver(a: BridgeAdapter): WorkerDriver {
   };
 }
 
-/** The bridge core's known gap in `human` (every adapter reruns a turn through the same core). */
-const HUMAN_RERUN_DIVERGENCE =
-  'an answer given while the rerun is still on its way to the question fences the bridge ' +
-  '(its next token write finds the gateway’s `input` after its position): the job waits a ' +
-  'redelivery and a second `restart` is written. Bridge fix: SessionWriter.append, on a ' +
-  'wrong-last-sequence refusal, adopts the `input` events a gateway appended after its ' +
-  'position and retries; the input broker then finds the adopted answer.';
-
 /** The AgentChat adapter: demo.py's AssistantAgent and concierge team on ReplayChatCompletionClient. */
 export const agentchatDriver = bridgeDriver({
   name: 'agentchat',
@@ -189,7 +181,6 @@ export const agentchatDriver = bridgeDriver({
     poison: 'streamfabric_autogen.demo:assistant',
   },
   streamText: (s) => demoText('assistant', s.input, Number(s.options!.length)),
-  divergences: { human: HUMAN_RERUN_DIVERGENCE },
 
   // concierge: `guide` asks, `customer` (the user) answers, `guide` recaps what user and customer said.
   humanAnswer: (s, answer) => `Noted. So far: user: ${s.input}; customer: ${answer}. TERMINATE`,
@@ -279,7 +270,6 @@ export const ag2Driver = scriptedBridgeDriver({
   name: 'ag2',
   describe: 'bridge, AG2 classic AssistantAgent + UserProxyAgent (llm_config stream: True, scripted model)',
   module: 'streamfabric_autogen.demos.ag2_pair',
-  divergences: { human: HUMAN_RERUN_DIVERGENCE },
   builders: demoBuilders('streamfabric_autogen.demos.ag2_pair', 'build_human'),
   // build_human: the assistant answers the task (its question, paced so a rerun replays it for
   // about a second), `customer` (the session's user) replies, the assistant answers the reply.
@@ -298,7 +288,6 @@ export const agentFrameworkDriver = scriptedBridgeDriver({
   name: 'agent-framework',
   describe: 'bridge, Agent Framework Agent with tools (OpenAIChatCompletionClient, scripted model)',
   module: 'streamfabric_autogen.demos.agent_framework_agent',
-  divergences: { human: HUMAN_RERUN_DIVERGENCE },
   builders: demoBuilders('streamfabric_autogen.demos.agent_framework_agent', 'build_approval'),
   // build_approval: the model calls `cancel_order` (arguments paced, so a rerun takes about a
   // second to get back to the question); the question is the tool's approval, the user's `yes`
