@@ -4,6 +4,7 @@ import { spawnBridge, venvPython } from '../../scripts/topology/bridge-process.j
 import { repoRoot } from '../../scripts/topology/service-process.js';
 import { builtinAnswerText, builtinText, seedFromInput } from '../../services/worker/agents/builtin-model.js';
 import { estimateTokens } from '../../shared/protocol/index.js';
+import type { TestFabric } from '../harness/fabric.js';
 import { finalAnswer, type PoolRole, type StartSpec, type WorkerDriver, type WorkerProc } from './driver.js';
 import { messageText, ScriptedModel } from './scripted-model.js';
 
@@ -39,8 +40,7 @@ export const typescriptDriver: WorkerDriver = {
       pool === 'poison'
         ? { WORKER_AGENTS: 'openai', OPENAI_BASE_URL: `${fabric.httpUrl(0)}/v1`, OPENAI_MODEL: 'builtin' }
         : {};
-    const w = await fabric.addWorker({ ...env, ...extra });
-    return { id: env.WORKER_ID!, pid: w.process.pid!, logs: w.logs, kill: (s) => w.kill(s) };
+    return typescriptWorker(fabric, { ...env, ...extra });
   },
   stream: ({ length, tokensPerSecond, tag }) => ({
     agent: 'builtin',
@@ -188,44 +188,36 @@ export const agentchatDriver = bridgeDriver({
     `Noted. So far: user: ${s.input}; customer: ${answer}; user: ${next}. TERMINATE`,
 });
 
-/** Scripts of a bridge adapter whose demo talks to the scripted model (scripted-model.ts). */
-interface ScriptedAdapter extends Omit<BridgeAdapter, 'env' | 'streamText' | 'humanAnswer' | 'recap'> {
-  /** Scripts the model for a `human` turn's input; returns the final answer once `answer` is given. */
-  human(model: ScriptedModel, input: string, answer: string): string;
-}
+/** Scripts the model for a `human` turn's input; returns the final answer once `answer` is given. */
+type HumanScript = (model: ScriptedModel, input: string, answer: string) => string;
 
 /**
- * A bridge adapter whose demo builders talk to an OpenAI-compatible server
- * (STREAMFABRIC_DEMO_OPENAI_BASE_URL): the suite's scripted model, which the driver scripts before
- * each start so the exact answer is known and the stream is paced as the scenario asks. The
- * follow-up's proof of history is the second turn's model request itself: it carries turn 1.
+ * An implementation whose agents talk to an OpenAI-compatible server: the suite's scripted model,
+ * which the driver scripts before each start so the exact answer is known and the stream is paced
+ * as the scenario asks. The follow-up's proof of history is the second turn's model request
+ * itself: it carries turn 1. `base` gives the agents, processes and start frames.
  */
-export function scriptedBridgeDriver(a: ScriptedAdapter): WorkerDriver {
-  const model = new ScriptedModel();
+function scripted(base: WorkerDriver, model: ScriptedModel, human: HumanScript): WorkerDriver {
   const answers = new Map<string, string>();
-  const base = bridgeDriver({
-    ...a,
-    env: async () => ({
-      STREAMFABRIC_DEMO_OPENAI_BASE_URL: await model.baseUrl(),
-      STREAMFABRIC_DEMO_OPENAI_MODEL: 'conformance-model',
-    }),
-    streamText: (s) => answers.get(s.input) ?? '',
-    humanAnswer: (s, answer) => a.human(model, s.input, answer),
-  });
   return {
     ...base,
-    stop: () => model.stop(),
+    stop: async () => {
+      await base.stop?.();
+      await model.stop();
+    },
     stream(o) {
       const s = base.stream(o);
       answers.set(s.input, model.words(s.input, o.length, o.tokensPerSecond));
       return s;
     },
+    streamText: (s) => answers.get(s.input) ?? '',
     human(tag) {
       const s = base.human(tag);
       // Scripted here (and again by humanAnswer, idempotently) so the model knows it before the start.
-      a.human(model, s.input, '');
+      human(model, s.input, '');
       return s;
     },
+    humanAnswer: (s, answer) => human(model, s.input, answer),
     followUp(tag) {
       const f = base.followUp(tag);
       return {
@@ -233,11 +225,8 @@ export function scriptedBridgeDriver(a: ScriptedAdapter): WorkerDriver {
         checks: (turns) => {
           const asked = model.requestsFor(f.next).at(-1);
           return [
-            {
-              what: 'turn 2 answer',
-              got: finalAnswer(turns[1]!),
-              want: `echo: ${f.next}`,
-            },
+            // Unscripted prompts get the fake server's `echo: <prompt>`.
+            { what: 'turn 2 answer', got: finalAnswer(turns[1]!), want: `echo: ${f.next}` },
             {
               what: 'turn 2 model request (the conversation so far + the follow-up)',
               got: asked?.messages
@@ -251,6 +240,100 @@ export function scriptedBridgeDriver(a: ScriptedAdapter): WorkerDriver {
     },
   };
 }
+
+/**
+ * A human turn whose question is a tool call of the model (an approval, `ask_user`): the call's
+ * arguments are paced, so a rerun takes about a second to get back to the question. Requests for
+ * this prompt: the lost attempt's call, the rerun's call, then the answer after the tool result.
+ */
+function toolQuestion(
+  model: ScriptedModel,
+  input: string,
+  name: string,
+  args: string,
+  answer: string[],
+): string {
+  const ask = {
+    toolCalls: [{ id: 'call_conf', name, arguments: args }],
+    tokenDelayMs: 250,
+    argChunkChars: 5,
+  };
+  model.script(input, ask, ask, { tokens: answer });
+  return answer.join('');
+}
+
+/** A bridge adapter whose demo builders read STREAMFABRIC_DEMO_OPENAI_BASE_URL. */
+export function scriptedBridgeDriver(
+  a: Omit<BridgeAdapter, 'env' | 'streamText' | 'humanAnswer' | 'recap'> & { human: HumanScript },
+): WorkerDriver {
+  const model = new ScriptedModel();
+  const base = bridgeDriver({
+    ...a,
+    env: async () => ({
+      STREAMFABRIC_DEMO_OPENAI_BASE_URL: await model.baseUrl(),
+      STREAMFABRIC_DEMO_OPENAI_MODEL: 'conformance-model',
+    }),
+    // Both come from the scripts (see `scripted`).
+    streamText: () => '',
+    humanAnswer: () => '',
+  });
+  return scripted(base, model, a.human);
+}
+
+/** A TypeScript worker process as the suite sees it. */
+async function typescriptWorker(fabric: TestFabric, env: Record<string, string>): Promise<WorkerProc> {
+  const w = await fabric.addWorker(env);
+  return { id: env.WORKER_ID!, pid: w.process.pid!, logs: w.logs, kill: (s) => w.kill(s) };
+}
+
+/**
+ * The TypeScript worker's `openai` agent with its `ask_user` tool, on the scripted model: the
+ * TypeScript implementation that reruns a turn (a model's answer cannot be continued), as the
+ * bridge does. Its poison pool is the built-in agent (a pool needs its own consumer, and the
+ * worker has two agents; that scenario checks no text).
+ */
+function typescriptOpenAiDriver(): WorkerDriver {
+  const model = new ScriptedModel();
+  const base: WorkerDriver = {
+    name: 'typescript-openai',
+    describe: 'services/worker, openai agent with ask_user (scripted OpenAI-compatible model)',
+    unavailable: () => undefined,
+    agent: (pool) => (pool === 'poison' ? 'builtin' : 'openai'),
+    async spawn(pool, env, fabric) {
+      const agent: Record<string, string> =
+        pool === 'poison'
+          ? { WORKER_AGENTS: 'builtin' }
+          : {
+              WORKER_AGENTS: 'openai',
+              OPENAI_BASE_URL: await model.baseUrl(),
+              OPENAI_MODEL: 'conformance-model',
+              OPENAI_API_KEY: 'none',
+              OPENAI_ASK_USER_TOOL: 'true',
+            };
+      return typescriptWorker(fabric, { ...env, ...agent });
+    },
+    // length/tokensPerSecond pace the poison pool's built-in agent; the model's pace is scripted.
+    stream: ({ length, tokensPerSecond, tag }) => ({
+      agent: 'openai',
+      input: `stream ${tag}`,
+      options: { length, tokensPerSecond },
+    }),
+    streamText: () => '',
+    human: (tag) => ({ agent: 'openai', input: `plan a trip ${tag}` }),
+    humanAnswer: () => '',
+    followUp: (tag) => ({
+      start: { agent: 'openai', input: `plan a trip ${tag}` },
+      answer: 'Lisbon',
+      next: 'what did I book?',
+      checks: () => [],
+    }),
+  };
+  return scripted(base, model, (m, input) =>
+    toolQuestion(m, input, 'ask_user', '{"question": "Book it?"}', ['Booked', ' as', ' you', ' said.']),
+  );
+}
+
+export const typescriptOpenAi = typescriptOpenAiDriver();
 
 /** A demo module's pools: `build` streams (and keeps history), `human` is its human-input builder. */
 function demoBuilders(module: string, human: string): Record<PoolRole, string> {
@@ -289,17 +372,22 @@ export const agentFrameworkDriver = scriptedBridgeDriver({
   describe: 'bridge, Agent Framework Agent with tools (OpenAIChatCompletionClient, scripted model)',
   module: 'streamfabric_autogen.demos.agent_framework_agent',
   builders: demoBuilders('streamfabric_autogen.demos.agent_framework_agent', 'build_approval'),
-  // build_approval: the model calls `cancel_order` (arguments paced, so a rerun takes about a
-  // second to get back to the question); the question is the tool's approval, the user's `yes`
-  // approves it, the tool runs and the model answers. Requests for this prompt: the lost
-  // attempt's call, the rerun's call, then the answer after the tool result.
-  human(model, input) {
-    const call = { id: 'call_conf', name: 'cancel_order', arguments: '{"order": "conf-42"}' };
-    const ask = { toolCalls: [call], tokenDelayMs: 250, argChunkChars: 5 };
-    model.script(input, ask, ask, { tokens: ['Order', ' conf-42', ' is', ' cancelled.'] });
-    return 'Order conf-42 is cancelled.';
-  },
+  // build_approval: the question is the approval of the model's `cancel_order` call; the user's
+  // `yes` approves it, the tool runs and the model answers.
+  human: (model, input) =>
+    toolQuestion(model, input, 'cancel_order', '{"order": "conf-42"}', [
+      'Order',
+      ' conf-42',
+      ' is',
+      ' cancelled.',
+    ]),
 });
 
 /** Every implementation the suite knows, in table order. */
-export const DRIVERS: WorkerDriver[] = [typescriptDriver, agentchatDriver, ag2Driver, agentFrameworkDriver];
+export const DRIVERS: WorkerDriver[] = [
+  typescriptDriver,
+  typescriptOpenAi,
+  agentchatDriver,
+  ag2Driver,
+  agentFrameworkDriver,
+];
