@@ -1,4 +1,4 @@
-import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
+import type { JetStreamEventLog, StoredEvent } from '../../../shared/nats/event-log.js';
 import {
   eventMsgId,
   SEQ_HEADER,
@@ -182,8 +182,16 @@ export class SessionWriter {
    * turn's questions, in seq order, takes them as the new end of the log and says so.
    */
   private async adoptAnswers(): Promise<boolean> {
+    const position = this.seq;
+    const stored: StoredEvent[] = [];
+    for await (const e of this.log.readAfter(this.tenant, this.sid, this.seq, this.lastStreamSeq + 1))
+      stored.push(e);
+    // The input broker may have taken the answer it waits for meanwhile (`adopt`): skip what is
+    // already ours. Nothing left but a moved position means: write again after it.
+    const after = stored.filter((e) => e.streamSeq > this.lastStreamSeq);
+    if (after.length === 0) return this.seq > position;
     const answers: { seq: number; streamSeq: number; requestId: string; text: string }[] = [];
-    for await (const e of this.log.readAfter(this.tenant, this.sid, this.seq, this.lastStreamSeq + 1)) {
+    for (const e of after) {
       let ev: ReturnType<typeof InputEvent.safeParse> | undefined;
       try {
         ev = InputEvent.safeParse(JSON.parse(decoder.decode(e.data)));
@@ -200,7 +208,7 @@ export class SessionWriter {
       this.adopted.set(a.requestId, a.text);
       for (const l of this.adoptListeners) l(a.requestId, a.text);
     }
-    return answers.length > 0;
+    return true;
   }
 
   /**

@@ -161,9 +161,13 @@ class SessionWriter:
     async def _adopt_answers(self) -> bool:
         """After a refused write: if everything after our position is `input` events answering this
         turn's questions, in seq order, takes them as ours (the log's new end) and says so."""
+        position = self._seq
         after = await self._log.read_after(self._tenant, self.sid, self._last_stream_seq)
+        # The input broker may have taken the answer it waits for meanwhile (writer.adopt): skip
+        # what is already ours. Nothing left but a moved position means: write again after it.
+        after = [e for e in after if e.stream_seq > self._last_stream_seq]
         if not after:
-            return False
+            return self._seq > position
         for i, stored in enumerate(after):
             ev = stored.event
             if (
