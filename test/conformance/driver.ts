@@ -76,6 +76,8 @@ export interface WorkerDriver {
     next: string;
     checks(turns: ConversationTurn[], events: SessionEvent[]): Check[];
   };
+  /** Releases what the driver started besides its workers (e.g. a scripted model server). */
+  stop?(): Promise<void>;
 }
 
 /** The final answer of a turn: its last agent message, or the streamed text when it has none. */

@@ -4,7 +4,9 @@ import { spawnBridge, venvPython } from '../../scripts/topology/bridge-process.j
 import { repoRoot } from '../../scripts/topology/service-process.js';
 import { builtinAnswerText, builtinText, seedFromInput } from '../../services/worker/agents/builtin-model.js';
 import { estimateTokens } from '../../shared/protocol/index.js';
+import type { TestFabric } from '../harness/fabric.js';
 import { finalAnswer, type PoolRole, type StartSpec, type WorkerDriver, type WorkerProc } from './driver.js';
+import { messageText, ScriptedModel } from './scripted-model.js';
 
 /** Runs a line of Python in the project's venv and parses what it prints as JSON. */
 function python(code: string, ...args: string[]): unknown {
@@ -38,8 +40,7 @@ export const typescriptDriver: WorkerDriver = {
       pool === 'poison'
         ? { WORKER_AGENTS: 'openai', OPENAI_BASE_URL: `${fabric.httpUrl(0)}/v1`, OPENAI_MODEL: 'builtin' }
         : {};
-    const w = await fabric.addWorker({ ...env, ...extra });
-    return { id: env.WORKER_ID!, pid: w.process.pid!, logs: w.logs, kill: (s) => w.kill(s) };
+    return typescriptWorker(fabric, { ...env, ...extra });
   },
   stream: ({ length, tokensPerSecond, tag }) => ({
     agent: 'builtin',
@@ -91,12 +92,14 @@ interface BridgeAdapter {
   module: string;
   builders: Record<PoolRole, string>;
   /** Extra env for the bridge (e.g. the OpenAI-compatible base URL of its demo model). */
-  env?(fabric: Parameters<WorkerDriver['spawn']>[2]): Record<string, string>;
+  env?(
+    fabric: Parameters<WorkerDriver['spawn']>[2],
+  ): Record<string, string> | Promise<Record<string, string>>;
   streamText(s: StartSpec): string;
   divergences?: Record<string, string>;
   humanAnswer(s: StartSpec, answer: string): string;
-  /** The follow-up's second answer, which recaps the first turn. */
-  recap(first: StartSpec, answer: string, next: string): string;
+  /** The follow-up's second answer, which recaps the first turn (checked when given). */
+  recap?(first: StartSpec, answer: string, next: string): string;
 }
 
 /** A driver for one adapter of the Python bridge (`python -m streamfabric_autogen`). */
@@ -118,7 +121,7 @@ export function bridgeDriver(a: BridgeAdapter): WorkerDriver {
       const b = await spawnBridge({
         builder: a.builders[pool],
         agent: agent(pool),
-        env: { NATS_URL: fabric.nats.urls, STREAM_LOG_LEVEL: 'info', ...a.env?.(fabric), ...env },
+        env: { NATS_URL: fabric.nats.urls, STREAM_LOG_LEVEL: 'info', ...(await a.env?.(fabric)), ...env },
       });
       return {
         id: env.WORKER_ID!,
@@ -151,13 +154,16 @@ export function bridgeDriver(a: BridgeAdapter): WorkerDriver {
         start,
         answer: 'Lisbon',
         next,
-        checks: (turns) => [
-          {
-            what: 'turn 2 answer (recaps turn 1)',
-            got: finalAnswer(turns[1]!),
-            want: a.recap(start, 'Lisbon', next),
-          },
-        ],
+        checks: (turns) =>
+          a.recap
+            ? [
+                {
+                  what: 'turn 2 answer (recaps turn 1)',
+                  got: finalAnswer(turns[1]!),
+                  want: a.recap(start, 'Lisbon', next),
+                },
+              ]
+            : [],
       };
     },
   };
@@ -175,38 +181,213 @@ export const agentchatDriver = bridgeDriver({
     poison: 'streamfabric_autogen.demo:assistant',
   },
   streamText: (s) => demoText('assistant', s.input, Number(s.options!.length)),
-  divergences: {
-    human:
-      'an answer given while the rerun is still on its way to the question fences the bridge ' +
-      '(its next token write finds the gateway’s `input` after its position): the job waits a ' +
-      'redelivery and a second `restart` is written. Bridge fix: SessionWriter.append, on a ' +
-      'wrong-last-sequence refusal, adopts the `input` events a gateway appended after its ' +
-      'position and retries; the input broker then finds the adopted answer.',
-  },
+
   // concierge: `guide` asks, `customer` (the user) answers, `guide` recaps what user and customer said.
   humanAnswer: (s, answer) => `Noted. So far: user: ${s.input}; customer: ${answer}. TERMINATE`,
   recap: (s, answer, next) =>
     `Noted. So far: user: ${s.input}; customer: ${answer}; user: ${next}. TERMINATE`,
 });
 
-/*
- * Adding an adapter is one entry (plus a two-line test file like agentchat.test.ts). The AG2-classic
- * and Agent Framework adapters (another branch) fit this shape; their demo models talk to an
- * OpenAI-compatible server, e.g. the gateway's own /v1 with the built-in model:
- *
- *   export const ag2Driver = bridgeDriver({
- *     name: 'ag2',
- *     describe: 'bridge, AG2 classic AssistantAgent + UserProxyAgent (llm_config -> gateway /v1)',
- *     module: 'streamfabric_autogen.demos.ag2_pair',   // skipped until it imports
- *     builders: { main: 'streamfabric_autogen.demos.ag2_pair:build', human: …, history: …, poison: … },
- *     env: (fabric) => ({ STREAMFABRIC_DEMO_OPENAI_BASE_URL: `${fabric.httpUrl(0)}/v1` }),
- *     streamText: (s) => …the demo's exact answer for s (e.g. builtinText of the prompt it sends)…,
- *     humanAnswer: …, recap: …,
- *   });
- *
- * Their expected texts depend on what those demos send to the model, so they are written with the
- * demos, not guessed here.
+/** Scripts the model for a `human` turn's input; returns the final answer once `answer` is given. */
+type HumanScript = (model: ScriptedModel, input: string, answer: string) => string;
+
+/**
+ * An implementation whose agents talk to an OpenAI-compatible server: the suite's scripted model,
+ * which the driver scripts before each start so the exact answer is known and the stream is paced
+ * as the scenario asks. The follow-up's proof of history is the second turn's model request
+ * itself: it carries turn 1. `base` gives the agents, processes and start frames.
  */
+function scripted(base: WorkerDriver, model: ScriptedModel, human: HumanScript): WorkerDriver {
+  const answers = new Map<string, string>();
+  return {
+    ...base,
+    stop: async () => {
+      await base.stop?.();
+      await model.stop();
+    },
+    stream(o) {
+      const s = base.stream(o);
+      answers.set(s.input, model.words(s.input, o.length, o.tokensPerSecond));
+      return s;
+    },
+    streamText: (s) => answers.get(s.input) ?? '',
+    human(tag) {
+      const s = base.human(tag);
+      // Scripted here (and again by humanAnswer, idempotently) so the model knows it before the start.
+      human(model, s.input, '');
+      return s;
+    },
+    humanAnswer: (s, answer) => human(model, s.input, answer),
+    followUp(tag) {
+      const f = base.followUp(tag);
+      return {
+        ...f,
+        checks: (turns) => {
+          const asked = model.requestsFor(f.next).at(-1);
+          return [
+            // Unscripted prompts get the fake server's `echo: <prompt>`.
+            { what: 'turn 2 answer', got: finalAnswer(turns[1]!), want: `echo: ${f.next}` },
+            {
+              what: 'turn 2 model request (the conversation so far + the follow-up)',
+              got: asked?.messages
+                .filter((m) => m.role === 'user' || m.role === 'assistant')
+                .map((m) => `${m.role}: ${messageText(m.content)}`),
+              want: [`user: ${turns[0]!.user}`, `assistant: ${finalAnswer(turns[0]!)}`, `user: ${f.next}`],
+            },
+          ];
+        },
+      };
+    },
+  };
+}
+
+/**
+ * A human turn whose question is a tool call of the model (an approval, `ask_user`): the call's
+ * arguments are paced, so a rerun takes about a second to get back to the question. Requests for
+ * this prompt: the lost attempt's call, the rerun's call, then the answer after the tool result.
+ */
+function toolQuestion(
+  model: ScriptedModel,
+  input: string,
+  name: string,
+  args: string,
+  answer: string[],
+): string {
+  const ask = {
+    toolCalls: [{ id: 'call_conf', name, arguments: args }],
+    tokenDelayMs: 250,
+    argChunkChars: 5,
+  };
+  model.script(input, ask, ask, { tokens: answer });
+  return answer.join('');
+}
+
+/** A bridge adapter whose demo builders read STREAMFABRIC_DEMO_OPENAI_BASE_URL. */
+export function scriptedBridgeDriver(
+  a: Omit<BridgeAdapter, 'env' | 'streamText' | 'humanAnswer' | 'recap'> & { human: HumanScript },
+): WorkerDriver {
+  const model = new ScriptedModel();
+  const base = bridgeDriver({
+    ...a,
+    env: async () => ({
+      STREAMFABRIC_DEMO_OPENAI_BASE_URL: await model.baseUrl(),
+      STREAMFABRIC_DEMO_OPENAI_MODEL: 'conformance-model',
+    }),
+    // Both come from the scripts (see `scripted`).
+    streamText: () => '',
+    humanAnswer: () => '',
+  });
+  return scripted(base, model, a.human);
+}
+
+/** A TypeScript worker process as the suite sees it. */
+async function typescriptWorker(fabric: TestFabric, env: Record<string, string>): Promise<WorkerProc> {
+  const w = await fabric.addWorker(env);
+  return { id: env.WORKER_ID!, pid: w.process.pid!, logs: w.logs, kill: (s) => w.kill(s) };
+}
+
+/**
+ * The TypeScript worker's `openai` agent with its `ask_user` tool, on the scripted model: the
+ * TypeScript implementation that reruns a turn (a model's answer cannot be continued), as the
+ * bridge does. Its poison pool is the built-in agent (a pool needs its own consumer, and the
+ * worker has two agents; that scenario checks no text).
+ */
+function typescriptOpenAiDriver(): WorkerDriver {
+  const model = new ScriptedModel();
+  const base: WorkerDriver = {
+    name: 'typescript-openai',
+    describe: 'services/worker, openai agent with ask_user (scripted OpenAI-compatible model)',
+    unavailable: () => undefined,
+    agent: (pool) => (pool === 'poison' ? 'builtin' : 'openai'),
+    async spawn(pool, env, fabric) {
+      const agent: Record<string, string> =
+        pool === 'poison'
+          ? { WORKER_AGENTS: 'builtin' }
+          : {
+              WORKER_AGENTS: 'openai',
+              OPENAI_BASE_URL: await model.baseUrl(),
+              OPENAI_MODEL: 'conformance-model',
+              OPENAI_API_KEY: 'none',
+              OPENAI_ASK_USER_TOOL: 'true',
+            };
+      return typescriptWorker(fabric, { ...env, ...agent });
+    },
+    // length/tokensPerSecond pace the poison pool's built-in agent; the model's pace is scripted.
+    stream: ({ length, tokensPerSecond, tag }) => ({
+      agent: 'openai',
+      input: `stream ${tag}`,
+      options: { length, tokensPerSecond },
+    }),
+    streamText: () => '',
+    human: (tag) => ({ agent: 'openai', input: `plan a trip ${tag}` }),
+    humanAnswer: () => '',
+    followUp: (tag) => ({
+      start: { agent: 'openai', input: `plan a trip ${tag}` },
+      answer: 'Lisbon',
+      next: 'what did I book?',
+      checks: () => [],
+    }),
+  };
+  return scripted(base, model, (m, input) =>
+    toolQuestion(m, input, 'ask_user', '{"question": "Book it?"}', ['Booked', ' as', ' you', ' said.']),
+  );
+}
+
+export const typescriptOpenAi = typescriptOpenAiDriver();
+
+/** A demo module's pools: `build` streams (and keeps history), `human` is its human-input builder. */
+function demoBuilders(module: string, human: string): Record<PoolRole, string> {
+  return {
+    main: `${module}:build`,
+    human: `${module}:${human}`,
+    history: `${module}:build`,
+    poison: `${module}:build`,
+  };
+}
+
+/**
+ * AG2 classic (`import autogen`): the seed's AssistantAgent + UserProxyAgent pair, its llm_config
+ * streaming from the scripted model. Human input is a UserProxyAgent with human_input_mode ALWAYS.
+ */
+export const ag2Driver = scriptedBridgeDriver({
+  name: 'ag2',
+  describe: 'bridge, AG2 classic AssistantAgent + UserProxyAgent (llm_config stream: True, scripted model)',
+  module: 'streamfabric_autogen.demos.ag2_pair',
+  builders: demoBuilders('streamfabric_autogen.demos.ag2_pair', 'build_human'),
+  // build_human: the assistant answers the task (its question, paced so a rerun replays it for
+  // about a second), `customer` (the session's user) replies, the assistant answers the reply.
+  // The fake server's unscripted answer is `echo: <prompt>`: the final answer carries the reply.
+  human(model, input, answer) {
+    model.script(input, { tokens: ['Where', ' shall', ' we', ' go', '?'], tokenDelayMs: 200 });
+    return `echo: ${answer}`;
+  },
+});
+
+/**
+ * Microsoft Agent Framework: an `Agent` on the framework's OpenAI chat-completions client, streaming
+ * from the scripted model. Human input is tool approval (`approval_mode="always_require"`).
+ */
+export const agentFrameworkDriver = scriptedBridgeDriver({
+  name: 'agent-framework',
+  describe: 'bridge, Agent Framework Agent with tools (OpenAIChatCompletionClient, scripted model)',
+  module: 'streamfabric_autogen.demos.agent_framework_agent',
+  builders: demoBuilders('streamfabric_autogen.demos.agent_framework_agent', 'build_approval'),
+  // build_approval: the question is the approval of the model's `cancel_order` call; the user's
+  // `yes` approves it, the tool runs and the model answers.
+  human: (model, input) =>
+    toolQuestion(model, input, 'cancel_order', '{"order": "conf-42"}', [
+      'Order',
+      ' conf-42',
+      ' is',
+      ' cancelled.',
+    ]),
+});
 
 /** Every implementation the suite knows, in table order. */
-export const DRIVERS: WorkerDriver[] = [typescriptDriver, agentchatDriver];
+export const DRIVERS: WorkerDriver[] = [
+  typescriptDriver,
+  typescriptOpenAi,
+  agentchatDriver,
+  ag2Driver,
+  agentFrameworkDriver,
+];

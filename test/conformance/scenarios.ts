@@ -231,6 +231,11 @@ const human: Scenario = {
     a.close();
     b.close();
     notes.push(...restartNotes(events));
+    // Where the answer landed: after how many of the new attempt's own events (a rerun that had not
+    // reached the question yet has to take the gateway's `input` into its log and write on).
+    const restartAt = events.findIndex((e) => e.type === 'restart');
+    const inputAt = events.findIndex((e) => e.type === 'input');
+    notes.push(`the answer landed ${inputAt - restartAt - 1} event(s) after the restart`);
     assertContiguous(events);
     expect(events.filter((e) => e.type === 'input_request')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'input')).toHaveLength(1);

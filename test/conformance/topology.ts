@@ -69,6 +69,7 @@ export async function startConformanceTopology(driver: WorkerDriver): Promise<Co
       await Promise.allSettled(all.map((w) => w.kill('SIGKILL')));
       await nc.close().catch(() => undefined);
       await fabric.stop();
+      await driver.stop?.();
     },
   };
   try {

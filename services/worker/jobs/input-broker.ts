@@ -47,8 +47,12 @@ export class InputBroker {
       deadline = previous.deadline ?? Date.now() + this.defaultTimeoutMs;
       const answered = this.earlier.find((e) => e.type === 'input' && e.requestId === requestId);
       if (answered && answered.type === 'input') return answered.text;
+      // Or given while this rerun was on its way back here (the writer adopted it).
+      const adopted = this.writer.adoptedAnswer(requestId);
+      if (adopted !== undefined) return adopted;
     } else {
       requestId = `${this.writer.sid}.t${this.turn}.q${k + 1}`;
+      this.writer.expectAnswer(requestId);
       deadline = Date.now() + (req.timeoutMs ?? this.defaultTimeoutMs);
       await this.writer.append({
         type: 'input_request',
@@ -74,6 +78,7 @@ export class InputBroker {
         if (settled) return;
         settled = true;
         sub.unsubscribe();
+        unadopt();
         clearInterval(poll);
         clearTimeout(timer);
         this.signal.removeEventListener('abort', onAbort);
@@ -89,6 +94,10 @@ export class InputBroker {
         this.writer.adopt(seq, streamSeq);
         done(null, ev.data.text);
       };
+      // A write still in flight when the wait began may find the answer and adopt it.
+      const unadopt = this.writer.onAdopt((id, text) => {
+        if (id === requestId) done(null, text);
+      });
       const sub = this.nc.subscribe(subjects.live(this.tenant, this.writer.sid), {
         callback: (_err, m) => {
           const seq = seqOfHeaders(m.headers);
@@ -103,6 +112,8 @@ export class InputBroker {
       };
       const poll = setInterval(() => void check(), 1_000);
       void check();
+      const adopted = this.writer.adoptedAnswer(requestId);
+      if (adopted !== undefined) queueMicrotask(() => done(null, adopted));
       const timer = setTimeout(
         () => done(new InputTimeoutError(`no answer to ${requestId} before the deadline`)),
         Math.max(0, deadline - Date.now()),

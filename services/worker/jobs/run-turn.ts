@@ -118,6 +118,9 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       if (first) log.warn({ code: 'storage_full' }, 'event log out of space: the turn waits for space');
     },
   );
+  // The user may answer a question of this turn already in the log at any moment (even before
+  // our `restart` is written): that `input` is the gateway's, not a rival writer's.
+  for (const e of state.current) if (e.type === 'input_request') writer.expectAnswer(e.requestId);
   if (state.status === 'needs_user_message') {
     await writer.append({ type: 'user_message', text: job.input, user: job.user });
   }

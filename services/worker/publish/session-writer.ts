@@ -1,4 +1,4 @@
-import { type JetStreamEventLog, newEpoch } from '../../../shared/nats/event-log.js';
+import { type JetStreamEventLog, newEpoch, type StoredEvent } from '../../../shared/nats/event-log.js';
 import { isStorageFull } from '../../../shared/nats/storage-full.js';
 import {
   eventMsgId,
@@ -8,9 +8,11 @@ import {
   TS_HEADER,
   WRITER_HEADER,
 } from '../../../shared/nats/subjects.js';
-import type { EventDraft, SessionEvent } from '../../../shared/protocol/index.js';
+import { type EventDraft, InputEvent, type SessionEvent } from '../../../shared/protocol/index.js';
 import type { EventPublisher } from './ack-publisher.js';
 import { WireHeaders } from './wire-headers.js';
+
+const decoder = new TextDecoder();
 
 /** Another writer took the session over: this writer must stop (it is a zombie). */
 export class FencedError extends Error {
@@ -37,6 +39,11 @@ export class SessionWriter {
   private broken: unknown = null;
   /** This writer's log generation (EventBase.epoch): a rewrite of a lost log never matches it. */
   private readonly epoch = newEpoch();
+  /** Questions of this turn whose answer (a gateway's `input`) may land between our writes. */
+  private readonly expectedAnswers = new Set<string>();
+  /** Answers adopted by a refused write (requestId -> text), for the input broker. */
+  private readonly adopted = new Map<string, string>();
+  private readonly adoptListeners = new Set<(requestId: string, text: string) => void>();
 
   constructor(
     /** An {@link AckPublisher}: pipelined PubAcks. */
@@ -127,6 +134,9 @@ export class SessionWriter {
           this.lastStreamSeq = last.streamSeq;
           return last.event;
         }
+        // Or the user answered one of this turn's questions while we were still writing our way
+        // back to it (a rerun): a gateway appended that `input`. It is not a rival writer.
+        if (await this.adoptAnswers()) return this.store(draft, tokens);
         this.fenced = new FencedError(this.sid, seq, err);
         throw this.fenced;
       }
@@ -164,6 +174,56 @@ export class SessionWriter {
         await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
       }
     }
+  }
+
+  /** A question of this turn: a gateway's `input` answering it is not a rival writer. */
+  expectAnswer(requestId: string): void {
+    this.expectedAnswers.add(requestId);
+  }
+
+  /** The answer to `requestId` that a refused write found after its position and adopted. */
+  adoptedAnswer(requestId: string): string | undefined {
+    return this.adopted.get(requestId);
+  }
+
+  /** Calls `listener` with each answer a refused write adopts; returns the unsubscribe. */
+  onAdopt(listener: (requestId: string, text: string) => void): () => void {
+    this.adoptListeners.add(listener);
+    return () => this.adoptListeners.delete(listener);
+  }
+
+  /**
+   * After a refused write: if everything after our position is `input` events answering this
+   * turn's questions, in seq order, takes them as the new end of the log and says so.
+   */
+  private async adoptAnswers(): Promise<boolean> {
+    const position = this.seq;
+    const stored: StoredEvent[] = [];
+    for await (const e of this.log.readAfter(this.tenant, this.sid, this.seq, this.lastStreamSeq + 1))
+      stored.push(e);
+    // The input broker may have taken the answer it waits for meanwhile (`adopt`): skip what is
+    // already ours. Nothing left but a moved position means: write again after it.
+    const after = stored.filter((e) => e.streamSeq > this.lastStreamSeq);
+    if (after.length === 0) return this.seq > position;
+    const answers: { seq: number; streamSeq: number; requestId: string; text: string }[] = [];
+    for (const e of after) {
+      let ev: ReturnType<typeof InputEvent.safeParse> | undefined;
+      try {
+        ev = InputEvent.safeParse(JSON.parse(decoder.decode(e.data)));
+      } catch {
+        return false;
+      }
+      if (!ev.success || e.seq !== this.seq + 1 + answers.length) return false;
+      if (!this.expectedAnswers.has(ev.data.requestId)) return false;
+      answers.push({ seq: e.seq, streamSeq: e.streamSeq, requestId: ev.data.requestId, text: ev.data.text });
+    }
+    for (const a of answers) {
+      this.seq = a.seq;
+      this.lastStreamSeq = a.streamSeq;
+      this.adopted.set(a.requestId, a.text);
+      for (const l of this.adoptListeners) l(a.requestId, a.text);
+    }
+    return true;
   }
 
   /**

@@ -81,6 +81,24 @@ class EventLog:
                 return out
             start = got[-1][0] + 1
 
+    async def read_after(self, tenant: str, sid: str, stream_seq: int, timeout: float = 5.0) -> list[StoredEvent]:
+        """The session's stored events after stream position `stream_seq`, in order."""
+        out: list[StoredEvent] = []
+        subject = events_subject(tenant, sid)
+        start = stream_seq + 1
+        while True:
+            got, pending = await self._batch(subject, start, timeout)
+            for pos, data in got:
+                try:
+                    ev = json.loads(data)
+                except ValueError:
+                    ev = None
+                # An unreadable entry is kept (as a non-event) so a caller never skips over it.
+                out.append(StoredEvent(stream_seq=pos, event=ev if _is_event(ev) else {}))
+            if not got or pending <= 0:
+                return out
+            start = got[-1][0] + 1
+
     async def _batch(self, subject: str, start: int, timeout: float) -> tuple[list[tuple[int, bytes]], int]:
         """One batched direct get: up to READ_BATCH messages of `subject` from stream seq `start`,
         ended by the server's 204 EOB (404 when nothing matches). Returns them and how many more

@@ -80,12 +80,15 @@ class InputBroker:
             request_id = str(previous["requestId"])
             deadline = int(previous.get("deadline") or _now_ms() + self._default_timeout_ms)
             answer = next(
-                (e for e in self._earlier if e["type"] == "input" and e.get("requestId") == request_id), None
+                (e for e in self._earlier if e["type"] == "input" and e.get("requestId") == request_id),
+                # Or given while this rerun was on its way back here (the writer adopted it).
+                self._writer.adopted.get(request_id),
             )
             if answer is not None:
                 return str(answer["text"])
         else:
             request_id = f"{self._writer.sid}.t{self._turn}.q{k + 1}"
+            self._writer.expect_answer(request_id)
             deadline = _now_ms() + (timeout_ms or self._default_timeout_ms)
             draft: dict[str, Any] = {
                 "type": "input_request",
@@ -136,6 +139,14 @@ class InputBroker:
                     self._log.debug("input poll failed", err=repr(err))
                 await asyncio.sleep(POLL_S)
 
+        def on_adopted(event: dict[str, Any]) -> None:
+            # A write still in flight when we began to wait found the answer and adopted it.
+            if not answer.done() and event.get("requestId") == request_id:
+                answer.set_result(str(event.get("text", "")))
+
+        unadopt = self._writer.on_adopt(on_adopted)
+        if request_id in self._writer.adopted:
+            on_adopted(self._writer.adopted[request_id])
         sub = await self._nc.subscribe(live_subject(self._tenant, self._writer.sid), cb=on_live)
         poller = asyncio.create_task(poll())
         aborted = asyncio.create_task(self._aborted.wait())
@@ -150,6 +161,7 @@ class InputBroker:
             self._on_timeout(err)
             raise err
         finally:
+            unadopt()
             poller.cancel()
             aborted.cancel()
             if not answer.done():

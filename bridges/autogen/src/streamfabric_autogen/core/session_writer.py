@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import nats.errors
@@ -85,6 +86,11 @@ class SessionWriter:
         self._validate = validate
         self._subject = events_subject(tenant, sid)
         self._fenced: FencedError | None = None
+        #: Questions of this turn whose answer (a gateway's `input`) may land between our writes.
+        self._expected_answers: set[str] = set()
+        #: Answers adopted by `append` (requestId -> the `input` event), for the input broker.
+        self.adopted: dict[str, dict[str, Any]] = {}
+        self._adopt_listeners: list[Callable[[dict[str, Any]], None]] = []
 
     @property
     def last_seq(self) -> int:
@@ -98,46 +104,85 @@ class SessionWriter:
     async def append(self, draft: dict[str, Any]) -> dict[str, Any]:
         """Stamps the draft with sid/seq/ts/attempt, validates it against the protocol schema and
         publishes it; returns the stored event once JetStream acknowledged it."""
-        if self._fenced:
-            raise self._fenced
-        seq = self._seq + 1
-        event = {
-            **draft,
-            "sid": self.sid,
-            "seq": seq,
-            "ts": int(time.time() * 1000),
-            "attempt": self.attempt,
-            # The fencing position doubles as the resume hint clients send back (`prevPos`).
-            "prevPos": self._last_stream_seq,
-        }
-        if self._validate:
-            validate_event(event)
-        headers = {
-            "Nats-Msg-Id": event_msg_id(self.sid, seq, self._writer_id),
-            "Nats-Expected-Last-Subject-Sequence": str(self._last_stream_seq),
-            SEQ_HEADER: str(seq),
-            WRITER_HEADER: self._writer_id,
-            TS_HEADER: str(event["ts"]),
-        }
-        payload = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
-        try:
-            ack = await self._publish_with_retry(payload, headers)
-        except Exception as err:  # noqa: BLE001 - classified below
-            if not _is_wrong_last_sequence(err):
-                raise
-            # Either our own earlier try of this very publish was stored (its ack got lost), or
-            # another writer moved the log on. Only the first is ours to accept: `attempt` comes
-            # from the job's delivery count, which JetStream gives to exactly one worker.
-            last = await self._log.last(self._tenant, self.sid)
-            if last and last.event.get("seq") == seq and last.event.get("attempt") == self.attempt:
-                self._seq = seq
-                self._last_stream_seq = last.stream_seq
-                return last.event
-            self._fenced = FencedError(self.sid, seq)
-            raise self._fenced from err
-        self._seq = seq
-        self._last_stream_seq = ack.seq
-        return event
+        while True:
+            if self._fenced:
+                raise self._fenced
+            seq = self._seq + 1
+            event = {
+                **draft,
+                "sid": self.sid,
+                "seq": seq,
+                "ts": int(time.time() * 1000),
+                "attempt": self.attempt,
+                # The fencing position doubles as the resume hint clients send back (`prevPos`).
+                "prevPos": self._last_stream_seq,
+            }
+            if self._validate:
+                validate_event(event)
+            headers = {
+                "Nats-Msg-Id": event_msg_id(self.sid, seq, self._writer_id),
+                "Nats-Expected-Last-Subject-Sequence": str(self._last_stream_seq),
+                SEQ_HEADER: str(seq),
+                WRITER_HEADER: self._writer_id,
+                TS_HEADER: str(event["ts"]),
+            }
+            payload = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+            try:
+                ack = await self._publish_with_retry(payload, headers)
+            except Exception as err:  # noqa: BLE001 - classified below
+                if not _is_wrong_last_sequence(err):
+                    raise
+                # Either our own earlier try of this very publish was stored (its ack got lost), or
+                # the log moved on. Ours to accept: that stored try (`attempt` comes from the job's
+                # delivery count, which JetStream gives to exactly one worker), or the user's answer
+                # to one of this turn's questions, which a gateway appends whenever the user gives it.
+                last = await self._log.last(self._tenant, self.sid)
+                if last and last.event.get("seq") == seq and last.event.get("attempt") == self.attempt:
+                    self._seq = seq
+                    self._last_stream_seq = last.stream_seq
+                    return last.event
+                if await self._adopt_answers():
+                    continue  # written again, after the answers
+                self._fenced = FencedError(self.sid, seq)
+                raise self._fenced from err
+            self._seq = seq
+            self._last_stream_seq = ack.seq
+            return event
+
+    def expect_answer(self, request_id: str) -> None:
+        """A question of this turn: a gateway's `input` answering it is not a rival writer."""
+        self._expected_answers.add(request_id)
+
+    def on_adopt(self, listener: Callable[[dict[str, Any]], None]) -> Callable[[], None]:
+        """Calls `listener` with each `input` event `append` adopts; returns the unsubscribe."""
+        self._adopt_listeners.append(listener)
+        return lambda: self._adopt_listeners.remove(listener)
+
+    async def _adopt_answers(self) -> bool:
+        """After a refused write: if everything after our position is `input` events answering this
+        turn's questions, in seq order, takes them as ours (the log's new end) and says so."""
+        position = self._seq
+        after = await self._log.read_after(self._tenant, self.sid, self._last_stream_seq)
+        # The input broker may have taken the answer it waits for meanwhile (writer.adopt): skip
+        # what is already ours. Nothing left but a moved position means: write again after it.
+        after = [e for e in after if e.stream_seq > self._last_stream_seq]
+        if not after:
+            return self._seq > position
+        for i, stored in enumerate(after):
+            ev = stored.event
+            if (
+                ev.get("type") != "input"
+                or ev.get("seq") != self._seq + 1 + i
+                or ev.get("requestId") not in self._expected_answers
+            ):
+                return False
+        for stored in after:
+            self._seq = int(stored.event["seq"])
+            self._last_stream_seq = stored.stream_seq
+            self.adopted[str(stored.event["requestId"])] = stored.event
+            for listener in list(self._adopt_listeners):
+                listener(stored.event)
+        return True
 
     def adopt(self, seq: int, stream_seq: int) -> None:
         """Takes an event another writer appended in our turn (the gateway's `input`, the user's

@@ -119,6 +119,11 @@ async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: Tu
         state.last_seq,
         state.last_stream_seq,
     )
+    # The user may answer a question of this turn that is already in the log at any moment (even
+    # before our `restart` is written): that `input` is the gateway's, not a rival writer's.
+    for e in state.current:
+        if e.get("type") == "input_request":
+            writer.expect_answer(str(e["requestId"]))
     if state.status == "needs_user_message":
         await writer.append({"type": "user_message", "text": job["input"], "user": job["user"]})
 
