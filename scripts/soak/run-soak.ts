@@ -1,6 +1,6 @@
 import { WebSocket } from 'ws';
 import { StreamFabricClient, type StreamSession } from '../../client/src/index.js';
-import { builtinText } from '../../services/worker/agents/builtin-model.js';
+import { builtinText, prng } from '../../services/worker/agents/builtin-model.js';
 import { startNats } from '../topology/nats-process.js';
 import { killAllServices, type ServiceProcess, spawnService } from '../topology/service-process.js';
 import { ProcessSampler } from './process-sampler.js';
@@ -26,18 +26,6 @@ export interface SoakTotals {
   unfinished: number;
 }
 
-/** A small deterministic PRNG (mulberry32): a soak run is reproducible from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Checks every event the library hands over: contiguous from 1, no duplicate, no reorder. */
 function watch(s: StreamSession, totals: SoakTotals): () => void {
   const seen = new Set<number>();
@@ -61,7 +49,8 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
 }
 
 async function user(id: number, urls: string[], deadline: number, totals: SoakTotals): Promise<void> {
-  const rand = rng(1_000 + id);
+  // The built-in model's PRNG: a soak run is reproducible from its seed.
+  const rand = prng(1_000 + id);
   let n = 0;
   while (Date.now() < deadline) {
     const client = new StreamFabricClient({
