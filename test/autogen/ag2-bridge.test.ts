@@ -97,6 +97,32 @@ async function turn(agent: string, input: string): Promise<SessionEvent[]> {
 const text = (events: SessionEvent[], agent: string) =>
   events.flatMap((e) => (e.type === 'token' && e.agent === agent ? [e.text] : [])).join('');
 
+/**
+ * Starts a 400-word answer, cancels it after its first tokens, and checks that the turn ends with
+ * `cancelled` and that the framework closed its model request (the fake server saw the hang-up).
+ */
+async function cancelMidStream(agent: string, input: string, wordPrefix: string): Promise<SessionEvent[]> {
+  const words = Array.from({ length: 400 }, (_, i) => ` ${wordPrefix}${i}`);
+  fake.script(input, { tokens: words, tokenDelayMs: 20 });
+  const c = await RawClient.connect(fabric.wsUrl(0));
+  c.send({ type: 'start', id: 's', agent, input });
+  const sid = (await c.reply((r) => r.id === 's')).sid!;
+  await waitFor(() => c.events(sid).filter((e) => e.type === 'token').length >= 3, {
+    timeoutMs: 60_000,
+    what: 'first tokens',
+  });
+  c.send({ type: 'cancel', id: 'x', sid });
+  const events = await c.finished(sid, 30_000);
+  c.close();
+  assertContiguous(events);
+  expect(events.at(-1)?.type).toBe('cancelled');
+  await waitFor(() => fake.requestsFor(input)[0]?.clientClosed === true, {
+    timeoutMs: 20_000,
+    what: 'the model request to be closed',
+  });
+  return events;
+}
+
 describe('ag2 bridge - the seed’s AutoGen 0.2 agents and Agent Framework through a gateway', () => {
   it('the seed’s initialize_agent + initiate_chat shape streams the assistant’s tokens, then done', async () => {
     fake.script('hello seed', {
@@ -175,26 +201,8 @@ describe('ag2 bridge - the seed’s AutoGen 0.2 agents and Agent Framework throu
   });
 
   it('cancel stops the AG2 run mid-stream and ends with cancelled', async () => {
-    const words = Array.from({ length: 400 }, (_, i) => ` w${i}`);
-    fake.script('tell a long story', { tokens: words, tokenDelayMs: 20 });
-    const c = await RawClient.connect(fabric.wsUrl(0));
-    c.send({ type: 'start', id: 's', agent: 'ag2-seed', input: 'tell a long story' });
-    const sid = (await c.reply((r) => r.id === 's')).sid!;
-    await waitFor(() => c.events(sid).filter((e) => e.type === 'token').length >= 3, {
-      timeoutMs: 60_000,
-      what: 'first tokens',
-    });
-    c.send({ type: 'cancel', id: 'x', sid });
-    const events = await c.finished(sid, 30_000);
-    c.close();
-    assertContiguous(events);
-    expect(events.at(-1)?.type).toBe('cancelled');
+    const events = await cancelMidStream('ag2-seed', 'tell a long story', 'w');
     expect(text(events, 'assistant').split(' ').length).toBeLessThan(300);
-    // The model request was abandoned: the fake server saw the client hang up.
-    await waitFor(() => fake.requestsFor('tell a long story')[0]?.clientClosed === true, {
-      timeoutMs: 20_000,
-      what: 'the model request to be closed',
-    });
   });
 
   it('an Agent Framework Agent with a tool streams tool_call, tool_result and tokens', async () => {
@@ -260,24 +268,7 @@ describe('ag2 bridge - the seed’s AutoGen 0.2 agents and Agent Framework throu
   });
 
   it('cancel stops an Agent Framework run mid-stream and closes its model request', async () => {
-    const words = Array.from({ length: 400 }, (_, i) => ` o${i}`);
-    fake.script('list every order', { tokens: words, tokenDelayMs: 20 });
-    const c = await RawClient.connect(fabric.wsUrl(0));
-    c.send({ type: 'start', id: 's', agent: 'af-orders', input: 'list every order' });
-    const sid = (await c.reply((r) => r.id === 's')).sid!;
-    await waitFor(() => c.events(sid).filter((e) => e.type === 'token').length >= 3, {
-      timeoutMs: 60_000,
-      what: 'first tokens',
-    });
-    c.send({ type: 'cancel', id: 'x', sid });
-    const events = await c.finished(sid, 30_000);
-    c.close();
-    assertContiguous(events);
-    expect(events.at(-1)?.type).toBe('cancelled');
-    await waitFor(() => fake.requestsFor('list every order')[0]?.clientClosed === true, {
-      timeoutMs: 20_000,
-      what: 'the model request to be closed',
-    });
+    await cancelMidStream('af-orders', 'list every order', 'o');
   });
 
   it('an agent error reaches the client as a typed error with the exception type, no address or path', async () => {
