@@ -127,6 +127,19 @@ describe('partitions - P = 3 on a 3-node R3 cluster', () => {
       const m = await b.reply((r) => r.id === `m${p}`);
       expect(m.ok, JSON.stringify(m.error)).toBe(true);
       expect(m.turn).toBe(2);
+      // The session's options ask the user again in turn 2: answer from the other gateway.
+      const req2 = await waitFor(() => a.events(sid).filter((e) => e.type === 'input_request')[1], {
+        what: 'second input_request',
+        timeoutMs: 20_000,
+      });
+      b.send({
+        type: 'input',
+        id: `j${p}`,
+        sid,
+        requestId: req2.type === 'input_request' ? req2.requestId : '',
+        text: 'red',
+      });
+      expect((await b.reply((r) => r.id === `j${p}`)).ok).toBe(true);
       await waitFor(() => a.events(sid).filter((e) => e.type === 'done').length === 2, { what: 'turn 2' });
       assertContiguous(a.events(sid));
       // Fencing: an append that expects an older position of the log is refused.
