@@ -2,6 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensurePython, spawnBridge } from '../../scripts/topology/bridge-process.js';
 import { waitFor } from '../../scripts/topology/wait.js';
 import { builtinText } from '../../services/worker/agents/builtin-model.js';
 import { JetStreamEventLog, LogConflictError } from '../../shared/nats/event-log.js';
@@ -193,6 +194,43 @@ describe('partitions - P = 3 on a 3-node R3 cluster', () => {
     expect(body.choices[0]!.message.content.length).toBeGreaterThan(0);
     c.close();
   });
+
+  it('the AutoGen bridge serves sessions of every partition at P = 3', async () => {
+    ensurePython();
+    const bridge = await spawnBridge({
+      builder: 'streamfabric_autogen.demo:assistant',
+      agent: 'autogen-assistant',
+      env: { NATS_URL: fabric.nats.urls, NATS_PARTITIONS: '3', NATS_REPLICAS: '3', STREAM_LOG_LEVEL: 'info' },
+    });
+    try {
+      const c = await RawClient.connect(fabric.wsUrl(0));
+      const r = await RawClient.connect(fabric.wsUrl(1));
+      for (const p of [0, 1, 2]) {
+        const sid = sidIn(p, `ag${p}`);
+        c.send({
+          type: 'start',
+          id: `ag${p}`,
+          sid,
+          agent: 'autogen-assistant',
+          input: 'hi',
+          options: { length: 12 },
+        });
+        expect((await c.reply((x) => x.id === `ag${p}`, 20_000)).ok).toBe(true);
+        const events = await c.finished(sid);
+        assertContiguous(events);
+        expect(events.at(-1)?.type).toBe('done');
+        // Resumed on the other gateway from the partition's stream: the same events.
+        r.send({ type: 'resume', id: `rr${p}`, sid, after: 0 });
+        await waitFor(() => r.events(sid).length === events.length, { what: 'bridge session replayed' });
+        expect(r.events(sid).map((e) => e.seq)).toEqual(events.map((e) => e.seq));
+        expect(eventsStream(sid)).toBe(`FABRIC_EVENTS_${p}`);
+      }
+      c.close();
+      r.close();
+    } finally {
+      await bridge.kill('SIGTERM');
+    }
+  }, 120_000);
 
   it('refuses a process with fewer partitions than recorded; growing P keeps old sessions resumable', async () => {
     await expect(fabric.addWorker({ NATS_PARTITIONS: '2' })).rejects.toThrow(
