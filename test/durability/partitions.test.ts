@@ -236,6 +236,14 @@ describe('partitions - P = 3 on a 3-node R3 cluster', () => {
     await expect(fabric.addWorker({ NATS_PARTITIONS: '2' })).rejects.toThrow(
       /NATS_PARTITIONS=2 is smaller than the 3 partitions recorded.*docs\/partitions\.md/,
     );
+    // The bridge (which does not provision) refuses the same way, with the same typed line.
+    await expect(
+      spawnBridge({
+        builder: 'streamfabric_autogen.demo:assistant',
+        agent: 'autogen-assistant',
+        env: { NATS_URL: fabric.nats.urls, NATS_PARTITIONS: '2', NATS_REPLICAS: '3' },
+      }),
+    ).rejects.toThrow(/PartitionLayoutError: NATS_PARTITIONS=2 is smaller than the 3 partitions recorded/);
     const c = await RawClient.connect(fabric.wsUrl(0));
     const old = await startIn(c, 2, 'grow', QUICK);
     const before = await c.finished(old);
@@ -259,4 +267,44 @@ describe('partitions - P = 3 on a 3-node R3 cluster', () => {
     expect(tokenText(await n!.finished(fresh))).toBe(builtinText(7, 20));
     n!.close();
   });
+
+  it('after a node is lost its leaders move to the survivors and stay there when it returns; nats:spread spreads them again', async () => {
+    await spreadLeaders(nc);
+    const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+    const leaderOf = async (stream: string) =>
+      (await jsm.streams.info(stream).catch(() => null))?.cluster?.leader ?? '';
+    const victimName = await leaderOf('FABRIC_EVENTS_0');
+    const victim = fabric.nats.nodes.find((n) => n.name === victimName)!;
+    expect(victim).toBeDefined();
+    await victim.kill();
+    await waitFor(async () => !['', victimName].includes(await leaderOf('FABRIC_EVENTS_0')), {
+      what: 'a new leader for FABRIC_EVENTS_0',
+      timeoutMs: 30_000,
+    });
+    await victim.restart();
+    // Back and caught up as a follower of every partitioned stream...
+    await waitFor(
+      async () => {
+        for (const stream of ['FABRIC_EVENTS_0', 'FABRIC_EVENTS_1', 'FABRIC_EVENTS_2']) {
+          const info = await jsm.streams.info(stream).catch(() => null);
+          const peer = info?.cluster?.replicas?.find((r) => r.name === victimName);
+          if (!peer?.current) return false;
+        }
+        return true;
+      },
+      { what: `${victimName} current again`, timeoutMs: 45_000 },
+    );
+    // ...but leading nothing: NATS does not move leaders back.
+    expect(await leaderOf('FABRIC_EVENTS_0')).not.toBe(victimName);
+    const placement = await spreadLeaders(nc);
+    for (const p of placement) expect(p.leader, p.stream).toBe(p.wanted);
+    expect(await leaderOf('FABRIC_EVENTS_0')).toBe(victimName);
+    // And the fabric still streams in every partition.
+    const c = await RawClient.connect(fabric.wsUrl(0));
+    for (const p of [0, 1, 2]) {
+      const sid = await startIn(c, p, `after${p}`, QUICK);
+      expect(tokenText(await c.finished(sid))).toBe(builtinText(7, 20));
+    }
+    c.close();
+  }, 120_000);
 });
