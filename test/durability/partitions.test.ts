@@ -248,24 +248,55 @@ describe('partitions - P = 3 on a 3-node R3 cluster', () => {
     const old = await startIn(c, 2, 'grow', QUICK);
     const before = await c.finished(old);
     c.close();
-    // Grow to 4: a gateway and a worker with the new value; the old ones keep running.
-    const g = await fabric.addGateway({ NATS_PARTITIONS: '4' });
+    // Grow to 4 in the documented order: a worker first, then a gateway; the P = 3 processes keep
+    // running (the mixed period of a rolling restart).
     await fabric.addWorker({ NATS_PARTITIONS: '4' });
+    const g = await fabric.addGateway({ NATS_PARTITIONS: '4' });
     const kv = await new Kvm(nc).open(META_BUCKET);
     const history = (await kv.get(META_PARTITIONS_KEY))!.json<{ partitions: number }[]>();
     expect(history.map((h) => h.partitions)).toEqual([3, 4]);
     const n = await RawClient.connect(`ws://127.0.0.1:${g.port}/v1/ws`);
-    n!.send({ type: 'resume', id: 'r', sid: old, after: 0 });
-    await waitFor(() => n!.events(old).length === before.length, { what: 'old session replayed' });
-    expect(n!.events(old).map((e) => e.seq)).toEqual(before.map((e) => e.seq));
-    // A follow-up turn of the old session, and a new session, on the grown gateway.
-    n!.send({ type: 'message', id: 'm', sid: old, text: 'still there?' });
-    expect((await n!.reply((r) => r.id === 'm')).ok).toBe(true);
-    await waitFor(() => n!.events(old).filter((e) => e.type === 'done').length === 2, { what: 'old turn 2' });
-    n!.send({ type: 'start', id: 'new', input: 'x', options: QUICK });
-    const fresh = (await n!.reply((r) => r.id === 'new')).sid!;
-    expect(tokenText(await n!.finished(fresh))).toBe(builtinText(7, 20));
-    n!.close();
+    n.send({ type: 'resume', id: 'r', sid: old, after: 0 });
+    await waitFor(() => n.events(old).length === before.length, { what: 'old session replayed' });
+    expect(n.events(old).map((e) => e.seq)).toEqual(before.map((e) => e.seq));
+    // A follow-up turn of the old session on the grown gateway: it stays in its P = 3 partition.
+    n.send({ type: 'message', id: 'm', sid: old, text: 'still there?' });
+    expect((await n.reply((r) => r.id === 'm')).ok).toBe(true);
+    await waitFor(() => n.events(old).filter((e) => e.type === 'done').length === 2, { what: 'old turn 2' });
+    expect(eventsStream(old)).toBe('FABRIC_EVENTS_2');
+    // New sessions on the grown gateway whose partition differs under 3 and 4, in jobs partitions
+    // a P = 3 worker also pulls: whichever worker runs them uses the job's layout (4).
+    const fresh: string[] = [];
+    for (let i = 0; fresh.length < 3; i++) {
+      const sid = `s_fresh_${i}_${Math.random().toString(36).slice(2, 8)}`;
+      const p4 = partitionOf(sid, 4);
+      if (p4 === 3 || p4 === partitionOf(sid, 3)) continue;
+      n.send({ type: 'start', id: `new${i}`, sid, input: 'x', options: QUICK });
+      expect((await n.reply((r) => r.id === `new${i}`)).ok).toBe(true);
+      fresh.push(sid);
+    }
+    for (const sid of fresh) {
+      const events = await n.finished(sid);
+      expect(tokenText(events)).toBe(builtinText(7, 20));
+      // Stored in its P = 4 partition, nothing in its P = 3 one.
+      const jsm = await jetstreamManager(nc);
+      const at4 = await jsm.streams.info(`FABRIC_EVENTS_${partitionOf(sid, 4)}`, {
+        subjects_filter: `fabric.ev.public.${sid}.>`,
+      });
+      expect(Object.values(at4.state.subjects ?? {}).reduce((a, b) => a + b, 0)).toBe(events.length);
+      // A gateway still at 3 finds it too (it reads the recorded layouts again on a miss).
+      const o = await RawClient.connect(fabric.wsUrl(0));
+      o.send({ type: 'resume', id: 'ro', sid, after: 0 });
+      const ro = await o.reply((r) => r.id === 'ro');
+      expect(ro.ok, JSON.stringify(ro.error)).toBe(true);
+      await waitFor(() => o.events(sid).length === events.length, {
+        what: 'new session replayed on an old gateway',
+        timeoutMs: 15_000,
+      });
+      expect(o.events(sid).map((e) => e.seq)).toEqual(events.map((e) => e.seq));
+      o.close();
+    }
+    n.close();
   });
 
   it('after a node is lost its leaders move to the survivors and stay there when it returns; nats:spread spreads them again', async () => {
