@@ -82,6 +82,17 @@ describe('partitions - P = 3 on a 3-node R3 cluster', () => {
       const kv = await new Kvm(nc).open(sessionsBucket(sid));
       expect((await kv.get(sid))?.operation).toBe('PUT');
     }
+    // Retention applies to every partition: each events stream keeps EVENTS_MAX_AGE_SECONDS (default
+    // one day) and each registry bucket outlives it by an hour, as the unpartitioned ones do.
+    for (const i of [0, 1, 2]) {
+      const ev = await jsm.streams.info(`FABRIC_EVENTS_${i}`);
+      expect(ev.config.max_age).toBe(24 * 3600 * 1e9);
+      expect(ev.config.num_replicas).toBe(3);
+      expect(ev.config.republish?.dest).toBe('fabric.live.{{wildcard(1)}}.{{wildcard(2)}}');
+      const reg = await jsm.streams.info(`KV_fabric_sessions_${i}`);
+      expect(reg.config.max_age).toBe(25 * 3600 * 1e9);
+      expect((await jsm.streams.info(`FABRIC_JOBS_${i}`)).config.retention).toBe('workqueue');
+    }
     for (const g of [0, 1]) {
       const res = await fetch(`${fabric.httpUrl(g)}/v1/sessions?limit=500`);
       const listed = ((await res.json()) as { sessions: { sid: string }[] }).sessions.map((s) => s.sid);
