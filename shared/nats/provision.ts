@@ -16,6 +16,7 @@ import {
   allPartitions,
   DEADLETTER_STREAM,
   DURABLE_STREAMS_STREAM,
+  EVENTS_STREAM,
   META_BUCKET,
   META_PARTITIONS_KEY,
   partitionCount,
@@ -72,6 +73,17 @@ function parseHistory(bytes: Uint8Array | undefined): LayoutEntry[] {
   }
 }
 
+async function streamExists(nc: NatsConnection, name: string): Promise<boolean> {
+  try {
+    await (await jetstreamManager(nc)).streams.info(name);
+    return true;
+  } catch (err) {
+    if ((err as { name?: string }).name === 'StreamNotFoundError' || String(err).includes('stream not found'))
+      return false;
+    throw err;
+  }
+}
+
 /**
  * Checks NATS_PARTITIONS against the layout history recorded in `fabric_meta` and installs it in
  * this process (subjects.ts): the first process records it, a larger value is appended (growth),
@@ -85,7 +97,11 @@ export async function ensurePartitionLayout(
   const kv = await new Kvm(nc).create(META_BUCKET, { replicas: o.replicas, storage: o.storage, history: 5 });
   for (let i = 0; i < 20; i++) {
     const e = await kv.get(META_PARTITIONS_KEY);
-    const history = e?.operation === 'PUT' ? parseHistory(e.value) : [];
+    let history = e?.operation === 'PUT' ? parseHistory(e.value) : [];
+    // A fabric from before partitions were recorded: its unpartitioned streams hold sessions, so
+    // its layout (P = 1) is the first of the history and stays searchable.
+    if (history.length === 0 && wanted > 1 && (await streamExists(nc, EVENTS_STREAM)))
+      history = [{ partitions: 1, since: 0 }];
     const recorded = history.at(-1)?.partitions;
     if (recorded !== undefined && wanted < recorded) throw new PartitionLayoutError(wanted, recorded);
     if (recorded === wanted) {
