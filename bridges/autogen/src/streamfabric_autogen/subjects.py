@@ -9,7 +9,6 @@ same function as partitionOf in subjects.ts; shared/nats/partition-vectors.json 
 bridge reads the recorded layout from the `fabric_meta` bucket at start (core/layout.py).
 """
 
-import os
 
 EVENTS_STREAM = "FABRIC_EVENTS"
 JOBS_STREAM = "FABRIC_JOBS"
@@ -30,20 +29,6 @@ TS_HEADER = "Sf-Ts"
 META_BUCKET = "fabric_meta"
 META_PARTITIONS_KEY = "partitions"
 MAX_PARTITIONS = 64
-
-
-def env_partitions(env: "dict[str, str] | os._Environ[str] | None" = None) -> int:
-    """NATS_PARTITIONS from the environment (default 1)."""
-    raw = (os.environ if env is None else env).get("NATS_PARTITIONS", "")
-    if raw.strip() == "":
-        return 1
-    try:
-        n = int(raw)
-    except ValueError:
-        n = 0
-    if n < 1 or n > MAX_PARTITIONS:
-        raise ValueError(f'NATS_PARTITIONS must be an integer from 1 to {MAX_PARTITIONS} (got "{raw}")')
-    return n
 
 
 _current = 1
