@@ -128,10 +128,18 @@ export function sessionPartitions(sid: string): number {
 /** FNV-1a 32-bit hash of the sid's UTF-8 bytes (same in the Python bridge's subjects.py). */
 export function fnv1a32(s: string): number {
   let h = 0x811c9dc5;
-  for (const b of Buffer.from(s, 'utf8')) {
-    h ^= b;
-    h = Math.imul(h, 0x01000193) >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // Session ids are ASCII (their schema): hashed without allocating. Anything else as UTF-8 bytes.
+    if (c > 0x7f) return fnv1a32Bytes(Buffer.from(s, 'utf8'));
+    h = Math.imul(h ^ c, 0x01000193) >>> 0;
   }
+  return h >>> 0;
+}
+
+function fnv1a32Bytes(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
   return h >>> 0;
 }
 
