@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { waitFor } from '../../scripts/topology/wait.js';
-import { EVENTS_STREAM, subjects, WRITER_HEADER } from '../../shared/nats/subjects.js';
+import { eventsStream, subjects, WRITER_HEADER } from '../../shared/nats/subjects.js';
 import type { SessionEvent } from '../../shared/protocol/index.js';
 import type { RawClient } from '../harness/raw-client.js';
 
@@ -17,7 +17,8 @@ export async function readLog(natsUrls: string, sid: string, tenant = 'public'):
   try {
     const jsm = await jetstreamManager(nc);
     const out: LoggedEvent[] = [];
-    const iter = await jsm.direct.getBatch(EVENTS_STREAM, {
+    // The session's partition (NATS_PARTITIONS of this process, docs/partitions.md).
+    const iter = await jsm.direct.getBatch(eventsStream(sid), {
       seq: 1,
       batch: 100_000,
       next_by_subj: subjects.events(tenant, sid),
