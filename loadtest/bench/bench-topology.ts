@@ -20,6 +20,10 @@ export interface BenchTopology {
 }
 
 export interface TopologyOptions {
+  /** nats-server nodes (>= 3: a cluster, streams R3). */
+  natsNodes: number;
+  /** NATS_PARTITIONS for every gateway and worker of this backend. */
+  partitions: number;
   gateways: number;
   workers: number;
   /** Extra env for workers (flush interval, model speed, concurrency). */
@@ -39,6 +43,8 @@ export interface Backend {
   nats: NatsCluster;
   workers: ServiceProcess[];
   roles: ProcessRoles;
+  /** NATS_REPLICAS and NATS_PARTITIONS every process on this backend runs with. */
+  logEnv: Record<string, string>;
   /** Starts a gateway on this backend (fresh process and memory). */
   addGateway(o: TopologyOptions, index: number): Promise<ServiceProcess>;
   stop(): Promise<void>;
@@ -58,8 +64,13 @@ export async function stopServices(services: ServiceProcess[]): Promise<void> {
   );
 }
 
+/** What every gateway and worker of a backend is told about the log: replicas and partitions. */
+export function logEnv(o: Pick<TopologyOptions, 'natsNodes' | 'partitions'>): Record<string, string> {
+  return { NATS_REPLICAS: o.natsNodes >= 3 ? '3' : '1', NATS_PARTITIONS: String(o.partitions) };
+}
+
 export async function startBackend(o: TopologyOptions): Promise<Backend> {
-  const nats = await startNats({ verbose: o.verbose });
+  const nats = await startNats({ nodes: o.natsNodes, verbose: o.verbose });
   let workers: ServiceProcess[] = [];
   try {
     workers = await Promise.all(
@@ -67,6 +78,7 @@ export async function startBackend(o: TopologyOptions): Promise<Backend> {
         spawnService('worker', {
           env: {
             NATS_URL: nats.urls,
+            ...logEnv(o),
             WORKER_ID: `bench-w${i + 1}`,
             STREAM_LOG_LEVEL: 'info',
             ...o.workerEnv,
@@ -86,10 +98,12 @@ export async function startBackend(o: TopologyOptions): Promise<Backend> {
     nats,
     workers,
     roles: { worker: workers.map(pidOf), nats: nats.nodes.map((n) => n.process!.pid!) },
+    logEnv: logEnv(o),
     addGateway: (t, index) =>
       spawnService('gateway', {
         env: {
           NATS_URL: nats.urls,
+          ...logEnv(t),
           WEBSOCKET_PORT: '0',
           GATEWAY_ID: `bench-g${index}`,
           STREAM_LOG_LEVEL: 'info',
@@ -153,7 +167,7 @@ async function killChild(c: ChildProcess): Promise<void> {
 
 /** The Socket.IO server in place of the gateways, on the same backend. */
 export async function startSocketIoTopology(backend: Backend): Promise<BenchTopology> {
-  const sio = await spawnBaseline('socketio-server', { NATS_URL: backend.nats.urls });
+  const sio = await spawnBaseline('socketio-server', { NATS_URL: backend.nats.urls, ...backend.logEnv });
   return {
     urls: [`http://127.0.0.1:${sio.port}`],
     roles: { gateway: [sio.child.pid!], ...backend.roles },

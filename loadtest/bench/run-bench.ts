@@ -39,7 +39,20 @@ export async function runBench(o: BenchOptions): Promise<{ result: BenchResult; 
   const needsBackend = o.targets.some((t) => t === 'fabric' || t === 'socketio');
   const backend = needsBackend ? await startBackend(topologyOptions(o)) : null;
   try {
-    for (const t of o.targets) targets.push(await runTarget(t, o, backend));
+    for (const t of o.targets) {
+      targets.push(await runTarget(t, o, backend));
+      // The fabric again at each further partition count, each on its own fresh backend (NATS,
+      // workers) under the same load; stopped before anything else runs.
+      if (t === 'fabric')
+        for (const p of o.partitions.slice(1)) {
+          const other = await startBackend(topologyOptions(o, p));
+          try {
+            targets.push(await runTarget(t, o, other, p));
+          } finally {
+            await other.stop();
+          }
+        }
+    }
     // Last, so the thinking sessions it leaves in the workers disturb no other measurement.
     const fabric = targets.find((t) => t.target === 'fabric');
     if (backend && fabric && o.idleSteps.some((n) => n > 0)) fabric.idle = await measureIdle(backend, o);
