@@ -16,6 +16,8 @@ export interface ChaosOptions {
   /** Sessions each client runs at once. */
   concurrency: number;
   natsNodes: number;
+  /** NATS_PARTITIONS of every gateway, worker and bridge (docs/partitions.md). */
+  partitions: number;
   gateways: number;
   workers: number;
   /** AutoGen bridge workers (Python) next to the TypeScript workers; half the sessions use them. */
@@ -39,6 +41,7 @@ export const DEFAULT_CHAOS: ChaosOptions = {
   clients: 8,
   concurrency: 3,
   natsNodes: 3,
+  partitions: 1,
   gateways: 2,
   workers: 3,
   bridgeWorkers: 0,
@@ -54,7 +57,14 @@ export interface ChaosReport {
   seed: number;
   startedAt: string;
   durationMs: number;
-  topology: { natsNodes: number; gateways: number; workers: number; bridgeWorkers: number; clients: number };
+  topology: {
+    natsNodes: number;
+    partitions: number;
+    gateways: number;
+    workers: number;
+    bridgeWorkers: number;
+    clients: number;
+  };
   sessions: number;
   /** Of `sessions`, those served by the AutoGen bridge workers. */
   bridgeSessions: number;
@@ -98,7 +108,7 @@ export function chaosPassed(r: ChaosReport): boolean {
 export function chaosSummaryLine(r: ChaosReport): string {
   const kinds = FAULT_KINDS.map((k) => `${k}=${r.faultsByKind[k]}`).join(' ');
   return (
-    `chaos seed=${r.seed} sessions=${r.sessions} events=${r.events} faults=${r.faults} ` +
+    `chaos seed=${r.seed} ${r.topology.partitions > 1 ? `partitions=${r.topology.partitions} ` : ''}sessions=${r.sessions} events=${r.events} faults=${r.faults} ` +
     (r.topology.bridgeWorkers > 0
       ? `bridge-workers=${r.topology.bridgeWorkers} bridge-sessions=${r.bridgeSessions} `
       : '') +
@@ -130,6 +140,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     gateways: o.gateways,
     workers: o.workers,
     bridgeWorkers: o.bridgeWorkers,
+    env: { NATS_PARTITIONS: String(o.partitions) },
     verbose: o.verbose,
     gatewayEnv: { DRAIN_TIMEOUT_MS: '1000', STREAM_HEARTBEAT_INTERVAL: '2000' },
     workerEnv: { WORKER_ACK_WAIT_MS: String(o.ackWaitMs), WORKER_MAX_DELIVER: '50' },
@@ -231,6 +242,7 @@ function report(
     durationMs: Math.round(durationMs),
     topology: {
       natsNodes: o.natsNodes,
+      partitions: o.partitions,
       gateways: o.gateways,
       workers: o.workers,
       bridgeWorkers: o.bridgeWorkers,
