@@ -108,7 +108,7 @@ export interface LeaderSaturation {
   /** 1e6 / leader µs per event at the largest step: events/s one leader node handles per core. */
   eventsPerSecPerLeaderCore: number;
   /**
-   * The same from the marginal cost (leader CPU added / events/s added, first to last step): fixed
+   * The same from the marginal cost (least-squares slope of leader CPU over events/s across the steps): fixed
    * costs (heartbeats, idle Raft traffic) left out, so it is the higher, less pessimistic figure.
    */
   marginalUsPerEvent: number | null;
@@ -222,10 +222,14 @@ export function leaderSaturation(targets: TargetResult[]): LeaderSaturation | nu
   const last = steps.at(-1);
   if (!last) return null;
   const held = steps.filter((s) => s.held);
-  const first = steps[0]!;
-  const dEv = last.eventWritesPerSec - first.eventWritesPerSec;
-  const dCpu = last.leaderCpuCores - first.leaderCpuCores;
-  const marginal = steps.length > 1 && dEv > 0 && dCpu > 0 ? round((dCpu * 1e6) / dEv, 1) : null;
+  // Least-squares slope of leader cores over events/s across the steps: the cost of one more event.
+  const n = steps.length;
+  const mx = steps.reduce((a, s) => a + s.eventWritesPerSec, 0) / n;
+  const my = steps.reduce((a, s) => a + s.leaderCpuCores, 0) / n;
+  const sxx = steps.reduce((a, s) => a + (s.eventWritesPerSec - mx) ** 2, 0);
+  const sxy = steps.reduce((a, s) => a + (s.eventWritesPerSec - mx) * (s.leaderCpuCores - my), 0);
+  const slope = n > 1 && sxx > 0 ? sxy / sxx : 0;
+  const marginal = slope > 0 ? round(slope * 1e6, 1) : null;
   return {
     leaderNode,
     steps,
