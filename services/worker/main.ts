@@ -12,7 +12,7 @@ import { NatsLinkState } from '../../shared/nats/link-state.js';
 import { provisionFabric, provisionWorkerConsumer } from '../../shared/nats/provision.js';
 import { SessionRegistry } from '../../shared/nats/session-registry.js';
 import { retryStartupStep } from '../../shared/nats/startup-retry.js';
-import { JOBS_STREAM } from '../../shared/nats/subjects.js';
+import { allPartitions } from '../../shared/nats/subjects.js';
 import { createAgents } from './agents/create-agents.js';
 import { JobConsumer } from './jobs/job-consumer.js';
 import { runTurn } from './jobs/run-turn.js';
@@ -63,7 +63,8 @@ async function main(): Promise<void> {
       throw new Error(
         `WORKER_AGENTS names an unknown agent "${agent}" (known: ${[...agents.keys()].join(', ')})`,
       );
-    const consumer = await retryStartupStep(
+    // One durable consumer per JOBS partition (docs/partitions.md), all pulled with one slot pool.
+    const partitionConsumers = await retryStartupStep(
       `bind the ${agent} job consumer`,
       async () => {
         const name = await provisionWorkerConsumer(nc, {
@@ -73,11 +74,14 @@ async function main(): Promise<void> {
           maxAckPending: 100_000,
           replicas: config.NATS_REPLICAS,
         });
-        return js.consumers.get(JOBS_STREAM, name);
+        return Promise.all(allPartitions().map((p) => js.consumers.get(p.jobsStream, name)));
       },
       retry,
     );
-    metrics.pendingSources.set(agent, async () => (await consumer.info()).num_pending);
+    metrics.pendingSources.set(agent, async () => {
+      const infos = await Promise.all(partitionConsumers.map((c) => c.info()));
+      return infos.reduce((sum, i) => sum + i.num_pending, 0);
+    });
     const deps = {
       nc,
       js,
@@ -102,7 +106,7 @@ async function main(): Promise<void> {
       shutdown: shutdown.signal,
     };
     const jc = new JobConsumer(
-      consumer,
+      partitionConsumers,
       config.WORKER_CONCURRENCY,
       async (msg) => {
         metrics.jobsInFlight.inc();

@@ -19,6 +19,12 @@ export const CommonConfigShape = {
   NATS_TOKEN: z.string().optional(),
   /** Replicas for the EVENTS and JOBS streams and the session bucket (3 on a cluster). */
   NATS_REPLICAS: positiveInt(1, 5),
+  /**
+   * Partitions of the event log, the job queue and the session registry (docs/partitions.md): each
+   * is split into this many streams/buckets whose leaders the cluster spreads over its nodes. 1 keeps
+   * the unpartitioned names; the 3-node cluster uses 3. May grow on a running fabric, never shrink.
+   */
+  NATS_PARTITIONS: positiveInt(1, 64),
   /** Stream storage: file (durable, default) or memory. */
   NATS_STORAGE: z.enum(['file', 'memory']).default('file'),
   /** How long a session's events stay resumable (seconds). After that, resume answers `expired`. */

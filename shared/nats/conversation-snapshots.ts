@@ -4,7 +4,7 @@ import { applyEvent, type Conversation, emptyConversation } from '../protocol/co
 import { ConversationSnapshot, SNAPSHOT_VERSION } from '../protocol/conversation-snapshot.js';
 import { SessionEvent } from '../protocol/events.js';
 import type { JetStreamEventLog } from './event-log.js';
-import { SNAPSHOTS_BUCKET, snapshotKey } from './subjects.js';
+import { allPartitions, snapshotKey, snapshotsBucket } from './subjects.js';
 
 const decoder = new TextDecoder();
 
@@ -14,15 +14,28 @@ const decoder = new TextDecoder();
  * and the entry is replaced in place once per finished turn.
  */
 export class SnapshotStore {
-  private constructor(private readonly kv: KV) {}
+  private constructor(private readonly buckets: Map<string, KV>) {}
 
+  /** Opens the snapshot bucket of every partition (docs/partitions.md). */
   static async open(nc: NatsConnection): Promise<SnapshotStore> {
-    return new SnapshotStore(await new Kvm(nc).open(SNAPSHOTS_BUCKET));
+    const kvm = new Kvm(nc);
+    const buckets = new Map<string, KV>();
+    for (const p of allPartitions()) buckets.set(p.snapshotsBucket, await kvm.open(p.snapshotsBucket));
+    return new SnapshotStore(buckets);
+  }
+
+  /** The bucket of the session's partition. */
+  private kvOf(sid: string): KV {
+    const name = snapshotsBucket(sid);
+    const kv = this.buckets.get(name);
+    if (!kv)
+      throw new Error(`snapshot bucket ${name} is not open (partition layout changed without a restart)`);
+    return kv;
   }
 
   /** The session's snapshot, or null when there is none or it is not a valid one of this session. */
   async get(tenant: string, sid: string): Promise<ConversationSnapshot | null> {
-    const e = await this.kv.get(snapshotKey(tenant, sid));
+    const e = await this.kvOf(sid).get(snapshotKey(tenant, sid));
     if (e?.operation !== 'PUT' || e.length === 0) return null;
     let raw: unknown;
     try {
@@ -36,11 +49,11 @@ export class SnapshotStore {
   }
 
   async put(snap: ConversationSnapshot): Promise<void> {
-    await this.kv.put(snapshotKey(snap.tenant, snap.sid), JSON.stringify(snap));
+    await this.kvOf(snap.sid).put(snapshotKey(snap.tenant, snap.sid), JSON.stringify(snap));
   }
 
   async delete(tenant: string, sid: string): Promise<void> {
-    await this.kv.delete(snapshotKey(tenant, sid));
+    await this.kvOf(sid).delete(snapshotKey(tenant, sid));
   }
 }
 

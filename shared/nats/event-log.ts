@@ -9,8 +9,8 @@ import {
 import { headers, type NatsConnection, type QueuedIterator } from '@nats-io/transport-node';
 import { SessionEvent } from '../protocol/events.js';
 import {
-  EVENTS_STREAM,
   eventMsgId,
+  eventsStream,
   SEQ_HEADER,
   seqFromMsgId,
   subjects,
@@ -118,7 +118,7 @@ export class JetStreamEventLog {
 
   /** Removes every event of a session (explicit delete). */
   async purge(tenant: string, sid: string): Promise<void> {
-    await this.jsm.streams.purge(EVENTS_STREAM, { filter: subjects.events(tenant, sid) });
+    await this.jsm.streams.purge(eventsStream(sid), { filter: subjects.events(tenant, sid) });
   }
 
   /**
@@ -136,8 +136,8 @@ export class JetStreamEventLog {
     try {
       const query = { last_by_subj: subjects.events(tenant, sid) };
       const m = opts.fromLeader
-        ? await this.jsm.streams.getMessage(EVENTS_STREAM, query)
-        : await this.jsm.direct.getMessage(EVENTS_STREAM, query);
+        ? await this.jsm.streams.getMessage(eventsStream(sid), query)
+        : await this.jsm.direct.getMessage(eventsStream(sid), query);
       if (!m) return null;
       return {
         streamSeq: m.seq,
@@ -174,7 +174,7 @@ export class JetStreamEventLog {
   /** How many of a session's events the stream still holds (the oldest may have aged out). */
   async count(tenant: string, sid: string): Promise<number> {
     const subject = subjects.events(tenant, sid);
-    const info = await this.jsm.streams.info(EVENTS_STREAM, { subjects_filter: subject });
+    const info = await this.jsm.streams.info(eventsStream(sid), { subjects_filter: subject });
     return info.state.subjects?.[subject] ?? 0;
   }
 
@@ -200,7 +200,7 @@ export class JetStreamEventLog {
       let pending = 0;
       let iter: QueuedIterator<StoredMsg>;
       try {
-        iter = await this.jsm.direct.getBatch(EVENTS_STREAM, {
+        iter = await this.jsm.direct.getBatch(eventsStream(sid), {
           seq: next,
           batch,
           next_by_subj: subject,

@@ -1,7 +1,15 @@
-import { type KV, Kvm } from '@nats-io/kv';
+import type { KV, KvEntry } from '@nats-io/kv';
+import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SessionRecord, type SessionState } from '../protocol/session-record.js';
-import { SESSIONS_BUCKET } from './subjects.js';
+import {
+  allPartitions,
+  layoutsToSearch,
+  noteSessionLayout,
+  partitionCount,
+  sessionPartitions,
+  sessionsBucket,
+} from './subjects.js';
 
 /** Result of {@link SessionRegistry.create}: a new record, or the existing one for that id. */
 export type CreateResult =
@@ -11,25 +19,77 @@ export type CreateResult =
 /**
  * The session registry: one KV entry per session with its owner and state. It lives in NATS so
  * any gateway can authorise a resume and list sessions; it is written on state transitions only.
+ * With partitions (docs/partitions.md) a session's record lives in the bucket of its partition;
+ * a lookup tries the current layout first, then the earlier recorded ones, and remembers where it
+ * found the session so its events are read from and written to the same layout's stream.
  */
 export class SessionRegistry {
-  private constructor(private readonly kv: KV) {}
+  private constructor(private readonly buckets: Map<string, KV>) {}
 
   static async open(nc: NatsConnection): Promise<SessionRegistry> {
-    return new SessionRegistry(await new Kvm(nc).open(SESSIONS_BUCKET));
+    const kvm = new Kvm(nc);
+    const buckets = new Map<string, KV>();
+    for (const p of allPartitions()) buckets.set(p.sessionsBucket, await kvm.open(p.sessionsBucket));
+    return new SessionRegistry(buckets);
+  }
+
+  private kv(name: string): KV {
+    const kv = this.buckets.get(name);
+    if (!kv)
+      throw new Error(`session bucket ${name} is not open (partition layout changed without a restart)`);
+    return kv;
+  }
+
+  /** The buckets a sid may be in, most likely first (each bucket once), with their layouts. */
+  private candidates(sid: string): { kv: KV; partitions: number }[] {
+    const out: { kv: KV; partitions: number }[] = [];
+    const seen = new Set<string>();
+    for (const p of [sessionPartitions(sid), ...layoutsToSearch()]) {
+      const name = sessionsBucket(sid, p);
+      if (seen.has(name)) continue;
+      seen.add(name);
+      out.push({ kv: this.kv(name), partitions: p });
+    }
+    return out;
+  }
+
+  /** The session's live entry and its bucket, or null; notes the layout it lives under. */
+  private async entry(sid: string): Promise<{ kv: KV; e: KvEntry } | null> {
+    for (const c of this.candidates(sid)) {
+      const e = await c.kv.get(sid);
+      if (e?.operation === 'PUT' && e.length > 0) {
+        noteSessionLayout(sid, c.partitions);
+        return { kv: c.kv, e };
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Finds which layout a session lives under (a no-op while only one layout was ever recorded),
+   * so the event log's names for it are right: call before reading a session's events without a
+   * registry read first (a worker's job).
+   */
+  async locate(sid: string): Promise<void> {
+    if (layoutsToSearch().length > 1) await this.entry(sid);
   }
 
   async get(sid: string): Promise<SessionRecord | null> {
-    const e = await this.kv.get(sid);
-    if (e?.operation !== 'PUT' || e.length === 0) return null;
-    const parsed = SessionRecord.safeParse(e.json());
+    const found = await this.entry(sid);
+    if (!found) return null;
+    const parsed = SessionRecord.safeParse(found.e.json());
     return parsed.success ? parsed.data : null;
   }
 
   /** Creates the record unless one exists (atomic: two gateways racing on one id create it once). */
   async create(record: SessionRecord): Promise<CreateResult> {
+    if (layoutsToSearch().length > 1) {
+      const existing = await this.get(record.sid);
+      if (existing) return { created: false, record: existing };
+    }
     try {
-      await this.kv.create(record.sid, JSON.stringify(record));
+      await this.kv(sessionsBucket(record.sid, partitionCount())).create(record.sid, JSON.stringify(record));
+      noteSessionLayout(record.sid, partitionCount());
       return { created: true, record };
     } catch (err) {
       const existing = await this.get(record.sid);
@@ -44,13 +104,13 @@ export class SessionRegistry {
    */
   async update(sid: string, change: (r: SessionRecord) => SessionRecord): Promise<SessionRecord | null> {
     for (let i = 0; i < 10; i++) {
-      const e = await this.kv.get(sid);
-      if (e?.operation !== 'PUT' || e.length === 0) return null;
-      const parsed = SessionRecord.safeParse(e.json());
+      const found = await this.entry(sid);
+      if (!found) return null;
+      const parsed = SessionRecord.safeParse(found.e.json());
       if (!parsed.success) return null;
       const next = { ...change(parsed.data), updatedAt: Date.now() };
       try {
-        await this.kv.update(sid, JSON.stringify(next), e.revision);
+        await found.kv.update(sid, JSON.stringify(next), found.e.revision);
         return next;
       } catch (err) {
         if (!String(err).includes('wrong last sequence')) throw err;
@@ -67,23 +127,30 @@ export class SessionRegistry {
     return this.update(sid, (r) => ({ ...r, ...extra, state }));
   }
 
-  /** Every session id in the bucket (the list API reads values page by page). */
+  /** Every session id of every partition (the list API reads values page by page). */
   async keys(): Promise<string[]> {
-    const out: string[] = [];
-    for await (const k of await this.kv.keys()) out.push(k);
-    return out;
+    const out = new Set<string>();
+    for (const kv of this.buckets.values()) for await (const k of await kv.keys()) out.add(k);
+    return [...out];
   }
 
-  /** Every record (for the session list API); the bucket is bounded by its TTL. */
+  /** Every record of every partition (for the session list API); the buckets are bounded by their TTL. */
   async *list(): AsyncGenerator<SessionRecord> {
-    const keys = await this.kv.keys();
-    for await (const k of keys) {
-      const r = await this.get(k);
-      if (r) yield r;
+    const seen = new Set<string>();
+    for (const kv of this.buckets.values()) {
+      for await (const k of await kv.keys()) {
+        if (seen.has(k)) continue;
+        seen.add(k);
+        const e = await kv.get(k);
+        if (e?.operation !== 'PUT' || e.length === 0) continue;
+        const parsed = SessionRecord.safeParse(e.json());
+        if (parsed.success) yield parsed.data;
+      }
     }
   }
 
   async delete(sid: string): Promise<void> {
-    await this.kv.delete(sid);
+    const found = await this.entry(sid);
+    await (found?.kv ?? this.kv(sessionsBucket(sid, partitionCount()))).delete(sid);
   }
 }

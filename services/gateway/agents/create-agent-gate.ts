@@ -5,7 +5,7 @@ import { AgentPoolStore } from '../../../shared/nats/agent-pools.js';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { retryStartupStep } from '../../../shared/nats/startup-retry.js';
-import { JOBS_STREAM, workerConsumerName } from '../../../shared/nats/subjects.js';
+import { partitionNames, workerConsumerName } from '../../../shared/nats/subjects.js';
 import { AgentDirectory } from './agent-directory.js';
 import { type AgentGate, directoryGate } from './agent-gate.js';
 import { QueueTimeouts } from './queue-timeout.js';
@@ -38,7 +38,7 @@ export async function createAgentGate(o: {
         log,
         // A pool running a worker from before declarations existed still has its job consumer.
         hasJobConsumer: (agent) =>
-          jsm.consumers.info(JOBS_STREAM, workerConsumerName(agent)).then(
+          jsm.consumers.info(partitionNames()[0]!.jobsStream, workerConsumerName(agent)).then(
             () => true,
             (err: unknown) => {
               const name = (err as { name?: string }).name;

@@ -2,7 +2,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '../../../shared/logging/logger.js';
 import { type JetStreamEventLog, LogConflictError } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
-import { JOBS_STREAM } from '../../../shared/nats/subjects.js';
+import { jobsStream } from '../../../shared/nats/subjects.js';
 import { errorBody, type SessionEvent } from '../../../shared/protocol/index.js';
 
 /** A turn queued for an agent that had no live worker when it was queued. */
@@ -82,7 +82,7 @@ export class QueueTimeouts {
     // The job would only make a scaler start a worker for a turn that is over: remove it. A worker
     // that already fetched it reads the turn as finished and acks it.
     if (t.jobStreamSeq !== undefined)
-      await this.d.jsm.streams.deleteMessage(JOBS_STREAM, t.jobStreamSeq, false).catch(() => undefined);
+      await this.d.jsm.streams.deleteMessage(jobsStream(t.sid), t.jobStreamSeq, false).catch(() => undefined);
     await this.d.registry
       .update(t.sid, (r) => ({
         ...r,

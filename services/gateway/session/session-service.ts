@@ -206,7 +206,7 @@ export class SessionService {
       turn,
       createdAt: Date.now(),
     };
-    const ack = await this.js.publish(subjects.job(agent), JSON.stringify(job), {
+    const ack = await this.js.publish(subjects.job(agent, sid), JSON.stringify(job), {
       msgID: jobMsgId(sid, turn),
       timeout: 5_000,
     });

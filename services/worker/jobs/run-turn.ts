@@ -90,6 +90,8 @@ export async function runTurn(msg: JsMsg, deps: TurnDeps): Promise<void> {
 }
 
 async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, log: Logger): Promise<void> {
+  // A session created under an earlier partition layout: find it first (no-op with one layout).
+  await deps.registry.locate(job.sid);
   // Both reads at once: every round trip before the first token is time to first token.
   const [state, record] = await Promise.all([
     readTurnState(deps.eventLog, job, deps.snapshots),

@@ -11,7 +11,7 @@ from typing import Any
 
 from nats.js.errors import NotFoundError
 
-from ..subjects import EVENTS_STREAM, events_subject
+from ..subjects import events_stream, events_subject
 
 #: Messages asked for per batch direct get (as readAfter in event-log.ts).
 READ_BATCH = 512
@@ -42,7 +42,7 @@ class EventLog:
     async def last(self, tenant: str, sid: str) -> StoredEvent | None:
         """The last event of a session, or None when the session has no stored events."""
         try:
-            m = await self._jsm.get_last_msg(EVENTS_STREAM, events_subject(tenant, sid), direct=True)
+            m = await self._jsm.get_last_msg(events_stream(sid), events_subject(tenant, sid), direct=True)
         except NotFoundError:
             return None
         if m is None or not m.data:
@@ -70,7 +70,7 @@ class EventLog:
         subject = events_subject(tenant, sid)
         start = from_stream_seq
         while True:
-            got, pending = await self._batch(subject, start, timeout)
+            got, pending = await self._batch(events_stream(sid), subject, start, timeout)
             for stream_seq, data in got:
                 try:
                     ev = json.loads(data)
@@ -87,7 +87,7 @@ class EventLog:
         subject = events_subject(tenant, sid)
         start = stream_seq + 1
         while True:
-            got, pending = await self._batch(subject, start, timeout)
+            got, pending = await self._batch(events_stream(sid), subject, start, timeout)
             for pos, data in got:
                 try:
                     ev = json.loads(data)
@@ -99,7 +99,7 @@ class EventLog:
                 return out
             start = got[-1][0] + 1
 
-    async def _batch(self, subject: str, start: int, timeout: float) -> tuple[list[tuple[int, bytes]], int]:
+    async def _batch(self, stream: str, subject: str, start: int, timeout: float) -> tuple[list[tuple[int, bytes]], int]:
         """One batched direct get: up to READ_BATCH messages of `subject` from stream seq `start`,
         ended by the server's 204 EOB (404 when nothing matches). Returns them and how many more
         of the subject follow the last one."""
@@ -110,7 +110,7 @@ class EventLog:
         try:
             req = {"seq": start, "batch": READ_BATCH, "next_by_subj": subject}
             await self._nc.publish(
-                f"$JS.API.DIRECT.GET.{EVENTS_STREAM}", json.dumps(req).encode(), reply=inbox
+                f"$JS.API.DIRECT.GET.{stream}", json.dumps(req).encode(), reply=inbox
             )
             while True:
                 m = await asyncio.wait_for(sub.next_msg(timeout=timeout), timeout + 1)

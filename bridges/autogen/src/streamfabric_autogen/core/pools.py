@@ -15,7 +15,7 @@ from nats.js.api import KeyValueConfig
 from nats.js.errors import BucketNotFoundError, NotFoundError
 
 from ..log import Logger
-from ..subjects import AGENTS_BUCKET, SESSIONS_BUCKET, agent_live_key, agent_pool_key
+from ..subjects import AGENTS_BUCKET, agent_live_key, agent_pool_key, partition_names
 
 #: Pool kinds a worker may declare (AGENT-POOLS.md).
 KINDS = ("builtin", "openai", "agentchat", "ag2", "agent-framework")
@@ -36,7 +36,7 @@ async def open_agents_bucket(js: Any) -> Any:
         return await js.key_value(AGENTS_BUCKET)
     except (BucketNotFoundError, NotFoundError):
         pass
-    sessions = await js.stream_info(f"KV_{SESSIONS_BUCKET}")
+    sessions = await js.stream_info(f"KV_{partition_names()[0]['sessionsBucket']}")
     cfg = KeyValueConfig(
         bucket=AGENTS_BUCKET,
         history=1,

@@ -13,7 +13,13 @@ from jsonschema import Draft202012Validator
 from nats.js.errors import KeyDeletedError, KeyNotFoundError, KeyWrongLastSequenceError
 
 from ..schemas import load_schema
-from ..subjects import SESSIONS_BUCKET
+from ..subjects import (
+    all_partitions,
+    layouts_to_search,
+    note_session_layout,
+    session_partitions,
+    sessions_bucket,
+)
 
 Record = dict[str, Any]
 
@@ -21,21 +27,48 @@ Record = dict[str, Any]
 class SessionRegistry:
     """State transitions of sessions (never per token)."""
 
-    def __init__(self, kv: Any) -> None:
-        self._kv = kv
+    def __init__(self, buckets: dict[str, Any]) -> None:
+        #: One bucket per partition (docs/partitions.md), by name.
+        self._buckets = buckets
         self._schema = Draft202012Validator(load_schema("session-record"))
 
     @classmethod
     async def open(cls, js: Any) -> SessionRegistry:
-        return cls(await js.key_value(SESSIONS_BUCKET))
+        buckets: dict[str, Any] = {}
+        for p in all_partitions():
+            name = str(p["sessionsBucket"])
+            buckets[name] = await js.key_value(name)
+        return cls(buckets)
+
+    async def _find(self, sid: str) -> tuple[Any, Any] | None:
+        """The session's bucket and entry: its known layout, then the current, then earlier ones."""
+        seen: set[str] = set()
+        for p in [session_partitions(sid), *layouts_to_search()]:
+            name = sessions_bucket(sid, p)
+            if name in seen:
+                continue
+            seen.add(name)
+            kv = self._buckets[name]
+            try:
+                e = await kv.get(sid)
+            except (KeyNotFoundError, KeyDeletedError):
+                continue
+            if e is None or not e.value:
+                continue
+            note_session_layout(sid, p)
+            return kv, e
+        return None
+
+    async def locate(self, sid: str) -> None:
+        """Finds the layout a session lives under (no-op while one layout was ever recorded)."""
+        if len(layouts_to_search()) > 1:
+            await self._find(sid)
 
     async def _entry(self, sid: str) -> tuple[Record, int] | None:
-        try:
-            e = await self._kv.get(sid)
-        except (KeyNotFoundError, KeyDeletedError):
+        found = await self._find(sid)
+        if found is None:
             return None
-        if e is None or not e.value:
-            return None
+        e = found[1]
         try:
             rec = json.loads(e.value)
         except ValueError:
@@ -55,8 +88,10 @@ class SessionRegistry:
                 return None
             rec, revision = e
             nxt = {**change(rec), "updatedAt": int(time.time() * 1000)}
+            # _entry noted the layout the session lives under: its bucket is sessions_bucket(sid).
+            kv = self._buckets[sessions_bucket(sid)]
             try:
-                await self._kv.update(sid, json.dumps(nxt, separators=(",", ":")).encode(), last=revision)
+                await kv.update(sid, json.dumps(nxt, separators=(",", ":")).encode(), last=revision)
                 return nxt
             except KeyWrongLastSequenceError:
                 continue

@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 from nats.js.errors import BucketNotFoundError, KeyDeletedError, KeyNotFoundError
 
 from ..schemas import load_schema
-from ..subjects import SNAPSHOTS_BUCKET, snapshot_key
+from ..subjects import all_partitions, snapshot_key, snapshots_bucket
 from .conversation import Conversation, InputExchange, Message, Turn, apply_event
 from .event_log import EventLog
 
@@ -92,22 +92,27 @@ def conversation_from_json(d: dict[str, Any]) -> Conversation:
 class SnapshotStore:
     """The `fabric_snapshots` KV bucket: one entry per session."""
 
-    def __init__(self, kv: Any) -> None:
-        self._kv = kv
+    def __init__(self, buckets: dict[str, Any]) -> None:
+        #: One bucket per partition (docs/partitions.md), by name.
+        self._buckets = buckets
         self._schema = Draft202012Validator(load_schema("conversation-snapshot"))
 
     @classmethod
     async def open(cls, js: Any) -> SnapshotStore | None:
         """The store, or None when the fabric was provisioned without the bucket (older services)."""
+        buckets: dict[str, Any] = {}
         try:
-            return cls(await js.key_value(SNAPSHOTS_BUCKET))
+            for p in all_partitions():
+                name = str(p["snapshotsBucket"])
+                buckets[name] = await js.key_value(name)
         except BucketNotFoundError:
             return None
+        return cls(buckets)
 
     async def get(self, tenant: str, sid: str) -> dict[str, Any] | None:
         """The session's snapshot, or None when there is none or it is not a valid one of this session."""
         try:
-            e = await self._kv.get(snapshot_key(tenant, sid))
+            e = await self._buckets[snapshots_bucket(sid)].get(snapshot_key(tenant, sid))
         except (KeyNotFoundError, KeyDeletedError):
             return None
         if e is None or not e.value:
@@ -121,7 +126,7 @@ class SnapshotStore:
         return snap
 
     async def put(self, snap: dict[str, Any]) -> None:
-        await self._kv.put(
+        await self._buckets[snapshots_bucket(snap["sid"])].put(
             snapshot_key(snap["tenant"], snap["sid"]), json.dumps(snap, separators=(",", ":")).encode()
         )
 

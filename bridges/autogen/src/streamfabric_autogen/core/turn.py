@@ -100,6 +100,8 @@ async def run_turn(msg: Any, deps: TurnDeps) -> None:
 
 async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: TurnDeps, log: Logger) -> None:
     sid = job["sid"]
+    # A session created under an earlier partition layout: find it first (no-op with one layout).
+    await deps.registry.locate(sid)
     state = await read_turn_state(deps.event_log, job, deps.snapshots)
     if state.status in ("finished", "conflict"):
         if state.status == "conflict":

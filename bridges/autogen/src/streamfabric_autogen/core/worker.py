@@ -17,7 +17,14 @@ from nats.js.errors import BucketNotFoundError, NotFoundError
 
 from ..config import BridgeConfig
 from ..log import Logger
-from ..subjects import EVENTS_STREAM, JOBS_STREAM, job_subject, worker_consumer_name
+from ..subjects import (
+    all_partitions,
+    env_partitions,
+    partition_job_subject,
+    partition_names,
+    worker_consumer_name,
+)
+from .layout import install_layout
 from .event_log import EventLog
 from .factory import Builder
 from .pools import AgentPool, open_agents_bucket
@@ -26,14 +33,15 @@ from .snapshots import SnapshotStore
 from .turn import TurnDeps, run_turn
 
 
-def consumer_config(cfg: BridgeConfig) -> ConsumerConfig:
-    """The pool's consumer, exactly as shared/nats/provision.ts provisionWorkerConsumer makes it
-    (a different config from one side would make the two kinds of workers flap it)."""
+def consumer_config(cfg: BridgeConfig, part: dict[str, str | int] | None = None) -> ConsumerConfig:
+    """The pool's consumer on one JOBS partition (default: the first), exactly as
+    shared/nats/provision.ts provisionWorkerConsumer makes it (a different config from one side
+    would make the two kinds of workers flap it)."""
     name = worker_consumer_name(cfg.agent)
     return ConsumerConfig(
         name=name,
         durable_name=name,
-        filter_subject=job_subject(cfg.agent),
+        filter_subject=partition_job_subject(cfg.agent, part or partition_names()[0]),
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
         ack_wait=cfg.ack_wait_ms / 1000,
@@ -66,6 +74,11 @@ class Bridge:
         self._stopped = False
         self._active: set[asyncio.Task[None]] = set()
         self._slot_free = asyncio.Event()
+        #: Slots held by pending fetches, fetch loops holding some, loops waiting for a slot.
+        self._reserved = 0
+        self._fetching = 0
+        self._waiters: list[asyncio.Future[int]] = []
+        self.psubs: list[Any] = []
         self._loop_done = asyncio.Event()
         self._loop_started = False
         self.nc: Any = None
@@ -95,10 +108,15 @@ class Bridge:
         """The streams and the session bucket are provisioned by the TypeScript services (one
         definition of them); the bridge waits for them instead of defining them a second time."""
         warned = False
+        configured = env_partitions()
         while True:
             try:
-                await self.js.stream_info(JOBS_STREAM)
-                await self.js.stream_info(EVENTS_STREAM)
+                # The partition layout first (PartitionLayoutError when NATS_PARTITIONS is too small).
+                if not await install_layout(self.js, configured):
+                    raise NotFoundError()
+                for p in all_partitions():
+                    await self.js.stream_info(str(p["jobsStream"]))
+                    await self.js.stream_info(str(p["eventsStream"]))
                 self.registry = await SessionRegistry.open(self.js)
                 return
             except (NotFoundError, BucketNotFoundError):
@@ -116,9 +134,14 @@ class Bridge:
         )
         await self.connect()
         await self._wait_for_fabric()
-        cfg = consumer_config(self.cfg)
-        await self.js._jsm.add_consumer(JOBS_STREAM, config=cfg)
-        self.psub = await self.js.pull_subscribe_bind(durable=cfg.durable_name, stream=JOBS_STREAM)
+        # One durable consumer per JOBS partition (docs/partitions.md), pulled with one slot pool.
+        self.psubs = []
+        for part in all_partitions():
+            cfg = consumer_config(self.cfg, part)
+            await self.js._jsm.add_consumer(str(part["jobsStream"]), config=cfg)
+            self.psubs.append(
+                await self.js.pull_subscribe_bind(durable=cfg.durable_name, stream=str(part["jobsStream"]))
+            )
         self.deps = TurnDeps(
             nc=self.nc,
             js=self.js,
@@ -161,27 +184,64 @@ class Bridge:
             self._loop_done.set()
 
     async def _fetch_loop(self) -> None:
-        while not self._stopped:
-            free = self.cfg.concurrency - len(self._active)
+        await asyncio.gather(*(self._partition_loop(p) for p in self.psubs))
+
+    def _free(self) -> int:
+        return self.cfg.concurrency - len(self._active) - self._reserved
+
+    def _take(self, free: int) -> int:
+        """Reserves this loop's share of the free slots (the loops without a fetch share them)."""
+        idle = max(1, len(self.psubs) - self._fetching)
+        n = max(1, min(256, free // idle))
+        self._reserved += n
+        self._fetching += 1
+        return n
+
+    def _pump(self) -> None:
+        """Hands free slots to waiting loops in the order they started waiting (no starvation)."""
+        while self._waiters and not self._stopped:
+            free = self._free()
             if free <= 0:
-                self._slot_free.clear()
-                await self._slot_free.wait()
-                continue
+                return
+            fut = self._waiters.pop(0)
+            if not fut.done():
+                fut.set_result(self._take(free))
+
+    async def _acquire(self) -> int:
+        free = self._free()
+        if free > 0 and not self._waiters:
+            return self._take(free)
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        return await fut
+
+    async def _partition_loop(self, psub: Any) -> None:
+        """Pulls one JOBS partition, as many jobs as this loop reserved slots for: the partitions
+        share the `concurrency` slots, so no job waits locally while its ack deadline runs."""
+        while not self._stopped:
+            n = await self._acquire()
+            if n == 0:
+                break
             try:
-                msgs = await self.psub.fetch(batch=min(free, 256), timeout=self.fetch_timeout_s)
-            except (nats.errors.TimeoutError, asyncio.TimeoutError):
-                continue
-            except Exception as err:  # noqa: BLE001 - keep serving through outages
                 if self._stopped:
                     break
-                self.log.warn("job fetch failed; retrying", err=repr(err))
-                await asyncio.sleep(0.5)
-                continue
+                msgs = await psub.fetch(batch=n, timeout=self.fetch_timeout_s)
+            except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                msgs = []
+            except Exception as err:  # noqa: BLE001 - keep serving through outages
+                msgs = []
+                if not self._stopped:
+                    self.log.warn("job fetch failed; retrying", err=repr(err))
+                    await asyncio.sleep(0.5)
+            finally:
+                self._reserved -= n
+                self._fetching -= 1
             for m in msgs:
                 if self._stopped:
                     await m.nak()  # fetched while stopping: hand it straight back to the pool
                 else:
                     self._start(m)
+            self._pump()
 
     def _start(self, msg: Any) -> None:
         task = asyncio.create_task(self._handle(msg))
@@ -190,6 +250,7 @@ class Bridge:
         def done(t: asyncio.Task[None]) -> None:
             self._active.discard(t)
             self._slot_free.set()
+            self._pump()
 
         task.add_done_callback(done)
 
@@ -208,6 +269,10 @@ class Bridge:
         if self.pool is not None:
             await self.pool.withdraw()
         self._slot_free.set()
+        for fut in self._waiters:
+            if not fut.done():
+                fut.set_result(0)
+        self._waiters.clear()
         # Running turns stop now; they hand their jobs back only once the pending fetch (at most
         # fetch_timeout_s) has ended, so that no pull request of ours is left on the server to
         # receive them again (a job delivered to a process going away waits out its ack wait).
@@ -217,10 +282,11 @@ class Bridge:
         if self._active:
             await asyncio.gather(*self._active, return_exceptions=True)
         await self._loop_done.wait()
-        try:
-            await self.psub.unsubscribe()  # a pull subscription left open makes drain wait 30 s
-        except Exception:  # noqa: BLE001
-            pass
+        for psub in getattr(self, "psubs", []):
+            try:
+                await psub.unsubscribe()  # a pull subscription left open makes drain wait 30 s
+            except Exception:  # noqa: BLE001
+                pass
         if self.nc is not None:
             try:
                 await self.nc.drain()
