@@ -1,6 +1,7 @@
 import { connect } from '@nats-io/transport-node';
 import { prng } from '../../services/worker/agents/builtin-model.js';
 import { JetStreamEventLog } from '../../shared/nats/event-log.js';
+import { setPartitionLayout } from '../../shared/nats/subjects.js';
 import { ensurePython } from '../topology/bridge-process.js';
 import { CheckingClient, type SessionCheck, type SessionSpec } from './checking-client.js';
 import { FAULT_KINDS, FaultInjector, type FaultKind, type FaultRecord } from './faults.js';
@@ -194,7 +195,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     }
     await work;
     await injector.settle();
-    await countLostTails(topology.nats.urls, checks);
+    await countLostTails(topology.nats.urls, checks, o.partitions);
   } finally {
     for (const c of clients) c.close();
     warnings = [...topology.gateways, ...topology.workers, ...topology.bridges]
@@ -210,11 +211,13 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
 }
 
 /** For sessions that never finished, the events the log holds past what the client received. */
-async function countLostTails(natsUrls: string, checks: SessionCheck[]): Promise<void> {
+async function countLostTails(natsUrls: string, checks: SessionCheck[], partitions: number): Promise<void> {
   const unfinished = checks.filter((c) => c.outcome === 'unfinished');
   if (unfinished.length === 0) return;
   const nc = await connect({ servers: natsUrls.split(',') });
   try {
+    // This process reads the log too: the layout is the services' (a fresh cluster: no earlier one).
+    setPartitionLayout(partitions);
     const log = await JetStreamEventLog.create(nc);
     for (const c of unfinished) {
       const last = await log.last('public', c.sid, { fromLeader: true });
