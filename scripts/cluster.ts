@@ -1,13 +1,18 @@
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { connect } from '@nats-io/transport-node';
+import { spreadLeaders } from '../shared/nats/leaders.js';
+import { setPartitionLayout } from '../shared/nats/subjects.js';
 import { startCluster } from './topology/cluster.js';
 import { freePort } from './topology/free-port.js';
 
 /**
  * `npm run cluster`: the production topology on one machine, as plain processes: a 3-node
  * NATS JetStream cluster (R3), 2 gateways behind HAProxy (WebSockets, /readyz health checks),
- * N workers, and Prometheus scraping all of them. Ctrl-C stops everything.
+ * N workers, and Prometheus scraping all of them. Ctrl-C stops everything. The fabric runs with
+ * NATS_PARTITIONS=3 (or the environment's value) and the partition leaders spread over the three
+ * nodes (docs/partitions.md).
  *
  *   npm run cluster -- --workers 4 --gateways 3 --port 8080 --prometheus-port 9090
  */
@@ -24,6 +29,7 @@ async function main(): Promise<void> {
   const log = (m: string) => process.stderr.write(`[streamfabric] ${m}\n`);
   const port = await freeOr(Number(values.port), log);
   const prometheusPort = await freeOr(Number(values['prometheus-port']), log);
+  const partitions = process.env.NATS_PARTITIONS ?? '3';
   log('starting a 3-node NATS cluster, gateways, workers, HAProxy and Prometheus...');
   const cluster = await startCluster({
     gateways: Number(values.gateways),
@@ -32,7 +38,15 @@ async function main(): Promise<void> {
     prometheusPort,
     dataDir: resolve(process.env.STREAMFABRIC_DATA_DIR ?? '.data', 'cluster'),
     verbose: values.verbose,
+    env: { NATS_PARTITIONS: partitions },
   });
+  if (Number(partitions) > 1) {
+    setPartitionLayout(Number(partitions));
+    const nc = await connect({ servers: cluster.nats.urls.split(',') });
+    const placement = await spreadLeaders(nc);
+    await nc.close();
+    log(`partition leaders: ${placement.map((p) => `${p.stream}@${p.leader}`).join(' ')}`);
+  }
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -2,6 +2,7 @@ import { CommonConfig } from '../shared/config/common-config.js';
 import { loadConfig } from '../shared/config/load-config.js';
 import { createLogger } from '../shared/logging/logger.js';
 import { connectNats } from '../shared/nats/connect.js';
+import { spreadLeaders } from '../shared/nats/leaders.js';
 import { provisionFabric } from '../shared/nats/provision.js';
 
 /**
@@ -13,5 +14,7 @@ const config = loadConfig(CommonConfig);
 const log = createLogger({ name: 'provision', level: config.STREAM_LOG_LEVEL });
 const nc = await connectNats(config, { name: 'streamfabric-provision', log });
 await provisionFabric(nc, config);
+// One process spreads the partition leaders over the nodes (docs/partitions.md).
+if (config.NATS_REPLICAS > 1 && config.NATS_PARTITIONS > 1) await spreadLeaders(nc);
 log.info('fabric provisioned');
 await nc.close();

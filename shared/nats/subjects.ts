@@ -154,6 +154,11 @@ export function snapshotsBucket(sid: string): string {
   return partitioned(SNAPSHOTS_BUCKET, p, partitionOf(sid, p));
 }
 
+/** Name of the stream behind a KV bucket. */
+export function kvStreamName(bucket: string): string {
+  return `KV_${bucket}`;
+}
+
 /** One partition of a layout: its index and the names of everything partitioned. */
 export interface PartitionNames {
   partitions: number;
