@@ -1,8 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
 import { type NatsCluster, startNats } from '../../scripts/topology/nats-process.js';
 import { type ServiceProcess, spawnService } from '../../scripts/topology/service-process.js';
+import { type LeaderPlacement, spreadLeaders } from '../../shared/nats/leaders.js';
+import { setPartitionLayout } from '../../shared/nats/subjects.js';
 import { startCentrifugo } from './centrifugo-process.js';
 import type { ProcessRoles } from './proc-stats.js';
 
@@ -50,6 +53,27 @@ export interface Backend {
   stop(): Promise<void>;
 }
 
+/** Moves the leaders of the P partitions' streams to different nodes; returns where they are. */
+export async function spreadPartitionLeaders(
+  urls: string,
+  partitions: number,
+  verbose: boolean,
+): Promise<LeaderPlacement[]> {
+  // This process names the streams from its own layout: the one the backend was started with.
+  setPartitionLayout(partitions);
+  const nc = await connect({ servers: urls.split(',') });
+  try {
+    const placement = await spreadLeaders(nc);
+    if (verbose)
+      process.stderr.write(
+        `[bench] partition leaders: ${placement.map((p) => `${p.stream}@${p.leader}`).join(' ')}\n`,
+      );
+    return placement;
+  } finally {
+    await nc.close();
+  }
+}
+
 const pidOf = (p: { process: ChildProcess }) => p.process.pid!;
 
 /** SIGTERM first, so `--cpu-prof` profiles get written; SIGKILL whatever is still alive after 10 s. */
@@ -93,6 +117,17 @@ export async function startBackend(o: TopologyOptions): Promise<Backend> {
     await stopServices(workers);
     await nats.stop();
     throw err;
+  }
+  // Partition leaders spread over the nodes (partition i led by node i), as an operator runs
+  // `npm run nats:spread` after provisioning: JetStream places replicas, not leaders.
+  if (o.natsNodes > 1 && o.partitions > 1) {
+    try {
+      await spreadPartitionLeaders(nats.urls, o.partitions, o.verbose);
+    } catch (err) {
+      await stopServices(workers);
+      await nats.stop();
+      throw err;
+    }
   }
   return {
     nats,

@@ -1,6 +1,7 @@
 import { connect } from '@nats-io/transport-node';
 import { prng } from '../../services/worker/agents/builtin-model.js';
 import { JetStreamEventLog } from '../../shared/nats/event-log.js';
+import { spreadLeaders } from '../../shared/nats/leaders.js';
 import { setPartitionLayout } from '../../shared/nats/subjects.js';
 import { ensurePython } from '../topology/bridge-process.js';
 import { CheckingClient, type SessionCheck, type SessionSpec } from './checking-client.js';
@@ -146,6 +147,22 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     gatewayEnv: { DRAIN_TIMEOUT_MS: '1000', STREAM_HEARTBEAT_INTERVAL: '2000' },
     workerEnv: { WORKER_ACK_WAIT_MS: String(o.ackWaitMs), WORKER_MAX_DELIVER: '50' },
   });
+  if (o.natsNodes > 1 && o.partitions > 1) {
+    // As an operator would (`npm run nats:spread`): partition i led by node i before the faults.
+    setPartitionLayout(o.partitions);
+    try {
+      const nc = await connect({ servers: topology.nats.urls.split(',') });
+      try {
+        const placement = await spreadLeaders(nc);
+        o.log(`partition leaders: ${placement.map((p) => `${p.stream}@${p.leader}`).join(' ')}`);
+      } finally {
+        await nc.close();
+      }
+    } catch (err) {
+      await topology.stop();
+      throw err;
+    }
+  }
   const clients = Array.from({ length: o.clients }, (_, i) => {
     // Spread first connections over the gateways; every client knows them all.
     const urls = topology.gatewayUrls.map(

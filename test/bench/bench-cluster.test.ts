@@ -84,6 +84,10 @@ describe('bench - cluster mode (3 nodes, R3, P = 1 and P = 3)', () => {
     const rows = result.comparison.partitions!;
     expect(rows.map((x) => x.partitions)).toEqual([1, 3]);
     expect(rows[0]!.eventLeaderNodes).toBe(1);
+    // P = 3: the bench spreads the partition leaders (as `npm run nats:spread` does): one per node.
+    expect(rows[1]!.eventLeaderNodes).toBe(3);
+    for (const n of result.targets[1]!.steps[0]!.natsNodes!)
+      expect(n.leads.filter(isEventsStream), n.node).toHaveLength(1);
     expect(result.comparison.leaderSaturation?.steps.length).toBe(1);
     const md = readFileSync(join(out, files.find((f) => f.endsWith('-cluster.md'))!), 'utf8');
     expect(md).toContain('## NATS nodes (3 node(s), streams R3)');
