@@ -457,6 +457,12 @@ export function clusterLines(r: BenchResult): string[] {
             `${n.ledWritesPerSec} (${pct(n.ledWriteShare)}) | ${n.ledEventsPerSec} (${pct(n.ledEventShare)}) | ` +
             `${n.storedEvents} (${pct(n.storedEventShare)}) | ${n.cpuCores} | ${n.cpuUsPerEvent} | ${s.latency.p99} | ${s.machine.loadAvg1} |`,
         );
+  for (const t of runs)
+    if (t.leaders)
+      out.push(
+        '',
+        `Leaders of P=${t.partitions} after the spread at start: ${t.leaders.map((l) => `${l.stream}@${l.leader}`).join(' ')}.`,
+      );
   const rows = r.comparison.partitions ?? [];
   if (rows.length) {
     out.push(

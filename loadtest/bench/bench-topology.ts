@@ -48,6 +48,8 @@ export interface Backend {
   roles: ProcessRoles;
   /** NATS_REPLICAS and NATS_PARTITIONS every process on this backend runs with. */
   logEnv: Record<string, string>;
+  /** Where the partition leaders were put at start (P > 1 on a cluster). */
+  leaders?: LeaderPlacement[];
   /** Starts a gateway on this backend (fresh process and memory). */
   addGateway(o: TopologyOptions, index: number): Promise<ServiceProcess>;
   stop(): Promise<void>;
@@ -120,9 +122,10 @@ export async function startBackend(o: TopologyOptions): Promise<Backend> {
   }
   // Partition leaders spread over the nodes (partition i led by node i), as an operator runs
   // `npm run nats:spread` after provisioning: JetStream places replicas, not leaders.
+  let leaders: LeaderPlacement[] | undefined;
   if (o.natsNodes > 1 && o.partitions > 1) {
     try {
-      await spreadPartitionLeaders(nats.urls, o.partitions, o.verbose);
+      leaders = await spreadPartitionLeaders(nats.urls, o.partitions, o.verbose);
     } catch (err) {
       await stopServices(workers);
       await nats.stop();
@@ -134,6 +137,7 @@ export async function startBackend(o: TopologyOptions): Promise<Backend> {
     workers,
     roles: { worker: workers.map(pidOf), nats: nats.nodes.map((n) => n.process!.pid!) },
     logEnv: logEnv(o),
+    ...(leaders ? { leaders } : {}),
     addGateway: (t, index) =>
       spawnService('gateway', {
         env: {

@@ -66,6 +66,8 @@ export interface TargetResult {
   /** Set when the run used a NATS cluster or partitions: nodes and NATS_PARTITIONS of this run. */
   natsNodes?: number;
   partitions?: number;
+  /** P > 1 on a cluster: where the partitions' leaders were put before the load (stream, leader, wanted). */
+  leaders?: { stream: string; leader: string; wanted: string }[];
   steps: StepResult[];
   idle: IdleResult[];
   drain: { unfinished: number };
@@ -291,6 +293,7 @@ export async function runTarget(
     return {
       target,
       ...(clustered ? { natsNodes: o.natsNodes, partitions } : {}),
+      ...(backend?.leaders ? { leaders: backend.leaders } : {}),
       steps,
       idle: [],
       drain: { unfinished: drained.reduce((a, x) => a + x.unfinished, 0) },

@@ -84,10 +84,16 @@ describe('bench - cluster mode (3 nodes, R3, P = 1 and P = 3)', () => {
     const rows = result.comparison.partitions!;
     expect(rows.map((x) => x.partitions)).toEqual([1, 3]);
     expect(rows[0]!.eventLeaderNodes).toBe(1);
-    // P = 3: the bench spreads the partition leaders (as `npm run nats:spread` does): one per node.
-    expect(rows[1]!.eventLeaderNodes).toBe(3);
-    for (const n of result.targets[1]!.steps[0]!.natsNodes!)
-      expect(n.leads.filter(isEventsStream), n.node).toHaveLength(1);
+    // P = 3: the bench spread the partition leaders first (as `npm run nats:spread` does), one
+    // EVENTS partition per node...
+    const events = result.targets[1]!.leaders!.filter((l) => isEventsStream(l.stream));
+    expect(events.map((l) => l.stream)).toEqual(['FABRIC_EVENTS_0', 'FABRIC_EVENTS_1', 'FABRIC_EVENTS_2']);
+    expect(new Set(events.map((l) => l.leader)).size).toBe(3);
+    for (const l of result.targets[1]!.leaders!) expect(l.leader, l.stream).toBe(l.wanted);
+    // ...and the event writes were led by more than one node (an overloaded box may move a leader
+    // during the run; at P = 1 one node leads them all).
+    expect(rows[1]!.eventLeaderNodes).toBeGreaterThanOrEqual(2);
+    expect(rows[1]!.maxLedEventShare).toBeLessThan(0.9);
     expect(result.comparison.leaderSaturation?.steps.length).toBe(1);
     const md = readFileSync(join(out, files.find((f) => f.endsWith('-cluster.md'))!), 'utf8');
     expect(md).toContain('## NATS nodes (3 node(s), streams R3)');
