@@ -14,28 +14,33 @@ const decoder = new TextDecoder();
  * and the entry is replaced in place once per finished turn.
  */
 export class SnapshotStore {
-  private constructor(private readonly buckets: Map<string, KV>) {}
+  private constructor(
+    private readonly kvm: Kvm,
+    private readonly buckets: Map<string, KV>,
+  ) {}
 
   /** Opens the snapshot bucket of every partition (docs/partitions.md). */
   static async open(nc: NatsConnection): Promise<SnapshotStore> {
     const kvm = new Kvm(nc);
     const buckets = new Map<string, KV>();
     for (const p of allPartitions()) buckets.set(p.snapshotsBucket, await kvm.open(p.snapshotsBucket));
-    return new SnapshotStore(buckets);
+    return new SnapshotStore(kvm, buckets);
   }
 
-  /** The bucket of the session's partition. */
-  private kvOf(sid: string): KV {
+  /** The bucket of the session's partition (one of a layout newer than the process: opened on first use). */
+  private async kvOf(sid: string): Promise<KV> {
     const name = snapshotsBucket(sid);
-    const kv = this.buckets.get(name);
-    if (!kv)
-      throw new Error(`snapshot bucket ${name} is not open (partition layout changed without a restart)`);
+    let kv = this.buckets.get(name);
+    if (!kv) {
+      kv = await this.kvm.open(name);
+      this.buckets.set(name, kv);
+    }
     return kv;
   }
 
   /** The session's snapshot, or null when there is none or it is not a valid one of this session. */
   async get(tenant: string, sid: string): Promise<ConversationSnapshot | null> {
-    const e = await this.kvOf(sid).get(snapshotKey(tenant, sid));
+    const e = await (await this.kvOf(sid)).get(snapshotKey(tenant, sid));
     if (e?.operation !== 'PUT' || e.length === 0) return null;
     let raw: unknown;
     try {
@@ -49,11 +54,11 @@ export class SnapshotStore {
   }
 
   async put(snap: ConversationSnapshot): Promise<void> {
-    await this.kvOf(snap.sid).put(snapshotKey(snap.tenant, snap.sid), JSON.stringify(snap));
+    await (await this.kvOf(snap.sid)).put(snapshotKey(snap.tenant, snap.sid), JSON.stringify(snap));
   }
 
   async delete(tenant: string, sid: string): Promise<void> {
-    await this.kvOf(sid).delete(snapshotKey(tenant, sid));
+    await (await this.kvOf(sid)).delete(snapshotKey(tenant, sid));
   }
 }
 

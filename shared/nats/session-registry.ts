@@ -1,10 +1,12 @@
-import type { KV, KvEntry } from '@nats-io/kv';
-import { Kvm } from '@nats-io/kv';
+import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { SessionRecord, type SessionState } from '../protocol/session-record.js';
 import {
+  addKnownLayouts,
   allPartitions,
   layoutsToSearch,
+  META_BUCKET,
+  META_PARTITIONS_KEY,
   noteSessionLayout,
   partitionCount,
   sessionPartitions,
@@ -24,45 +26,78 @@ export type CreateResult =
  * found the session so its events are read from and written to the same layout's stream.
  */
 export class SessionRegistry {
-  private constructor(private readonly buckets: Map<string, KV>) {}
+  private lastLayoutRefresh = 0;
+
+  private constructor(
+    private readonly kvm: Kvm,
+    private readonly buckets: Map<string, KV>,
+  ) {}
 
   static async open(nc: NatsConnection): Promise<SessionRegistry> {
     const kvm = new Kvm(nc);
     const buckets = new Map<string, KV>();
     for (const p of allPartitions()) buckets.set(p.sessionsBucket, await kvm.open(p.sessionsBucket));
-    return new SessionRegistry(buckets);
+    return new SessionRegistry(kvm, buckets);
   }
 
-  private kv(name: string): KV {
-    const kv = this.buckets.get(name);
-    if (!kv)
-      throw new Error(`session bucket ${name} is not open (partition layout changed without a restart)`);
+  /** A partition's bucket; one of a layout this process did not start with is opened on first use. */
+  private async kv(name: string): Promise<KV> {
+    let kv = this.buckets.get(name);
+    if (!kv) {
+      kv = await this.kvm.open(name);
+      this.buckets.set(name, kv);
+    }
     return kv;
   }
 
-  /** The buckets a sid may be in, most likely first (each bucket once), with their layouts. */
-  private candidates(sid: string): { kv: KV; partitions: number }[] {
-    const out: { kv: KV; partitions: number }[] = [];
+  /** The bucket names a sid may be in, most likely first (each once), with their layouts. */
+  private candidates(sid: string): { name: string; partitions: number }[] {
+    const out: { name: string; partitions: number }[] = [];
     const seen = new Set<string>();
     for (const p of [sessionPartitions(sid), ...layoutsToSearch()]) {
       const name = sessionsBucket(sid, p);
       if (seen.has(name)) continue;
       seen.add(name);
-      out.push({ kv: this.kv(name), partitions: p });
+      out.push({ name, partitions: p });
     }
     return out;
   }
 
-  /** The session's live entry and its bucket, or null; notes the layout it lives under. */
+  /**
+   * The session's live entry and its bucket, or null; notes the layout it lives under. On a miss
+   * the recorded layout history is read again (at most once a second): a process started before P
+   * grew then finds the sessions created under the new layout.
+   */
   private async entry(sid: string): Promise<{ kv: KV; e: KvEntry } | null> {
-    for (const c of this.candidates(sid)) {
-      const e = await c.kv.get(sid);
-      if (e?.operation === 'PUT' && e.length > 0) {
-        noteSessionLayout(sid, c.partitions);
-        return { kv: c.kv, e };
+    for (let pass = 0; pass < 2; pass++) {
+      for (const c of this.candidates(sid)) {
+        const kv = await this.kv(c.name);
+        const e = await kv.get(sid);
+        if (e?.operation === 'PUT' && e.length > 0) {
+          noteSessionLayout(sid, c.partitions);
+          return { kv, e };
+        }
       }
+      if (pass === 0 && !(await this.refreshLayout())) return null;
     }
     return null;
+  }
+
+  /** Learns layouts recorded after this process started; true when there was a new one. */
+  private async refreshLayout(): Promise<boolean> {
+    if (Date.now() - this.lastLayoutRefresh < 1_000) return false;
+    this.lastLayoutRefresh = Date.now();
+    try {
+      const meta = await this.kvm.open(META_BUCKET);
+      const e = await meta.get(META_PARTITIONS_KEY);
+      if (e?.operation !== 'PUT') return false;
+      const recorded = (e.json() as { partitions?: unknown }[])
+        .map((h) => h.partitions)
+        .filter((p): p is number => Number.isInteger(p));
+      return addKnownLayouts(recorded);
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -88,7 +123,10 @@ export class SessionRegistry {
       if (existing) return { created: false, record: existing };
     }
     try {
-      await this.kv(sessionsBucket(record.sid, partitionCount())).create(record.sid, JSON.stringify(record));
+      await (await this.kv(sessionsBucket(record.sid, partitionCount()))).create(
+        record.sid,
+        JSON.stringify(record),
+      );
       noteSessionLayout(record.sid, partitionCount());
       return { created: true, record };
     } catch (err) {
@@ -151,6 +189,6 @@ export class SessionRegistry {
 
   async delete(sid: string): Promise<void> {
     const found = await this.entry(sid);
-    await (found?.kv ?? this.kv(sessionsBucket(sid, partitionCount()))).delete(sid);
+    await (found?.kv ?? (await this.kv(sessionsBucket(sid, partitionCount())))).delete(sid);
   }
 }

@@ -94,6 +94,17 @@ export function setPartitionLayout(current: number, earlier: number[] = []): voi
   earlierLayoutOf.clear();
 }
 
+/**
+ * Adds layouts recorded in fabric_meta after this process started (P grew meanwhile): their
+ * sessions are then found too. Returns whether one was new.
+ */
+export function addKnownLayouts(recorded: number[]): boolean {
+  const fresh = recorded.filter((p) => p !== currentPartitions && !earlierPartitions.includes(p));
+  if (fresh.length === 0) return false;
+  earlierPartitions = [...earlierPartitions, ...new Set(fresh)];
+  return true;
+}
+
 /** Every partition count a session may live under, current first. */
 export function layoutsToSearch(): number[] {
   return [currentPartitions, ...[...earlierPartitions].reverse()];

@@ -18,6 +18,12 @@ export const Job = z
     /** Conversation turn this job runs (1 for the first). */
     turn: z.number().int().min(1).default(1),
     createdAt: z.number(),
+    /**
+     * The partition count the session lives under (docs/partitions.md), set when it is not 1: a
+     * worker reads and writes the session's events in that layout's partition whatever its own
+     * NATS_PARTITIONS.
+     */
+    partitions: z.number().int().min(2).max(64).optional(),
   })
   .strict();
 export type Job = z.infer<typeof Job>;

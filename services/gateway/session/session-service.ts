@@ -9,7 +9,7 @@ import {
 import { type JetStreamEventLog, LogConflictError } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { refuseWhenFull } from '../../../shared/nats/storage-full.js';
-import { jobMsgId, subjects } from '../../../shared/nats/subjects.js';
+import { jobMsgId, sessionPartitions, subjects } from '../../../shared/nats/subjects.js';
 import type { UserSessionIndex } from '../../../shared/nats/user-session-index.js';
 import {
   type ConversationSnapshot,
@@ -205,6 +205,7 @@ export class SessionService {
       options,
       turn,
       createdAt: Date.now(),
+      ...(sessionPartitions(sid) > 1 ? { partitions: sessionPartitions(sid) } : {}),
     };
     const ack = await this.js.publish(subjects.job(agent, sid), JSON.stringify(job), {
       msgID: jobMsgId(sid, turn),

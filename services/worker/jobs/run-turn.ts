@@ -5,7 +5,7 @@ import type { Logger } from '../../../shared/logging/logger.js';
 import { refreshSnapshot, type SnapshotStore } from '../../../shared/nats/conversation-snapshots.js';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
-import { subjects } from '../../../shared/nats/subjects.js';
+import { noteSessionLayout, subjects } from '../../../shared/nats/subjects.js';
 import { ControlMessage, type EventDraft, Job, trimHistory } from '../../../shared/protocol/index.js';
 import type { Agent, AgentOutput, AskUserRequest, ResumePoint } from '../agents/agent.js';
 import { ackPublisherFor, type EventPublisher } from '../publish/ack-publisher.js';
@@ -90,8 +90,10 @@ export async function runTurn(msg: JsMsg, deps: TurnDeps): Promise<void> {
 }
 
 async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, log: Logger): Promise<void> {
-  // A session created under an earlier partition layout: find it first (no-op with one layout).
-  await deps.registry.locate(job.sid);
+  // The layout the session lives under: the job names it (P > 1), else a lookup finds it (a no-op
+  // while one layout was ever recorded).
+  if (job.partitions) noteSessionLayout(job.sid, job.partitions);
+  else await deps.registry.locate(job.sid);
   // Both reads at once: every round trip before the first token is time to first token.
   const [state, record] = await Promise.all([
     readTurnState(deps.eventLog, job, deps.snapshots),

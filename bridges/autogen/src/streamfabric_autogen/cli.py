@@ -12,6 +12,7 @@ import signal
 import sys
 
 from .config import ConfigError, load_config
+from .core.layout import PartitionLayoutError
 from .core.factory import FRAMEWORKS, Builder, BuilderError, call_builder, load_builder, pick_adapter
 from .core.worker import Bridge
 
@@ -92,4 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_serve(Bridge(cfg, builder, kind=kind), args.exit_with_parent))
     except KeyboardInterrupt:
         pass
+    except PartitionLayoutError as err:
+        sys.stderr.write(f"streamfabric-autogen: PartitionLayoutError: {err}\n")
+        return 2
     return 0

@@ -15,6 +15,7 @@ AGENT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 DEFAULTS: dict[str, object] = {
     "NATS_URL": "nats://127.0.0.1:4222",
     "NATS_REPLICAS": 1,
+    "NATS_PARTITIONS": 1,
     "WORKER_CONCURRENCY": 256,
     "WORKER_ACK_WAIT_MS": 10_000,
     "WORKER_MAX_DELIVER": 5,
@@ -44,6 +45,8 @@ class BridgeConfig:
     nats_token: str | None = None
     nats_creds: str | None = None
     replicas: int = 1
+    #: NATS_PARTITIONS (docs/partitions.md): must match the layout the services recorded in NATS.
+    partitions: int = 1
     worker_id: str | None = None
     concurrency: int = 256
     ack_wait_ms: int = 10_000
@@ -102,6 +105,7 @@ def load_config(agent: str, env: Mapping[str, str] | None = None, **overrides: o
         nats_token=env.get("NATS_TOKEN") or None,
         nats_creds=env.get("NATS_CREDS") or None,
         replicas=_int(env, "NATS_REPLICAS", 1, 5),
+        partitions=_int(env, "NATS_PARTITIONS", 1, 64),
         worker_id=env.get("WORKER_ID") or None,
         concurrency=_int(env, "WORKER_CONCURRENCY", 1, 100_000),
         ack_wait_ms=_int(env, "WORKER_ACK_WAIT_MS", 1),

@@ -27,9 +27,10 @@ Record = dict[str, Any]
 class SessionRegistry:
     """State transitions of sessions (never per token)."""
 
-    def __init__(self, buckets: dict[str, Any]) -> None:
-        #: One bucket per partition (docs/partitions.md), by name.
+    def __init__(self, buckets: dict[str, Any], js: Any = None) -> None:
+        #: One bucket per partition (docs/partitions.md), by name; others are opened on first use.
         self._buckets = buckets
+        self._js = js
         self._schema = Draft202012Validator(load_schema("session-record"))
 
     @classmethod
@@ -38,7 +39,7 @@ class SessionRegistry:
         for p in all_partitions():
             name = str(p["sessionsBucket"])
             buckets[name] = await js.key_value(name)
-        return cls(buckets)
+        return cls(buckets, js)
 
     async def _find(self, sid: str) -> tuple[Any, Any] | None:
         """The session's bucket and entry: its known layout, then the current, then earlier ones."""
@@ -48,7 +49,7 @@ class SessionRegistry:
             if name in seen:
                 continue
             seen.add(name)
-            kv = self._buckets[name]
+            kv = await self._kv(name)
             try:
                 e = await kv.get(sid)
             except (KeyNotFoundError, KeyDeletedError):
@@ -58,6 +59,13 @@ class SessionRegistry:
             note_session_layout(sid, p)
             return kv, e
         return None
+
+    async def _kv(self, name: str) -> Any:
+        kv = self._buckets.get(name)
+        if kv is None:
+            kv = await self._js.key_value(name)
+            self._buckets[name] = kv
+        return kv
 
     async def locate(self, sid: str) -> None:
         """Finds the layout a session lives under (no-op while one layout was ever recorded)."""
@@ -89,7 +97,7 @@ class SessionRegistry:
             rec, revision = e
             nxt = {**change(rec), "updatedAt": int(time.time() * 1000)}
             # _entry noted the layout the session lives under: its bucket is sessions_bucket(sid).
-            kv = self._buckets[sessions_bucket(sid)]
+            kv = await self._kv(sessions_bucket(sid))
             try:
                 await kv.update(sid, json.dumps(nxt, separators=(",", ":")).encode(), last=revision)
                 return nxt

@@ -92,9 +92,10 @@ def conversation_from_json(d: dict[str, Any]) -> Conversation:
 class SnapshotStore:
     """The `fabric_snapshots` KV bucket: one entry per session."""
 
-    def __init__(self, buckets: dict[str, Any]) -> None:
-        #: One bucket per partition (docs/partitions.md), by name.
+    def __init__(self, buckets: dict[str, Any], js: Any = None) -> None:
+        #: One bucket per partition (docs/partitions.md), by name; others are opened on first use.
         self._buckets = buckets
+        self._js = js
         self._schema = Draft202012Validator(load_schema("conversation-snapshot"))
 
     @classmethod
@@ -107,12 +108,20 @@ class SnapshotStore:
                 buckets[name] = await js.key_value(name)
         except BucketNotFoundError:
             return None
-        return cls(buckets)
+        return cls(buckets, js)
+
+    async def _kv(self, sid: str) -> Any:
+        name = snapshots_bucket(sid)
+        kv = self._buckets.get(name)
+        if kv is None:
+            kv = await self._js.key_value(name)
+            self._buckets[name] = kv
+        return kv
 
     async def get(self, tenant: str, sid: str) -> dict[str, Any] | None:
         """The session's snapshot, or None when there is none or it is not a valid one of this session."""
         try:
-            e = await self._buckets[snapshots_bucket(sid)].get(snapshot_key(tenant, sid))
+            e = await (await self._kv(sid)).get(snapshot_key(tenant, sid))
         except (KeyNotFoundError, KeyDeletedError):
             return None
         if e is None or not e.value:
@@ -126,7 +135,7 @@ class SnapshotStore:
         return snap
 
     async def put(self, snap: dict[str, Any]) -> None:
-        await self._buckets[snapshots_bucket(snap["sid"])].put(
+        await (await self._kv(snap["sid"])).put(
             snapshot_key(snap["tenant"], snap["sid"]), json.dumps(snap, separators=(",", ":")).encode()
         )
 

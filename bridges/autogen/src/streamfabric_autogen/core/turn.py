@@ -25,7 +25,7 @@ from typing import Any
 
 from ..log import Logger
 from ..schemas import SchemaError, validate_control, validate_job
-from ..subjects import control_subject
+from ..subjects import control_subject, note_session_layout
 from .agent_run import AgentRun
 from .conversation import trim_history
 from .event_log import EventLog
@@ -100,8 +100,12 @@ async def run_turn(msg: Any, deps: TurnDeps) -> None:
 
 async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: TurnDeps, log: Logger) -> None:
     sid = job["sid"]
-    # A session created under an earlier partition layout: find it first (no-op with one layout).
-    await deps.registry.locate(sid)
+    # The layout the session lives under: the job names it (P > 1), else a lookup finds it (a no-op
+    # while one layout was ever recorded).
+    if job.get("partitions"):
+        note_session_layout(sid, int(job["partitions"]))
+    else:
+        await deps.registry.locate(sid)
     state = await read_turn_state(deps.event_log, job, deps.snapshots)
     if state.status in ("finished", "conflict"):
         if state.status == "conflict":

@@ -19,7 +19,6 @@ from ..config import BridgeConfig
 from ..log import Logger
 from ..subjects import (
     all_partitions,
-    env_partitions,
     partition_job_subject,
     partition_names,
     worker_consumer_name,
@@ -108,7 +107,7 @@ class Bridge:
         """The streams and the session bucket are provisioned by the TypeScript services (one
         definition of them); the bridge waits for them instead of defining them a second time."""
         warned = False
-        configured = env_partitions()
+        configured = self.cfg.partitions
         while True:
             try:
                 # The partition layout first (PartitionLayoutError when NATS_PARTITIONS is too small).
