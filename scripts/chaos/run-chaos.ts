@@ -90,6 +90,8 @@ export interface ChaosReport {
   faultLog: FaultRecord[];
   /** Sessions that did not pass, with what went wrong. */
   problems: SessionCheck[];
+  /** P > 1 on a cluster: each partitioned stream's leader after the spread at start. */
+  leaders?: { stream: string; leader: string }[];
   /** Warnings and errors the services logged (the first 300), for post-mortems. */
   serviceWarnings: Record<string, unknown>[];
 }
@@ -147,6 +149,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     gatewayEnv: { DRAIN_TIMEOUT_MS: '1000', STREAM_HEARTBEAT_INTERVAL: '2000' },
     workerEnv: { WORKER_ACK_WAIT_MS: String(o.ackWaitMs), WORKER_MAX_DELIVER: '50' },
   });
+  let leaders: { stream: string; leader: string }[] | undefined;
   if (o.natsNodes > 1 && o.partitions > 1) {
     // As an operator would (`npm run nats:spread`): partition i led by node i before the faults.
     setPartitionLayout(o.partitions);
@@ -154,6 +157,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       const nc = await connect({ servers: topology.nats.urls.split(',') });
       try {
         const placement = await spreadLeaders(nc);
+        leaders = placement.map((p) => ({ stream: p.stream, leader: p.leader }));
         o.log(`partition leaders: ${placement.map((p) => `${p.stream}@${p.leader}`).join(' ')}`);
       } finally {
         await nc.close();
@@ -223,6 +227,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
   }
   return {
     ...report(o, startedAt, performance.now() - started, checks, clients, injector.records),
+    ...(leaders ? { leaders } : {}),
     serviceWarnings: warnings,
   };
 }
