@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GatewayConfig } from '../../shared/config/gateway-config.js';
 import { WorkerConfig } from '../../shared/config/worker-config.js';
-import { JOBS_STREAM, workerConsumerName } from '../../shared/nats/subjects.js';
+import { JOBS_STREAM, partitionNames, workerConsumerName } from '../../shared/nats/subjects.js';
 import { ROOT, yamlDocs, yamlFile } from './ops-tools.js';
 
 type Obj = Record<string, unknown>;
@@ -164,8 +164,9 @@ describe('kubernetes - worker', () => {
     expect(partitions).toBe(3);
     // KEDA's nats-jetstream scaler reads one consumer per trigger: one trigger per partition.
     expect(triggers.map((t) => t.metadata.stream)).toEqual(
-      Array.from({ length: partitions }, (_, i) => `${JOBS_STREAM}_${i}`),
+      partitionNames(partitions).map((p) => p.jobsStream),
     );
+    expect(triggers[0]!.metadata.stream).toBe(`${JOBS_STREAM}_0`);
     for (const trig of triggers) {
       expect(trig.type).toBe('nats-jetstream');
       expect(trig.metadata.consumer).toBe(workerConsumerName('builtin'));
