@@ -30,6 +30,13 @@ export const BenchOptions = z.object({
   checkEvery: z.number().int().positive(),
   /** Write CPU profiles of gateways and workers (node --cpu-prof) into the output dir. */
   profile: z.boolean(),
+  /** nats-server nodes: 1 = standalone (R1), 3 or more = a JetStream cluster with R3 streams. */
+  natsNodes: z.number().int().min(1).max(5),
+  /**
+   * NATS_PARTITIONS of each fabric run: the fabric target runs once per value, each on a fresh
+   * backend (NATS, workers), under the same load, so one result compares them.
+   */
+  partitions: z.array(z.number().int().min(1).max(64)).min(1),
   verbose: z.boolean(),
 });
 export type BenchOptions = z.infer<typeof BenchOptions>;
@@ -94,6 +101,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       idle: { type: 'string' },
       'check-every': { type: 'string' },
       profile: { type: 'boolean', default: false },
+      'nats-nodes': { type: 'string', default: '1' },
+      partitions: { type: 'string', default: '1' },
       verbose: { type: 'boolean', default: false },
     },
     strict: true,
@@ -121,6 +130,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     idleSteps: list(v.idle)?.map(Number) ?? base.idleSteps,
     checkEvery: num(v['check-every'], base.checkEvery),
     profile: v.profile,
+    natsNodes: Number(v['nats-nodes']),
+    partitions: list(v.partitions)?.map(Number) ?? [1],
     verbose: v.verbose,
   });
 }

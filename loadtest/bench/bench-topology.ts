@@ -1,8 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
 import { type NatsCluster, startNats } from '../../scripts/topology/nats-process.js';
 import { type ServiceProcess, spawnService } from '../../scripts/topology/service-process.js';
+import { type LeaderPlacement, spreadLeaders } from '../../shared/nats/leaders.js';
+import { setPartitionLayout } from '../../shared/nats/subjects.js';
 import { startCentrifugo } from './centrifugo-process.js';
 import type { ProcessRoles } from './proc-stats.js';
 
@@ -20,6 +23,10 @@ export interface BenchTopology {
 }
 
 export interface TopologyOptions {
+  /** nats-server nodes (>= 3: a cluster, streams R3). */
+  natsNodes: number;
+  /** NATS_PARTITIONS for every gateway and worker of this backend. */
+  partitions: number;
   gateways: number;
   workers: number;
   /** Extra env for workers (flush interval, model speed, concurrency). */
@@ -39,9 +46,34 @@ export interface Backend {
   nats: NatsCluster;
   workers: ServiceProcess[];
   roles: ProcessRoles;
+  /** NATS_REPLICAS and NATS_PARTITIONS every process on this backend runs with. */
+  logEnv: Record<string, string>;
+  /** Where the partition leaders were put at start (P > 1 on a cluster). */
+  leaders?: LeaderPlacement[];
   /** Starts a gateway on this backend (fresh process and memory). */
   addGateway(o: TopologyOptions, index: number): Promise<ServiceProcess>;
   stop(): Promise<void>;
+}
+
+/** Moves the leaders of the P partitions' streams to different nodes; returns where they are. */
+export async function spreadPartitionLeaders(
+  urls: string,
+  partitions: number,
+  verbose: boolean,
+): Promise<LeaderPlacement[]> {
+  // This process names the streams from its own layout: the one the backend was started with.
+  setPartitionLayout(partitions);
+  const nc = await connect({ servers: urls.split(',') });
+  try {
+    const placement = await spreadLeaders(nc);
+    if (verbose)
+      process.stderr.write(
+        `[bench] partition leaders: ${placement.map((p) => `${p.stream}@${p.leader}`).join(' ')}\n`,
+      );
+    return placement;
+  } finally {
+    await nc.close();
+  }
 }
 
 const pidOf = (p: { process: ChildProcess }) => p.process.pid!;
@@ -58,8 +90,13 @@ export async function stopServices(services: ServiceProcess[]): Promise<void> {
   );
 }
 
+/** What every gateway and worker of a backend is told about the log: replicas and partitions. */
+export function logEnv(o: Pick<TopologyOptions, 'natsNodes' | 'partitions'>): Record<string, string> {
+  return { NATS_REPLICAS: o.natsNodes >= 3 ? '3' : '1', NATS_PARTITIONS: String(o.partitions) };
+}
+
 export async function startBackend(o: TopologyOptions): Promise<Backend> {
-  const nats = await startNats({ verbose: o.verbose });
+  const nats = await startNats({ nodes: o.natsNodes, verbose: o.verbose });
   let workers: ServiceProcess[] = [];
   try {
     workers = await Promise.all(
@@ -67,6 +104,7 @@ export async function startBackend(o: TopologyOptions): Promise<Backend> {
         spawnService('worker', {
           env: {
             NATS_URL: nats.urls,
+            ...logEnv(o),
             WORKER_ID: `bench-w${i + 1}`,
             STREAM_LOG_LEVEL: 'info',
             ...o.workerEnv,
@@ -82,14 +120,29 @@ export async function startBackend(o: TopologyOptions): Promise<Backend> {
     await nats.stop();
     throw err;
   }
+  // Partition leaders spread over the nodes (partition i led by node i), as an operator runs
+  // `npm run nats:spread` after provisioning: JetStream places replicas, not leaders.
+  let leaders: LeaderPlacement[] | undefined;
+  if (o.natsNodes > 1 && o.partitions > 1) {
+    try {
+      leaders = await spreadPartitionLeaders(nats.urls, o.partitions, o.verbose);
+    } catch (err) {
+      await stopServices(workers);
+      await nats.stop();
+      throw err;
+    }
+  }
   return {
     nats,
     workers,
     roles: { worker: workers.map(pidOf), nats: nats.nodes.map((n) => n.process!.pid!) },
+    logEnv: logEnv(o),
+    ...(leaders ? { leaders } : {}),
     addGateway: (t, index) =>
       spawnService('gateway', {
         env: {
           NATS_URL: nats.urls,
+          ...logEnv(t),
           WEBSOCKET_PORT: '0',
           GATEWAY_ID: `bench-g${index}`,
           STREAM_LOG_LEVEL: 'info',
@@ -153,7 +206,7 @@ async function killChild(c: ChildProcess): Promise<void> {
 
 /** The Socket.IO server in place of the gateways, on the same backend. */
 export async function startSocketIoTopology(backend: Backend): Promise<BenchTopology> {
-  const sio = await spawnBaseline('socketio-server', { NATS_URL: backend.nats.urls });
+  const sio = await spawnBaseline('socketio-server', { NATS_URL: backend.nats.urls, ...backend.logEnv });
   return {
     urls: [`http://127.0.0.1:${sio.port}`],
     roles: { gateway: [sio.child.pid!], ...backend.roles },

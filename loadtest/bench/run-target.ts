@@ -16,6 +16,7 @@ import {
 import type { RestartCheck } from './centrifugo-restart.js';
 import { LoadDriver } from './load-driver.js';
 import type { IdleResult } from './measure-idle.js';
+import { clusterSnapshot, type NodeShare, nodeShares, type StreamRate, streamRates } from './nats-nodes.js';
 import { type NatsStats, natsStats } from './nats-stats.js';
 import { cpuSnapshot, loadAverage, machineBusySeconds, rssSnapshot } from './proc-stats.js';
 
@@ -46,6 +47,10 @@ export interface StepResult {
   /** Gateway-tier RSS growth since before the first step, per active stream (KB). */
   gatewayKBPerActiveStream: number;
   nats?: NatsStats & { inMsgsPerSec: number };
+  /** Per NATS node during the window: leader share of the writes, stored events, CPU. */
+  natsNodes?: NodeShare[];
+  /** Streams written to during the window, busiest first, with their leader. */
+  streamWrites?: StreamRate[];
   /**
    * The whole machine during the window: busy cores of every process, the part that was not
    * this benchmark's processes (other people's work on a shared box), and the load average.
@@ -58,6 +63,11 @@ export interface StepResult {
 
 export interface TargetResult {
   target: Target;
+  /** Set when the run used a NATS cluster or partitions: nodes and NATS_PARTITIONS of this run. */
+  natsNodes?: number;
+  partitions?: number;
+  /** P > 1 on a cluster: where the partitions' leaders were put before the load (stream, leader, wanted). */
+  leaders?: { stream: string; leader: string; wanted: string }[];
   steps: StepResult[];
   idle: IdleResult[];
   drain: { unfinished: number };
@@ -90,10 +100,12 @@ function diffFaults(a: SeqFaults, b: SeqFaults): SeqFaults {
 }
 
 /** Process options of the run (the backend is started once from these). */
-export function topologyOptions(o: BenchOptions): TopologyOptions {
+export function topologyOptions(o: BenchOptions, partitions = o.partitions[0]!): TopologyOptions {
   const maxStreams = Math.max(...o.steps);
   const concurrency = Math.ceil((maxStreams * 1.5 + Math.max(0, ...o.idleSteps)) / o.workers) + 100;
   const topo: TopologyOptions = {
+    natsNodes: o.natsNodes,
+    partitions,
     gateways: o.gateways,
     workers: o.workers,
     workerEnv: { STREAM_FLUSH_INTERVAL: String(o.flushIntervalMs), WORKER_CONCURRENCY: String(concurrency) },
@@ -113,12 +125,17 @@ export function topologyOptions(o: BenchOptions): TopologyOptions {
   return topo;
 }
 
-function startTopology(target: Target, o: BenchOptions, backend: Backend | null): Promise<BenchTopology> {
+function startTopology(
+  target: Target,
+  o: BenchOptions,
+  backend: Backend | null,
+  partitions: number,
+): Promise<BenchTopology> {
   if (target === 'uws') return startUwsTopology();
   if (target === 'centrifugo') return startCentrifugoTopology(topologyOptions(o));
   if (!backend) throw new Error(`${target} needs the NATS + workers backend`);
   return target === 'fabric'
-    ? startFabricTopology(backend, topologyOptions(o))
+    ? startFabricTopology(backend, topologyOptions(o, partitions))
     : startSocketIoTopology(backend);
 }
 
@@ -127,9 +144,12 @@ export async function runTarget(
   target: Target,
   o: BenchOptions,
   backend: Backend | null,
+  partitions = o.partitions[0]!,
 ): Promise<TargetResult> {
-  log(`${target}: starting topology`);
-  const topo = await startTopology(target, o, backend);
+  const clustered = backend !== null && (o.natsNodes > 1 || o.partitions.length > 1 || partitions > 1);
+  const tag = clustered ? `${target} P=${partitions}` : target;
+  log(`${tag}: starting topology`);
+  const topo = await startTopology(target, o, backend, partitions);
   const driver = await LoadDriver.start(
     {
       kind: transportKind(target),
@@ -146,6 +166,9 @@ export async function runTarget(
   );
   const roles = { ...topo.roles, loadgen: driver.pids };
   const monitor = topo.nats?.nodes[0]?.monitorPort;
+  // Per NATS node: which streams it leads, what it stores, its CPU (only with a NATS backend).
+  const natsNodes = topo.nats?.nodes ?? [];
+  const nodePids = () => Object.fromEntries(natsNodes.map((n) => [n.name, [n.process?.pid ?? 0]]));
   const rss0 = rssSnapshot(roles);
   const steps: StepResult[] = [];
   let faultsBefore: SeqFaults = { lost: 0, duplicated: 0, reordered: 0 };
@@ -160,11 +183,15 @@ export async function runTarget(
       const cpu0 = cpuSnapshot(roles);
       const busy0 = machineBusySeconds();
       const nats0 = monitor ? await natsStats(monitor) : undefined;
+      const nodeCpu0 = cpuSnapshot(nodePids());
+      const nodes0 = natsNodes.length ? await clusterSnapshot(natsNodes) : [];
       const t0 = performance.now();
       await sleep(o.measureS * 1000);
       const rep = await driver.report();
       const seconds = (performance.now() - t0) / 1000;
       const cpu1 = cpuSnapshot(roles);
+      const nodeCpu1 = cpuSnapshot(nodePids());
+      const nodes1 = natsNodes.length ? await clusterSnapshot(natsNodes) : [];
       const busyCores = (machineBusySeconds() - busy0) / seconds;
       const rss = rssSnapshot(roles);
       const nats1 = monitor ? await natsStats(monitor) : undefined;
@@ -218,6 +245,18 @@ export async function runTarget(
           ((rss.gateway ?? 0) - (rss0.gateway ?? 0)) / 1024 / Math.max(1, opened.streams),
           1,
         ),
+        ...(natsNodes.length
+          ? (() => {
+              const nodeCores = Object.fromEntries(
+                Object.keys(nodeCpu1).map((k) => [k, (nodeCpu1[k]! - nodeCpu0[k]!) / seconds]),
+              );
+              const rates = streamRates(nodes0, nodes1, seconds);
+              return {
+                natsNodes: nodeShares(nodes0, nodes1, nodeCores, seconds),
+                streamWrites: rates.filter((r) => r.writesPerSec > 0),
+              };
+            })()
+          : {}),
         ...(nats0 && nats1
           ? { nats: { ...nats1, inMsgsPerSec: Math.round((nats1.inMsgs - nats0.inMsgs) / seconds) } }
           : {}),
@@ -235,14 +274,17 @@ export async function runTarget(
       };
       steps.push(step);
       log(
-        `${target} ${n} streams: ${step.eventsPerSec} ev/s p50 ${latency.p50} p99 ${latency.p99} ms, ttft p99 ${step.ttft.p99} ms` +
+        `${tag} ${n} streams: ${step.eventsPerSec} ev/s p50 ${latency.p50} p99 ${latency.p99} ms, ttft p99 ${step.ttft.p99} ms` +
           `${resume ? `, resume p99 ${resume.p99} ms` : ''}, cores ${JSON.stringify(cores)}, ` +
-          `other load ${step.machine.otherCores} cores, held=${step.held}`,
+          `other load ${step.machine.otherCores} cores, load avg ${step.machine.loadAvg1}, held=${step.held}` +
+          (step.natsNodes
+            ? `; nodes ${step.natsNodes.map((x) => `${x.node} ${x.cpuCores} cores leads ${x.leads.length} (${Math.round(x.ledEventShare * 100)} % of events)`).join(', ')}`
+            : ''),
       );
       // Far past the knee nothing more is learned, and an overloaded box only slows the run down.
       if (!step.held && (latency.p99 > 1000 || opened.failed > n * 0.05 || latency.count === 0)) break;
     }
-    log(`${target}: draining`);
+    log(`${tag}: draining`);
     const drainMs = Math.ceil(((o.length * 1.25) / o.tokensPerSecond) * 1000) + o.thinkMs + 15_000;
     const drained = await driver.all<{ unfinished: number }>({ cmd: 'drain', timeoutMs: drainMs });
     const final = await driver.report();
@@ -250,6 +292,8 @@ export async function runTarget(
     const held = steps.filter((s) => s.held).map((s) => s.streams);
     return {
       target,
+      ...(clustered ? { natsNodes: o.natsNodes, partitions } : {}),
+      ...(backend?.leaders ? { leaders: backend.leaders } : {}),
       steps,
       idle: [],
       drain: { unfinished: drained.reduce((a, x) => a + x.unfinished, 0) },

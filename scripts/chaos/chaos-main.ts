@@ -7,7 +7,7 @@ import { chaosPassed, chaosSummaryLine, DEFAULT_CHAOS, runChaos } from './run-ch
 
 /**
  * `npm run chaos -- [--seed N] [--sessions 200] [--faults 30] [--clients 8] [--concurrency 3]
- * [--gateways 2] [--workers 3] [--bridge-workers 0] [--kinds gateway-kill,nats-kill,...] [--verbose]`:
+ * [--gateways 2] [--workers 3] [--partitions 3] [--bridge-workers 0] [--kinds gateway-kill,nats-kill,...] [--verbose]`:
  * runs the chaos experiment, prints one line of totals,
  * writes bench/results/chaos-<date>.json and exits non-zero unless nothing was lost, duplicated
  * or reordered. Replay a failing run with its --seed.
@@ -21,6 +21,8 @@ async function main(): Promise<void> {
       clients: { type: 'string' },
       concurrency: { type: 'string' },
       gateways: { type: 'string' },
+      // NATS_PARTITIONS of every service (the 3-node cluster spreads the partition leaders).
+      partitions: { type: 'string' },
       workers: { type: 'string' },
       // AutoGen bridge workers (Python, .venv/) mixed in: half the sessions go to their agent.
       'bridge-workers': { type: 'string' },
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
     clients: num(values.clients, DEFAULT_CHAOS.clients),
     concurrency: num(values.concurrency, DEFAULT_CHAOS.concurrency),
     gateways: num(values.gateways, DEFAULT_CHAOS.gateways),
+    partitions: num(values.partitions, DEFAULT_CHAOS.partitions),
     workers: num(values.workers, DEFAULT_CHAOS.workers),
     bridgeWorkers: num(values['bridge-workers'], DEFAULT_CHAOS.bridgeWorkers),
     kinds: values.kinds ? parseKinds(values.kinds) : DEFAULT_CHAOS.kinds,

@@ -1,6 +1,8 @@
 import { connect } from '@nats-io/transport-node';
 import { prng } from '../../services/worker/agents/builtin-model.js';
 import { JetStreamEventLog } from '../../shared/nats/event-log.js';
+import { spreadLeaders } from '../../shared/nats/leaders.js';
+import { setPartitionLayout } from '../../shared/nats/subjects.js';
 import { ensurePython } from '../topology/bridge-process.js';
 import { CheckingClient, type SessionCheck, type SessionSpec } from './checking-client.js';
 import { FAULT_KINDS, FaultInjector, type FaultKind, type FaultRecord } from './faults.js';
@@ -16,6 +18,8 @@ export interface ChaosOptions {
   /** Sessions each client runs at once. */
   concurrency: number;
   natsNodes: number;
+  /** NATS_PARTITIONS of every gateway, worker and bridge (docs/partitions.md). */
+  partitions: number;
   gateways: number;
   workers: number;
   /** AutoGen bridge workers (Python) next to the TypeScript workers; half the sessions use them. */
@@ -39,6 +43,7 @@ export const DEFAULT_CHAOS: ChaosOptions = {
   clients: 8,
   concurrency: 3,
   natsNodes: 3,
+  partitions: 1,
   gateways: 2,
   workers: 3,
   bridgeWorkers: 0,
@@ -54,7 +59,14 @@ export interface ChaosReport {
   seed: number;
   startedAt: string;
   durationMs: number;
-  topology: { natsNodes: number; gateways: number; workers: number; bridgeWorkers: number; clients: number };
+  topology: {
+    natsNodes: number;
+    partitions: number;
+    gateways: number;
+    workers: number;
+    bridgeWorkers: number;
+    clients: number;
+  };
   sessions: number;
   /** Of `sessions`, those served by the AutoGen bridge workers. */
   bridgeSessions: number;
@@ -78,6 +90,8 @@ export interface ChaosReport {
   faultLog: FaultRecord[];
   /** Sessions that did not pass, with what went wrong. */
   problems: SessionCheck[];
+  /** P > 1 on a cluster: each partitioned stream's leader after the spread at start. */
+  leaders?: { stream: string; leader: string }[];
   /** Warnings and errors the services logged (the first 300), for post-mortems. */
   serviceWarnings: Record<string, unknown>[];
 }
@@ -98,7 +112,7 @@ export function chaosPassed(r: ChaosReport): boolean {
 export function chaosSummaryLine(r: ChaosReport): string {
   const kinds = FAULT_KINDS.map((k) => `${k}=${r.faultsByKind[k]}`).join(' ');
   return (
-    `chaos seed=${r.seed} sessions=${r.sessions} events=${r.events} faults=${r.faults} ` +
+    `chaos seed=${r.seed} ${r.topology.partitions > 1 ? `partitions=${r.topology.partitions} ` : ''}sessions=${r.sessions} events=${r.events} faults=${r.faults} ` +
     (r.topology.bridgeWorkers > 0
       ? `bridge-workers=${r.topology.bridgeWorkers} bridge-sessions=${r.bridgeSessions} `
       : '') +
@@ -130,10 +144,29 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     gateways: o.gateways,
     workers: o.workers,
     bridgeWorkers: o.bridgeWorkers,
+    env: { NATS_PARTITIONS: String(o.partitions) },
     verbose: o.verbose,
     gatewayEnv: { DRAIN_TIMEOUT_MS: '1000', STREAM_HEARTBEAT_INTERVAL: '2000' },
     workerEnv: { WORKER_ACK_WAIT_MS: String(o.ackWaitMs), WORKER_MAX_DELIVER: '50' },
   });
+  let leaders: { stream: string; leader: string }[] | undefined;
+  if (o.natsNodes > 1 && o.partitions > 1) {
+    // As an operator would (`npm run nats:spread`): partition i led by node i before the faults.
+    setPartitionLayout(o.partitions);
+    try {
+      const nc = await connect({ servers: topology.nats.urls.split(',') });
+      try {
+        const placement = await spreadLeaders(nc);
+        leaders = placement.map((p) => ({ stream: p.stream, leader: p.leader }));
+        o.log(`partition leaders: ${placement.map((p) => `${p.stream}@${p.leader}`).join(' ')}`);
+      } finally {
+        await nc.close();
+      }
+    } catch (err) {
+      await topology.stop();
+      throw err;
+    }
+  }
   const clients = Array.from({ length: o.clients }, (_, i) => {
     // Spread first connections over the gateways; every client knows them all.
     const urls = topology.gatewayUrls.map(
@@ -183,7 +216,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     }
     await work;
     await injector.settle();
-    await countLostTails(topology.nats.urls, checks);
+    await countLostTails(topology.nats.urls, checks, o.partitions);
   } finally {
     for (const c of clients) c.close();
     warnings = [...topology.gateways, ...topology.workers, ...topology.bridges]
@@ -194,16 +227,19 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
   }
   return {
     ...report(o, startedAt, performance.now() - started, checks, clients, injector.records),
+    ...(leaders ? { leaders } : {}),
     serviceWarnings: warnings,
   };
 }
 
 /** For sessions that never finished, the events the log holds past what the client received. */
-async function countLostTails(natsUrls: string, checks: SessionCheck[]): Promise<void> {
+async function countLostTails(natsUrls: string, checks: SessionCheck[], partitions: number): Promise<void> {
   const unfinished = checks.filter((c) => c.outcome === 'unfinished');
   if (unfinished.length === 0) return;
   const nc = await connect({ servers: natsUrls.split(',') });
   try {
+    // This process reads the log too: the layout is the services' (a fresh cluster: no earlier one).
+    setPartitionLayout(partitions);
     const log = await JetStreamEventLog.create(nc);
     for (const c of unfinished) {
       const last = await log.last('public', c.sid, { fromLeader: true });
@@ -231,6 +267,7 @@ function report(
     durationMs: Math.round(durationMs),
     topology: {
       natsNodes: o.natsNodes,
+      partitions: o.partitions,
       gateways: o.gateways,
       workers: o.workers,
       bridgeWorkers: o.bridgeWorkers,

@@ -58,6 +58,8 @@ describe('docker-compose - topology', () => {
         'nats-3': { condition: 'service_healthy' },
       });
       expect(s.environment!.NATS_REPLICAS).toBe('3');
+      // One partition leader per NATS node, the same on every gateway and worker.
+      expect(s.environment!.NATS_PARTITIONS).toBe('3');
       expect(s.environment!.NATS_URL!.split(',')).toEqual([
         'nats://nats-1:4222',
         'nats://nats-2:4222',

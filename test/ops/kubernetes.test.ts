@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GatewayConfig } from '../../shared/config/gateway-config.js';
 import { WorkerConfig } from '../../shared/config/worker-config.js';
-import { JOBS_STREAM, workerConsumerName } from '../../shared/nats/subjects.js';
+import { JOBS_STREAM, partitionNames, workerConsumerName } from '../../shared/nats/subjects.js';
 import { ROOT, yamlDocs, yamlFile } from './ops-tools.js';
 
 type Obj = Record<string, unknown>;
@@ -157,15 +157,28 @@ describe('kubernetes - worker', () => {
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
   });
 
-  it('is scaled by KEDA on the JOBS stream consumer the workers really use', () => {
+  it('is scaled by KEDA on every JOBS partition consumer the workers really use, summed', () => {
     const so = byKind('ScaledObject')[0]!;
-    const trig = (so.spec.triggers as { type: string; metadata: Record<string, string> }[])[0]!;
-    expect(trig.type).toBe('nats-jetstream');
-    expect(trig.metadata.stream).toBe(JOBS_STREAM);
-    expect(trig.metadata.consumer).toBe(workerConsumerName('builtin'));
+    const triggers = so.spec.triggers as { type: string; name: string; metadata: Record<string, string> }[];
+    const partitions = Number(env(c).NATS_PARTITIONS);
+    expect(partitions).toBe(3);
+    // KEDA's nats-jetstream scaler reads one consumer per trigger: one trigger per partition.
+    expect(triggers.map((t) => t.metadata.stream)).toEqual(
+      partitionNames(partitions).map((p) => p.jobsStream),
+    );
+    expect(triggers[0]!.metadata.stream).toBe(`${JOBS_STREAM}_0`);
+    for (const trig of triggers) {
+      expect(trig.type).toBe('nats-jetstream');
+      expect(trig.metadata.consumer).toBe(workerConsumerName('builtin'));
+      expect(trig.metadata.natsServerMonitoringEndpoint).toMatch(/:8222$/);
+      expect(Number(trig.metadata.lagThreshold)).toBeGreaterThan(0);
+    }
     expect(env(c).WORKER_AGENTS).toBe('builtin');
-    expect(trig.metadata.natsServerMonitoringEndpoint).toMatch(/:8222$/);
-    expect(Number(trig.metadata.lagThreshold)).toBeGreaterThan(0);
+    // Every replica pulls from every partition: the pool scales on the sum of their lags.
+    const mod = (so.spec.advanced as { scalingModifiers: Record<string, string> }).scalingModifiers;
+    expect((mod.formula ?? '').split('+').map((x) => x.trim())).toEqual(triggers.map((t) => t.name));
+    expect(mod.metricType).toBe('AverageValue');
+    expect(Number(mod.target)).toBeGreaterThan(0);
   });
 });
 
@@ -183,6 +196,9 @@ describe('kubernetes - common', () => {
       );
       expect(() => schema.parse(literal)).not.toThrow();
       expect(env(c).NATS_REPLICAS).toBe('3');
+      // Partitioned like the NATS cluster: one partition leader per node, same on both roles.
+      expect(env(c).NATS_PARTITIONS).toBe('3');
+      expect(schema.parse(literal).NATS_PARTITIONS).toBe(3);
     }
   });
 
@@ -212,6 +228,8 @@ describe('kubernetes - common', () => {
       promExporter: { enabled: boolean };
     }>(`${DIR}/nats/values.yaml`);
     expect(v.config.cluster).toMatchObject({ enabled: true, replicas: 3 });
+    // As many nodes as the services' partitions: each node leads one partition.
+    expect(env(container('streamfabric-worker')).NATS_PARTITIONS).toBe(String(v.config.cluster.replicas));
     expect(v.config.jetstream.enabled).toBe(true);
     expect(v.config.jetstream.fileStore).toMatchObject({ enabled: true, pvc: { enabled: true } });
     expect(v.config.jetstream.merge.sync_interval).toBe('always');
