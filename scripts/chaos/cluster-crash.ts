@@ -6,7 +6,7 @@ import { connect } from '@nats-io/transport-node';
 import { WebSocket } from 'ws';
 import { StreamFabricClient } from '../../client/src/index.js';
 import { builtinText } from '../../services/worker/agents/builtin-model.js';
-import { EVENTS_STREAM, subjects } from '../../shared/nats/subjects.js';
+import { eventsStream, subjects } from '../../shared/nats/subjects.js';
 import type { SessionEvent } from '../../shared/protocol/index.js';
 import { startNats } from '../topology/nats-process.js';
 import { killAllServices, spawnService } from '../topology/service-process.js';
@@ -43,7 +43,7 @@ async function readLog(urls: string, sid: string): Promise<SessionEvent[]> {
     const jsm = await jetstreamManager(nc, { timeout: 10_000 });
     const out: SessionEvent[] = [];
     const iter = await jsm.direct
-      .getBatch(EVENTS_STREAM, { seq: 1, batch: 100_000, next_by_subj: subjects.events('public', sid) })
+      .getBatch(eventsStream(sid), { seq: 1, batch: 100_000, next_by_subj: subjects.events('public', sid) })
       .catch(() => null);
     if (!iter) return out;
     for await (const m of iter) {
