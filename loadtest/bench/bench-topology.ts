@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../scripts/topology/free-port.js';
 import { type NatsCluster, startNats } from '../../scripts/topology/nats-process.js';
 import { type ServiceProcess, spawnService } from '../../scripts/topology/service-process.js';
 import { startCentrifugo } from './centrifugo-process.js';
@@ -29,6 +30,8 @@ export interface TopologyOptions {
   workerArgs: string[];
   gatewayArgs: string[];
   verbose: boolean;
+  /** Serve nats-server's pprof (CPU profiles of the broker, `--profile`). */
+  natsProfile?: boolean;
 }
 
 /**
@@ -59,7 +62,10 @@ export async function stopServices(services: ServiceProcess[]): Promise<void> {
 }
 
 export async function startBackend(o: TopologyOptions): Promise<Backend> {
-  const nats = await startNats({ verbose: o.verbose });
+  const nats = await startNats({
+    verbose: o.verbose,
+    ...(o.natsProfile ? { profPort: await freePort('127.0.0.1') } : {}),
+  });
   let workers: ServiceProcess[] = [];
   try {
     workers = await Promise.all(
