@@ -22,6 +22,7 @@ import { TokenCoalescer } from '../publish/coalescer.js';
 import { TokenPacer } from '../publish/pacer.js';
 import { FencedError, SessionWriter } from '../publish/session-writer.js';
 import type { WorkerMetrics } from '../worker-metrics.js';
+import { onAbort } from './abort-fanout.js';
 import { InputBroker, InputTimeoutError } from './input-broker.js';
 import { type AbortReason, timeoutError } from './turn-outcome.js';
 import { readTurnState } from './turn-state.js';
@@ -208,16 +209,24 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     },
   });
   const timer = setTimeout(() => abort({ kind: 'timeout' }), deps.timeoutMs);
-  const onShutdown = () => abort({ kind: 'shutdown' });
-  deps.shutdown.addEventListener('abort', onShutdown, { once: true });
+  const offShutdown = onAbort(deps.shutdown, () => abort({ kind: 'shutdown' }));
 
   const started = performance.now();
   let tokens = 0;
   let inflight = 0;
   let writeError: unknown = null;
+  /** Wakes the agent loop waiting for the log to catch up (backpressure below). */
+  let drained: (() => void) | null = null;
+  controller.signal.addEventListener('abort', () => drained?.(), { once: true });
   const append = (draft: EventDraft, modelTokens = 0) => {
     inflight++;
-    const p = writer.append(draft, modelTokens).finally(() => inflight--);
+    const p = writer.append(draft, modelTokens).finally(() => {
+      inflight--;
+      if (drained && inflight < MAX_INFLIGHT_APPENDS) {
+        drained();
+        drained = null;
+      }
+    });
     p.then(
       () => deps.metrics.events.inc(),
       (err: unknown) => {
@@ -232,16 +241,13 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       bufferSize: job.options.bufferSize ?? deps.coalesce.bufferSize,
       flushIntervalMs: job.options.flushIntervalMs ?? deps.coalesce.flushIntervalMs,
     },
-    (out, n) =>
-      void append(
-        {
-          type: 'token',
-          text: out.text,
-          ...(out.agent ? { agent: out.agent } : {}),
-          ...(out.index !== undefined ? { index: out.index } : {}),
-        },
-        n,
-      ),
+    (out, n) => {
+      // Assigned, not spread (V8's slow path): this runs once per event.
+      const draft: Extract<EventDraft, { type: 'token' }> = { type: 'token', text: out.text };
+      if (out.agent) draft.agent = out.agent;
+      if (out.index !== undefined) draft.index = out.index;
+      void append(draft, n);
+    },
   );
 
   const pacer = new TokenPacer(job.options.maxTokensPerSecond ?? deps.coalesce.maxTokensPerSecond ?? 0);
@@ -281,8 +287,12 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
         deps.metrics.tokens.inc(out.count ?? 1);
         coalescer.push(out);
         // Backpressure: a model faster than the log waits here instead of queueing without bound.
+        // Woken by the write that brings it under the limit (every write settles, stored or failed;
+        // a failed one aborts the turn), not by polling: a saturated worker has many turns here.
         while (inflight >= MAX_INFLIGHT_APPENDS && !controller.signal.aborted)
-          await new Promise((r) => setTimeout(r, 1));
+          await new Promise<void>((r) => {
+            drained = r;
+          });
         continue;
       }
       coalescer.flush();
@@ -312,7 +322,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
   } finally {
     clearTimeout(timer);
     ctl.unsubscribe();
-    deps.shutdown.removeEventListener('abort', onShutdown);
+    offShutdown();
   }
 
   const reason = abortReason as AbortReason | null;
