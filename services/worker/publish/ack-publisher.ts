@@ -22,6 +22,8 @@ interface Waiter {
 
 const decoder = new TextDecoder();
 const SWEEP_MS = 250;
+/** Least time between two batches of publishes while busy (ms): what a write may wait at most. */
+const BATCH_GAP_MS = 2;
 
 /** `{"stream":` : how every successful PubAck starts (an error response starts with `{"error":`). */
 const ACK_PREFIX = Buffer.from('{"stream":');
@@ -83,6 +85,7 @@ export class AckPublisher implements EventPublisher {
   /** Publishes of this turn of the event loop, sent together (see `publish`). */
   private outgoing: Outgoing[] = [];
   private readonly sendOutgoing = () => this.send();
+  private lastSend = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly nc: NatsConnection) {
     this.prefix = `${createInbox()}.`;
@@ -100,12 +103,20 @@ export class AckPublisher implements EventPublisher {
       // Held until the end of this turn of the event loop, then all go out in one socket write:
       // nats.js flushes at the end of each microtask run, and acks resolving writers' chains one
       // after another made that a write (and a server read) per publish or two.
-      if (this.outgoing.length === 0) setImmediate(this.sendOutgoing);
+      if (this.outgoing.length === 0) {
+        // Idle (nothing sent for a while): out at the end of this turn of the loop. Busy (a batch
+        // went out less than BATCH_GAP_MS ago): wait out the gap, so a stream of acks arriving
+        // one socket read at a time is answered by one write per gap, not one per read.
+        const since = performance.now() - this.lastSend;
+        if (since >= BATCH_GAP_MS) setImmediate(this.sendOutgoing);
+        else setTimeout(this.sendOutgoing, Math.ceil(BATCH_GAP_MS - since));
+      }
       this.outgoing.push({ subject, data, headers: opts.headers, token });
     });
   }
 
   private send(): void {
+    this.lastSend = performance.now();
     const batch = this.outgoing;
     this.outgoing = [];
     for (const o of batch) {
