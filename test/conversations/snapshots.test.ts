@@ -88,6 +88,15 @@ describe('conversation snapshots', () => {
     expect(JSON.parse(JSON.stringify(read.conversation))).toEqual(stored(events));
   });
 
+  it("the worker's snapshot, folded from its own writes, is what the whole log folds to (team messages too)", async () => {
+    const { sid, events } = await conversation(2, 'team', { ...OPTS, team: ['planner', 'critic'] });
+    expect(events.some((e) => e.type === 'message')).toBe(true);
+    const snap = await snapshotAt(sid, events.at(-1)!.seq);
+    const full = await readConversation(log, undefined, TENANT, sid);
+    expect(snap.streamSeq).toBe(full.lastStreamSeq);
+    expect(snap.conversation).toEqual(JSON.parse(JSON.stringify(full.conversation)));
+  });
+
   it('falls back to the full read for a corrupt, foreign, newer or unanchored snapshot, with the same answer', async () => {
     const { sid, events } = await conversation(2, 'stale');
     const good = await snapshotAt(sid, events.at(-1)!.seq);
