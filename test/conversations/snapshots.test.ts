@@ -42,7 +42,7 @@ const stored = (events: SessionEvent[]) => JSON.parse(JSON.stringify(foldConvers
 async function conversation(
   turns: number,
   tag: string,
-  options = OPTS,
+  options: typeof OPTS & { team?: string[] } = OPTS,
 ): Promise<{ sid: string; events: SessionEvent[] }> {
   const c = await RawClient.connect(fabric.wsUrl(0));
   c.send({ type: 'start', id: 's', input: `${tag} 1`, options });

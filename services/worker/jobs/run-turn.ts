@@ -240,6 +240,9 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     {
       bufferSize: job.options.bufferSize ?? deps.coalesce.bufferSize,
       flushIntervalMs: job.options.flushIntervalMs ?? deps.coalesce.flushIntervalMs,
+      // Adaptive: while this session's previous event is still being written, hold up to one
+      // more interval (fewer, larger events when the log is the bottleneck; none added when idle).
+      maxHoldMs: job.options.flushIntervalMs ?? deps.coalesce.flushIntervalMs,
     },
     (out, n) => {
       // Assigned, not spread (V8's slow path): this runs once per event.
@@ -248,6 +251,8 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       if (out.index !== undefined) draft.index = out.index;
       void append(draft, n);
     },
+    undefined,
+    () => inflight > 0,
   );
 
   const pacer = new TokenPacer(job.options.maxTokensPerSecond ?? deps.coalesce.maxTokensPerSecond ?? 0);
