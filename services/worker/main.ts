@@ -98,6 +98,7 @@ async function main(): Promise<void> {
         bufferSize: config.STREAM_BUFFER_SIZE,
         flushIntervalMs: config.STREAM_FLUSH_INTERVAL,
         maxTokensPerSecond: config.STREAM_MAX_TOKENS_PER_SECOND,
+        maxHoldMs: config.STREAM_FLUSH_MAX_HOLD,
       },
       shutdown: shutdown.signal,
     };

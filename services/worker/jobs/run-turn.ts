@@ -46,7 +46,7 @@ export interface TurnDeps {
   maxHistoryTokens: number;
   inputTimeoutMs: number;
   /** Token coalescing and pacing defaults (a session's options override them). */
-  coalesce: { bufferSize: number; flushIntervalMs: number; maxTokensPerSecond?: number };
+  coalesce: { bufferSize: number; flushIntervalMs: number; maxTokensPerSecond?: number; maxHoldMs?: number };
   /** Aborted when the worker shuts down: running turns stop without writing (another worker resumes them). */
   shutdown: AbortSignal;
 }
@@ -240,9 +240,9 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     {
       bufferSize: job.options.bufferSize ?? deps.coalesce.bufferSize,
       flushIntervalMs: job.options.flushIntervalMs ?? deps.coalesce.flushIntervalMs,
-      // Adaptive: while this session's previous event is still being written, hold up to one
-      // more interval (fewer, larger events when the log is the bottleneck; none added when idle).
-      maxHoldMs: job.options.flushIntervalMs ?? deps.coalesce.flushIntervalMs,
+      // Adaptive: while this session's previous event is still being written, a due flush waits
+      // (fewer, larger events when the log is the bottleneck; none added when idle).
+      maxHoldMs: deps.coalesce.maxHoldMs ?? 0,
     },
     (out, n) => {
       // Assigned, not spread (V8's slow path): this runs once per event.
