@@ -27,7 +27,7 @@ export const WorkerConfig = z.object({
    * event is still being written (ms): under load, fewer events with more tokens each; idle, no
    * wait. Never the turn's first token. 0 = off.
    */
-  STREAM_FLUSH_MAX_HOLD: nonNegativeInt(50),
+  STREAM_FLUSH_MAX_HOLD: nonNegativeInt(0),
   /** Pacing: cap on tokens per second per session (0 = no cap). */
   STREAM_MAX_TOKENS_PER_SECOND: nonNegativeNumber(0),
   /**
