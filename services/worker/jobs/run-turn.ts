@@ -202,6 +202,9 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
     if (!abortReason) abortReason = r;
     controller.abort();
   };
+  // `controller.signal.aborted` validates its receiver on every read (1 % of a busy worker when
+  // read per output): the controller is aborted only here, so the reason says the same.
+  const stopped = () => abortReason !== null;
   const ctl = deps.nc.subscribe(subjects.control(job.sid), {
     callback: (_err, m) => {
       const c = ControlMessage.safeParse(safeJson(m.data));
@@ -283,7 +286,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
       askUser,
       ...(resumeFrom ? { resumeFrom } : {}),
     })) {
-      if (controller.signal.aborted) break;
+      if (stopped()) break;
       if (out.kind === 'token') {
         if (tokens === 0)
           deps.metrics.modelLatency.observe({ agent: job.agent }, (performance.now() - started) / 1000);
@@ -294,7 +297,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
         // Backpressure: a model faster than the log waits here instead of queueing without bound.
         // Woken by the write that brings it under the limit (every write settles, stored or failed;
         // a failed one aborts the turn), not by polling: a saturated worker has many turns here.
-        while (inflight >= MAX_INFLIGHT_APPENDS && !controller.signal.aborted)
+        while (inflight >= MAX_INFLIGHT_APPENDS && !stopped())
           await new Promise<void>((r) => {
             drained = r;
           });
@@ -311,7 +314,7 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
         kind: 'error',
         error: { code: 'input_timeout', message: err.message, retryable: false },
       };
-    } else if (!controller.signal.aborted) {
+    } else if (!stopped()) {
       // The exception (its message, stack, paths) stays in the worker log with the session id;
       // the client learns only that the agent failed.
       log.error({ err }, 'agent failed');
