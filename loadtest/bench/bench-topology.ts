@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
+import { freePort } from '../../scripts/topology/free-port.js';
 import { type NatsCluster, startNats } from '../../scripts/topology/nats-process.js';
 import { type ServiceProcess, spawnService } from '../../scripts/topology/service-process.js';
 import { type LeaderPlacement, spreadLeaders } from '../../shared/nats/leaders.js';
@@ -36,6 +37,8 @@ export interface TopologyOptions {
   workerArgs: string[];
   gatewayArgs: string[];
   verbose: boolean;
+  /** Serve nats-server's pprof (CPU profiles of the broker, `--profile`). */
+  natsProfile?: boolean;
 }
 
 /**
@@ -96,7 +99,11 @@ export function logEnv(o: Pick<TopologyOptions, 'natsNodes' | 'partitions'>): Re
 }
 
 export async function startBackend(o: TopologyOptions): Promise<Backend> {
-  const nats = await startNats({ nodes: o.natsNodes, verbose: o.verbose });
+  const nats = await startNats({
+    nodes: o.natsNodes,
+    verbose: o.verbose,
+    ...(o.natsProfile ? { profPort: await freePort('127.0.0.1') } : {}),
+  });
   let workers: ServiceProcess[] = [];
   try {
     workers = await Promise.all(

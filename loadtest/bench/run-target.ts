@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { HistogramSummary } from '../node/histogram.js';
 import type { Totals } from '../node/load-client.js';
@@ -91,6 +92,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
+/**
+ * nats-server's CPU profile over the measurement window (Go pprof, `go tool pprof -top` reads it),
+ * written next to the Node profiles. Best effort: a failed fetch is logged, the run goes on.
+ */
+async function natsCpuProfile(port: number, o: BenchOptions, target: string, streams: number): Promise<void> {
+  const seconds = Math.max(1, Math.floor(o.measureS));
+  try {
+    const r = await fetch(`http://127.0.0.1:${port}/debug/pprof/profile?seconds=${seconds}`);
+    const dir = resolve(o.outDir, `profiles-${o.name}`, 'nats');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(resolve(dir, `${target}-${streams}.pprof`), Buffer.from(await r.arrayBuffer()));
+  } catch (err) {
+    log(`nats profile failed: ${String(err)}`);
+  }
+}
+
 function diffFaults(a: SeqFaults, b: SeqFaults): SeqFaults {
   return {
     lost: a.lost - b.lost,
@@ -121,6 +138,7 @@ export function topologyOptions(o: BenchOptions, partitions = o.partitions[0]!):
     ];
     topo.workerArgs = dir('worker');
     topo.gatewayArgs = dir('gateway');
+    topo.natsProfile = true;
   }
   return topo;
 }
@@ -186,7 +204,10 @@ export async function runTarget(
       const nodeCpu0 = cpuSnapshot(nodePids());
       const nodes0 = natsNodes.length ? await clusterSnapshot(natsNodes) : [];
       const t0 = performance.now();
+      const natsProf =
+        o.profile && topo.nats?.profPort ? natsCpuProfile(topo.nats.profPort, o, target, n) : null;
       await sleep(o.measureS * 1000);
+      await natsProf;
       const rep = await driver.report();
       const seconds = (performance.now() - t0) / 1000;
       const cpu1 = cpuSnapshot(roles);

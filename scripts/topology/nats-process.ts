@@ -41,6 +41,8 @@ export interface NatsOptions {
   nodeHosts?: string[];
   /** Per-node command prefix, e.g. `['ip', 'netns', 'exec', 'ns1']` (exec keeps the server's pid). */
   nodeCommand?: (index: number) => string[];
+  /** Serve Go's pprof on this port of the first node (`prof_port`): CPU profiles of the broker. */
+  profPort?: number;
 }
 
 export interface NatsCluster {
@@ -48,6 +50,8 @@ export interface NatsCluster {
   /** Comma-separated client URLs of every node. */
   urls: string;
   dataDir: string;
+  /** The first node's pprof port, when `profPort` was given. */
+  profPort?: number;
   stop(): Promise<void>;
 }
 
@@ -98,6 +102,7 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsCluster> {
         `port: ${p.client}`,
         `http_port: ${p.monitor}`,
         `max_payload: 8MB`,
+        ...(i === 0 && opts.profPort ? [`prof_port: ${opts.profPort}`] : []),
         `jetstream { store_dir: "${storeDir}", max_memory_store: 1GB, max_file_store: 20GB${opts.jetstreamExtra ? `, ${opts.jetstreamExtra}` : ''} }`,
         ...(count > 1
           ? [`cluster { name: sf, host: ${p.host}, port: ${p.cluster}, routes: [${routes}] }`]
@@ -165,6 +170,7 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsCluster> {
     nodes,
     urls: nodes.map((n) => n.url).join(','),
     dataDir,
+    ...(opts.profPort ? { profPort: opts.profPort } : {}),
     async stop() {
       await Promise.all(nodes.map((n) => n.stop()));
       if (ownsDir) rmSync(dataDir, { recursive: true, force: true });

@@ -102,6 +102,7 @@ async function main(): Promise<void> {
         bufferSize: config.STREAM_BUFFER_SIZE,
         flushIntervalMs: config.STREAM_FLUSH_INTERVAL,
         maxTokensPerSecond: config.STREAM_MAX_TOKENS_PER_SECOND,
+        maxHoldMs: config.STREAM_FLUSH_MAX_HOLD,
       },
       shutdown: shutdown.signal,
     };
@@ -144,6 +145,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'worker stopping: running turns are handed back for redelivery');
+    // A supervisor waits ~10 s before SIGKILL, which loses `--cpu-prof` profiles and the log's
+    // last lines: a stop that hangs (a drain behind a saturated connection) ends here instead.
+    // Turns not handed back by then are redelivered after their ack wait, as after a crash.
+    setTimeout(() => {
+      log.warn('worker stop took longer than 7 s: exiting anyway');
+      process.exit(0);
+    }, 7_000).unref();
     shutdown.abort();
     await declarations.stop(); // gateways stop counting this worker at once, not after 3 heartbeats
     await Promise.allSettled(consumers.map((c) => c.stop()));

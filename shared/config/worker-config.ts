@@ -22,6 +22,12 @@ export const WorkerConfig = z.object({
   STREAM_BUFFER_SIZE: positiveInt(32),
   /** Coalescing: longest a token waits in the buffer (ms); 0 = publish each token at once. */
   STREAM_FLUSH_INTERVAL: nonNegativeInt(50),
+  /**
+   * Adaptive coalescing: how long past its deadline a flush may wait while the session's previous
+   * event is still being written (ms): under load, fewer events with more tokens each; idle, no
+   * wait. Never the turn's first token. 0 = off.
+   */
+  STREAM_FLUSH_MAX_HOLD: nonNegativeInt(0),
   /** Pacing: cap on tokens per second per session (0 = no cap). */
   STREAM_MAX_TOKENS_PER_SECOND: nonNegativeNumber(0),
   /**

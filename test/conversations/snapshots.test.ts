@@ -42,7 +42,7 @@ const stored = (events: SessionEvent[]) => JSON.parse(JSON.stringify(foldConvers
 async function conversation(
   turns: number,
   tag: string,
-  options = OPTS,
+  options: typeof OPTS & { team?: string[] } = OPTS,
 ): Promise<{ sid: string; events: SessionEvent[] }> {
   const c = await RawClient.connect(fabric.wsUrl(0));
   c.send({ type: 'start', id: 's', input: `${tag} 1`, options });
@@ -86,6 +86,15 @@ describe('conversation snapshots', () => {
     expect(read.fromSnapshotSeq).toBe(snap.seq);
     expect(read.events.map((e) => e.seq)).toEqual([snap.seq]); // only the anchor: nothing after it
     expect(JSON.parse(JSON.stringify(read.conversation))).toEqual(stored(events));
+  });
+
+  it("the worker's snapshot, folded from its own writes, is what the whole log folds to (team messages too)", async () => {
+    const { sid, events } = await conversation(2, 'team', { ...OPTS, team: ['planner', 'critic'] });
+    expect(events.some((e) => e.type === 'message')).toBe(true);
+    const snap = await snapshotAt(sid, events.at(-1)!.seq);
+    const full = await readConversation(log, undefined, TENANT, sid);
+    expect(snap.streamSeq).toBe(full.lastStreamSeq);
+    expect(snap.conversation).toEqual(JSON.parse(JSON.stringify(full.conversation)));
   });
 
   it('falls back to the full read for a corrupt, foreign, newer or unanchored snapshot, with the same answer', async () => {

@@ -77,13 +77,15 @@ export class BuiltinAgent implements Agent {
       while (i < due) {
         const end = team ? Math.min(due, team.partEnd(i)) : due;
         const speaker = team?.speakerOf(i);
-        yield {
+        // Assigned, not spread: conditional spreads take V8's slow path (one output per token).
+        const out: Extract<AgentOutput, { kind: 'token' }> = {
           kind: 'token',
-          text: tokens.slice(i, end).join(''),
+          text: end - i === 1 ? tokens[i]! : tokens.slice(i, end).join(''),
           index: end - 1,
-          ...(end - i > 1 ? { count: end - i } : {}),
-          ...(speaker ? { agent: speaker } : {}),
         };
+        if (end - i > 1) out.count = end - i;
+        if (speaker) out.agent = speaker;
+        yield out;
         i = end;
         const ended = team?.endsAt(i);
         if (ended) yield { kind: 'message', agent: ended, text: team!.textOf(ended, tokens) };

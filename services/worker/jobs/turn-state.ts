@@ -1,6 +1,6 @@
 import { readConversation, type SnapshotStore } from '../../../shared/nats/conversation-snapshots.js';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
-import type { ConversationTurn, Job, SessionEvent } from '../../../shared/protocol/index.js';
+import type { Conversation, ConversationTurn, Job, SessionEvent } from '../../../shared/protocol/index.js';
 
 /** Where a job's turn stands in the session's log, read when a delivery begins. */
 export interface TurnState {
@@ -23,6 +23,11 @@ export interface TurnState {
   lastAttempt: number;
   /** Index of the last model token of this turn in the log, for deterministic continuation. */
   lastTokenIndex?: number;
+  /**
+   * The conversation folded up to `lastSeq` (read-only: `history` shares its turns). The worker
+   * folds its own writes onto a copy for the turn-end snapshot instead of reading the turn back.
+   */
+  conversation: Conversation;
 }
 
 /**
@@ -53,7 +58,10 @@ export async function readTurnState(
     // token indexes), so read them all. Snapshots are written at turn ends, so this is rare.
     read = await readConversation(log, undefined, job.tenant, job.sid);
   }
-  return decide(read.conversation.turns, read.events, read.lastSeq, read.lastStreamSeq, job);
+  return {
+    ...decide(read.conversation.turns, read.events, read.lastSeq, read.lastStreamSeq, job),
+    conversation: read.conversation,
+  };
 }
 
 function decide(
@@ -62,7 +70,7 @@ function decide(
   lastSeq: number,
   lastStreamSeq: number,
   job: Job,
-): TurnState {
+): Omit<TurnState, 'conversation'> {
   const base = { lastSeq, lastStreamSeq, lastAttempt: 0, current: [] as SessionEvent[] };
   if (turns.length < job.turn) {
     const prev = turns.at(-1);

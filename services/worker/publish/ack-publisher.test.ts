@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsCluster, startNats } from '../../../scripts/topology/nats-process.js';
 import { provisionFabric } from '../../../shared/nats/provision.js';
 import { EVENTS_STREAM, subjects } from '../../../shared/nats/subjects.js';
-import { AckPublisher } from './ack-publisher.js';
+import { AckPublisher, ackSeq } from './ack-publisher.js';
 import { WireHeaders } from './wire-headers.js';
 
 let nats: NatsCluster;
@@ -73,5 +73,21 @@ describe('ack publisher - pipelined JetStream publishes keep dedupe and fencing'
         timeout: 5_000,
       }),
     ).rejects.toThrow(/503/);
+  });
+});
+
+describe('ackSeq - the PubAck read without JSON.parse', () => {
+  const b = (s: string) => new TextEncoder().encode(s);
+  it('reads the stream sequence of a successful ack, duplicate or not', () => {
+    expect(ackSeq(b('{"stream":"FABRIC_EVENTS","seq":123456}'))).toBe(123456);
+    expect(ackSeq(b('{"stream":"FABRIC_EVENTS","domain":"hub","seq":7,"duplicate":true}'))).toBe(7);
+  });
+  it('leaves errors and anything unexpected to the JSON path', () => {
+    expect(ackSeq(b('{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 41"}}'))).toBe(
+      undefined,
+    );
+    expect(ackSeq(b('{"stream":"FABRIC_EVENTS"}'))).toBe(undefined);
+    expect(ackSeq(b('{"stream":"S","seq":x}'))).toBe(undefined);
+    expect(ackSeq(b(''))).toBe(undefined);
   });
 });

@@ -22,6 +22,40 @@ interface Waiter {
 
 const decoder = new TextDecoder();
 const SWEEP_MS = 250;
+/** Least time between two batches of publishes while busy (ms): what a write may wait at most. */
+const BATCH_GAP_MS = 2;
+
+/** `{"stream":` : how every successful PubAck starts (an error response starts with `{"error":`). */
+const ACK_PREFIX = Buffer.from('{"stream":');
+const SEQ_KEY = Buffer.from('"seq":');
+
+/**
+ * The stream sequence of a successful PubAck (`{"stream":"S","seq":N,...}`), read from its bytes
+ * without decoding or JSON-parsing them; undefined for anything else (errors take the slow path).
+ */
+export function ackSeq(data: Uint8Array): number | undefined {
+  if (data.length < ACK_PREFIX.length + SEQ_KEY.length) return undefined;
+  for (let i = 0; i < ACK_PREFIX.length; i++) if (data[i] !== ACK_PREFIX[i]) return undefined;
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.length);
+  const at = buf.indexOf(SEQ_KEY, ACK_PREFIX.length);
+  if (at < 0) return undefined;
+  let n = 0;
+  let digits = 0;
+  for (let i = at + SEQ_KEY.length; i < data.length; i++) {
+    const c = data[i]!;
+    if (c < 48 || c > 57) break;
+    n = n * 10 + (c - 48);
+    digits++;
+  }
+  return digits > 0 && digits < 16 ? n : undefined;
+}
+
+interface Outgoing {
+  subject: string;
+  data: Uint8Array;
+  headers: WireHeaders;
+  token: string;
+}
 
 const publishers = new WeakMap<NatsConnection, AckPublisher>();
 
@@ -48,6 +82,10 @@ export class AckPublisher implements EventPublisher {
   private readonly waiting = new Map<string, Waiter>();
   private next = 0;
   private readonly sweeper: ReturnType<typeof setInterval>;
+  /** Publishes of this turn of the event loop, sent together (see `publish`). */
+  private outgoing: Outgoing[] = [];
+  private readonly sendOutgoing = () => this.send();
+  private lastSend = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly nc: NatsConnection) {
     this.prefix = `${createInbox()}.`;
@@ -62,18 +100,40 @@ export class AckPublisher implements EventPublisher {
     opts.headers.set('Nats-Expected-Last-Subject-Sequence', String(opts.expect.lastSubjectSequence));
     return new Promise((resolve, reject) => {
       this.waiting.set(token, { resolve, reject, deadline: Date.now() + opts.timeout });
-      try {
-        this.nc.publish(subject, data, { headers: opts.headers.asMsgHdrs(), reply: this.prefix + token });
-      } catch (err) {
-        this.waiting.delete(token);
-        reject(err as Error);
+      // Held until the end of this turn of the event loop, then all go out in one socket write:
+      // nats.js flushes at the end of each microtask run, and acks resolving writers' chains one
+      // after another made that a write (and a server read) per publish or two.
+      if (this.outgoing.length === 0) {
+        // Idle (nothing sent for a while): out at the end of this turn of the loop. Busy (a batch
+        // went out less than BATCH_GAP_MS ago): wait out the gap, so a stream of acks arriving
+        // one socket read at a time is answered by one write per gap, not one per read.
+        const since = performance.now() - this.lastSend;
+        if (since >= BATCH_GAP_MS) setImmediate(this.sendOutgoing);
+        else setTimeout(this.sendOutgoing, Math.ceil(BATCH_GAP_MS - since));
       }
+      this.outgoing.push({ subject, data, headers: opts.headers, token });
     });
+  }
+
+  private send(): void {
+    this.lastSend = performance.now();
+    const batch = this.outgoing;
+    this.outgoing = [];
+    for (const o of batch) {
+      try {
+        this.nc.publish(o.subject, o.data, { headers: o.headers.asMsgHdrs(), reply: this.prefix + o.token });
+      } catch (err) {
+        const w = this.waiting.get(o.token);
+        this.waiting.delete(o.token);
+        w?.reject(err as Error);
+      }
+    }
   }
 
   /** Fails every waiting publish (on shutdown). */
   close(): void {
     clearInterval(this.sweeper);
+    this.outgoing = [];
     for (const w of this.waiting.values()) w.reject(new Error('publisher closed'));
     this.waiting.clear();
   }
@@ -86,6 +146,11 @@ export class AckPublisher implements EventPublisher {
     if (m.data.length === 0) {
       const code = m.headers?.code ?? 0;
       w.reject(new Error(code === 503 ? '503 no responders: is the EVENTS stream there?' : `status ${code}`));
+      return;
+    }
+    const seq = ackSeq(m.data);
+    if (seq !== undefined) {
+      w.resolve({ seq });
       return;
     }
     try {

@@ -64,4 +64,26 @@ describe('coalescer - throttle with a leading edge', () => {
     await wheel.sleep(60);
     expect(out.map((o) => o.text)).toEqual(['a']);
   });
+
+  it('adaptive: holds a due flush while the previous event is being written, never past maxHoldMs', async () => {
+    const out: TokenOut[] = [];
+    let busy = true;
+    const c = new TokenCoalescer(
+      { bufferSize: 32, flushIntervalMs: 30, maxHoldMs: 60 },
+      (o) => out.push(o),
+      new TickWheel(5),
+      () => busy,
+    );
+    c.push(tok('a', 0)); // leading edge: out at once (nothing waits on an idle session)
+    expect(out).toHaveLength(1);
+    const t0 = performance.now();
+    c.push(tok(' b', 1));
+    await waitFor(() => out.length === 2, { timeoutMs: 5_000, intervalMs: 5, what: 'held flush' });
+    // Held while busy, but not longer than interval + maxHoldMs (plus wheel ticks).
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(30 + 60 - 5);
+    busy = false;
+    c.push(tok(' c', 2));
+    await waitFor(() => out.length === 3, { timeoutMs: 5_000, intervalMs: 5, what: 'unheld flush' });
+    expect(out.map((o) => o.text).join('')).toBe('a b c');
+  });
 });

@@ -8,7 +8,16 @@ export interface CoalescerOptions {
   bufferSize: number;
   /** At most one flush per interval, and no token waits longer than this (ms); 0 = every token at once. */
   flushIntervalMs: number;
+  /**
+   * Adaptive coalescing: while `busy()` (the session's previous event is still being written), a
+   * due flush waits, re-checked every HOLD_RECHECK_MS, for at most this long past its deadline
+   * (so no token waits more than `flushIntervalMs + maxHoldMs`). 0 or absent = off.
+   */
+  maxHoldMs?: number;
 }
+
+/** How often a held flush looks again whether the write path is free (ms). */
+const HOLD_RECHECK_MS = 10;
 
 /**
  * Coalesces model tokens into fewer `token` events (the seed's buffer + flush interval), as a
@@ -28,9 +37,12 @@ export class TokenCoalescer {
   private lastEmitAt = Number.NEGATIVE_INFINITY;
   /** Wheel slot of the pending flush, or -1. */
   private slot = -1;
+  /** When the pending flush fell (or falls) due: a hold ends `maxHoldMs` after it. */
+  private dueAt = 0;
   private readonly onDeadline = () => {
     this.slot = -1;
-    this.flush();
+    if (this.holding()) this.slot = this.wheel.schedule(HOLD_RECHECK_MS, this.onDeadline);
+    else this.flush();
   };
 
   constructor(
@@ -38,7 +50,21 @@ export class TokenCoalescer {
     /** Receives each coalesced token output and how many model tokens it holds. */
     private readonly emit: (out: TokenOut, tokens: number) => void,
     private readonly wheel: TickWheel = workerWheel,
+    /** True while the previous emit is still being written (for `maxHoldMs`). */
+    private readonly busy?: () => boolean,
   ) {}
+
+  /**
+   * A due flush waits while the write path is busy: the event it would add would only queue
+   * behind the one being written, so the tokens ride along in the next one instead. Idle, the
+   * previous write is long done by the deadline and nothing waits: no latency is added.
+   */
+  private holding(): boolean {
+    const max = this.opts.maxHoldMs ?? 0;
+    // Never the leading edge (the turn's first token: time to first token is not traded).
+    if (max <= 0 || this.busy === undefined || this.lastEmitAt === Number.NEGATIVE_INFINITY) return false;
+    return performance.now() - this.dueAt < max && this.busy();
+  }
 
   /** Adds a token output (which may hold several model tokens); may emit synchronously. */
   push(tok: TokenOut): void {
@@ -52,9 +78,12 @@ export class TokenCoalescer {
       return;
     }
     if (this.slot >= 0) return;
-    const wait = this.lastEmitAt + this.opts.flushIntervalMs - performance.now();
-    if (wait <= 0) this.flush();
-    else this.slot = this.wheel.schedule(wait, this.onDeadline);
+    const now = performance.now();
+    const wait = this.lastEmitAt + this.opts.flushIntervalMs - now;
+    this.dueAt = now + Math.max(0, wait);
+    if (wait > 0) this.slot = this.wheel.schedule(wait, this.onDeadline);
+    else if (this.holding()) this.slot = this.wheel.schedule(HOLD_RECHECK_MS, this.onDeadline);
+    else this.flush();
   }
 
   /** Emits whatever is buffered. */

@@ -44,6 +44,8 @@ export class SessionWriter {
   /** Answers adopted by a refused write (requestId -> text), for the input broker. */
   private readonly adopted = new Map<string, string>();
   private readonly adoptListeners = new Set<(requestId: string, text: string) => void>();
+  /** Every event this writer stored, in log order (see `storedEvents`); null once another party wrote. */
+  private stored: SessionEvent[] | null = [];
 
   constructor(
     /** An {@link AckPublisher}: pipelined PubAcks. */
@@ -68,6 +70,21 @@ export class SessionWriter {
 
   get isFenced(): boolean {
     return this.fenced !== null;
+  }
+
+  /** The stream sequence of the last event written (or found in the log at creation). */
+  get lastStreamSequence(): number {
+    return this.lastStreamSeq;
+  }
+
+  /**
+   * The events this writer stored, in log order, when they are ALL the log holds after the
+   * position the writer was created at; null when another party's event (an adopted `input`)
+   * lies between them. With the conversation read at that position, they fold into the
+   * conversation at `lastSeq` without reading the log back.
+   */
+  storedEvents(): readonly SessionEvent[] | null {
+    return this.stored;
   }
 
   /**
@@ -120,6 +137,7 @@ export class SessionWriter {
       const ack = await this.publishWithRetry(subject, Buffer.from(JSON.stringify(event)), seq, h);
       this.seq = seq;
       this.lastStreamSeq = ack.seq;
+      this.stored?.push(event);
       return event;
     } catch (err) {
       if (String(err).includes('wrong last sequence')) {
@@ -132,6 +150,7 @@ export class SessionWriter {
         if (last && last.event.seq === seq && last.writer === this.writerId) {
           this.seq = seq;
           this.lastStreamSeq = last.streamSeq;
+          this.stored?.push(last.event);
           return last.event;
         }
         // Or the user answered one of this turn's questions while we were still writing our way
@@ -217,6 +236,7 @@ export class SessionWriter {
       if (!this.expectedAnswers.has(ev.data.requestId)) return false;
       answers.push({ seq: e.seq, streamSeq: e.streamSeq, requestId: ev.data.requestId, text: ev.data.text });
     }
+    this.stored = null;
     for (const a of answers) {
       this.seq = a.seq;
       this.lastStreamSeq = a.streamSeq;
@@ -232,6 +252,7 @@ export class SessionWriter {
    */
   adopt(seq: number, streamSeq: number): void {
     if (seq !== this.seq + 1) throw new Error(`adopt: seq ${seq} does not follow ${this.seq}`);
+    this.stored = null;
     this.seq = seq;
     this.lastStreamSeq = streamSeq;
   }
