@@ -7,6 +7,7 @@ import {
   type SnapshotStore,
 } from '../../../shared/nats/conversation-snapshots.js';
 import { type JetStreamEventLog, LogConflictError } from '../../../shared/nats/event-log.js';
+import { pendingUserMessageHeaders } from '../../../shared/nats/job-headers.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { refuseWhenFull } from '../../../shared/nats/storage-full.js';
 import { jobMsgId, subjects } from '../../../shared/nats/subjects.js';
@@ -148,31 +149,33 @@ export class SessionService {
     }
     // The user's message opens the log (seq 1) so the conversation is whole from any device.
     // A retried start finds it there and only re-queues the job (deduplicated by its msg id).
-    // A session this call created has no log yet: skip the read (a round trip before the first token).
-    const last = created.created ? null : await this.eventLog.last(p.tenant, sid);
-    let userStreamSeq: number | undefined;
-    if (!last) {
-      const ev: SessionEvent = {
-        sid,
-        seq: 1,
-        ts: now,
-        type: 'user_message',
-        text: frame.input,
-        user: p.user,
-      };
-      userStreamSeq = await this.eventLog.append(p.tenant, ev, 0, this.writerId).catch((err: unknown) => {
+    const ev: SessionEvent = {
+      sid,
+      seq: 1,
+      ts: now,
+      type: 'user_message',
+      text: frame.input,
+      user: p.user,
+    };
+    const appendUserMessage = () =>
+      this.eventLog.append(p.tenant, ev, 0, this.writerId).catch((err: unknown) => {
         if (!(err instanceof LogConflictError)) throw err; // a concurrent retry wrote it: fine
         return undefined;
       });
+    const queue = (userMessagePending: boolean) =>
+      this.queueJob(p, sid, created.record.agent, frame.input, frame.options ?? {}, 1, userMessagePending);
+    let userStreamSeq: number | undefined;
+    let jobStreamSeq: number;
+    if (created.created) {
+      // A session this call created (its owner proven by the record) has no log yet: the message
+      // and the job go out together, one round trip instead of two before the worker can start.
+      // The job says its message is on the way, so the worker waits for it instead of writing it.
+      [userStreamSeq, jobStreamSeq] = await Promise.all([appendUserMessage(), queue(true)]);
+    } else {
+      const last = await this.eventLog.last(p.tenant, sid);
+      if (!last) userStreamSeq = await appendUserMessage();
+      jobStreamSeq = await queue(false);
     }
-    const jobStreamSeq = await this.queueJob(
-      p,
-      sid,
-      created.record.agent,
-      frame.input,
-      frame.options ?? {},
-      1,
-    );
     const { queueReason } = admitted;
     // Only the call that wrote the turn's first event times it out (a retried start does not re-arm).
     if (queueReason && userStreamSeq !== undefined)
@@ -194,6 +197,8 @@ export class SessionService {
     input: string,
     options: SessionOptions,
     turn: number,
+    /** True when this turn's user message is being appended concurrently (docs/benchmarks.md). */
+    userMessagePending = false,
   ): Promise<number> {
     const job: Job = {
       v: 1,
@@ -209,6 +214,7 @@ export class SessionService {
     const ack = await this.js.publish(subjects.job(agent), JSON.stringify(job), {
       msgID: jobMsgId(sid, turn),
       timeout: 5_000,
+      ...(userMessagePending ? { headers: pendingUserMessageHeaders() } : {}),
     });
     return ack.seq;
   }
