@@ -8,6 +8,7 @@ import {
 } from '@nats-io/jetstream';
 import { headers, type NatsConnection, type QueuedIterator } from '@nats-io/transport-node';
 import { SessionEvent } from '../protocol/events.js';
+import { HEDGE_AFTER_MS, hedged, onReconnect } from './hedged-read.js';
 import {
   EVENTS_STREAM,
   eventMsgId,
@@ -65,12 +66,13 @@ export function seqOfHeaders(h: { get(k: string): string } | undefined): number 
  */
 export class JetStreamEventLog {
   private constructor(
+    private readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
     private readonly js: JetStreamClient,
   ) {}
 
   static async create(nc: NatsConnection): Promise<JetStreamEventLog> {
-    return new JetStreamEventLog(await jetstreamManager(nc), jetstream(nc));
+    return new JetStreamEventLog(nc, await jetstreamManager(nc), jetstream(nc));
   }
 
   /**
@@ -135,9 +137,12 @@ export class JetStreamEventLog {
   ): Promise<{ streamSeq: number; event: SessionEvent; writer: string } | null> {
     try {
       const query = { last_by_subj: subjects.events(tenant, sid) };
-      const m = opts.fromLeader
-        ? await this.jsm.streams.getMessage(EVENTS_STREAM, query)
-        : await this.jsm.direct.getMessage(EVENTS_STREAM, query);
+      // Hedged: a read lost with a dead server is sent again instead of waiting out its timeout.
+      const m = await hedged(this.nc, () =>
+        opts.fromLeader
+          ? this.jsm.streams.getMessage(EVENTS_STREAM, query)
+          : this.jsm.direct.getMessage(EVENTS_STREAM, query),
+      );
       if (!m) return null;
       return {
         streamSeq: m.seq,
@@ -198,22 +203,40 @@ export class JetStreamEventLog {
       let got = 0;
       let last = 0;
       let pending = 0;
-      let iter: QueuedIterator<StoredMsg>;
+      let iter: QueuedIterator<StoredMsg> | undefined;
+      let it: AsyncIterator<StoredMsg> | undefined;
+      let firstResult: IteratorResult<StoredMsg> | undefined;
       try {
-        iter = await this.jsm.direct.getBatch(EVENTS_STREAM, {
-          seq: next,
-          batch,
-          next_by_subj: subject,
-          ...(maxBytes ? { max_bytes: maxBytes } : {}),
-        });
+        // A batch whose first answer does not come (its request died with a server) is asked
+        // again at once after a reconnect, or after HEDGE_AFTER_MS: any replica may answer it.
+        for (let attempt = 1; ; attempt++) {
+          iter = await this.jsm.direct.getBatch(EVENTS_STREAM, {
+            seq: next,
+            batch,
+            next_by_subj: subject,
+            ...(maxBytes ? { max_bytes: maxBytes } : {}),
+          });
+          it = iter[Symbol.asyncIterator]();
+          const r = await firstWithin(this.nc, it, attempt < 3 ? HEDGE_AFTER_MS : BATCH_IDLE_TIMEOUT_MS);
+          if (r !== null) {
+            firstResult = r;
+            break;
+          }
+          iter.stop();
+          if (attempt >= 3) throw new Error(`direct get batch stalled for ${BATCH_IDLE_TIMEOUT_MS} ms`);
+        }
       } catch (err) {
+        iter?.stop();
         if (isNotFound(err)) return;
         throw err;
       }
-      const it = iter[Symbol.asyncIterator]();
       try {
         for (;;) {
-          const r = await nextWithin(it, BATCH_IDLE_TIMEOUT_MS);
+          let r: IteratorResult<StoredMsg>;
+          if (firstResult) {
+            r = firstResult;
+            firstResult = undefined;
+          } else r = await nextWithin(it, BATCH_IDLE_TIMEOUT_MS);
           if (r.done) break;
           const m = r.value;
           got++;
@@ -239,6 +262,28 @@ export class JetStreamEventLog {
  * would otherwise leave the reader waiting forever; nats.js only times out the first response.
  */
 const BATCH_IDLE_TIMEOUT_MS = 5_000;
+
+/** The first answer of a batch, or null when none came within `ms` or the connection reconnected meanwhile. */
+async function firstWithin<T>(
+  nc: NatsConnection,
+  it: AsyncIterator<T>,
+  ms: number,
+): Promise<IteratorResult<T> | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stop: () => void = () => undefined;
+  const giveUp = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+    stop = onReconnect(nc, () => resolve(null));
+  });
+  const next = it.next();
+  next.catch(() => undefined); // an abandoned copy may fail later: nobody waits for it
+  try {
+    return await Promise.race([next, giveUp]);
+  } finally {
+    clearTimeout(timer);
+    stop();
+  }
+}
 
 async function nextWithin<T>(it: AsyncIterator<T>, ms: number): Promise<IteratorResult<T>> {
   let timer: ReturnType<typeof setTimeout> | undefined;

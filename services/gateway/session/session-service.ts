@@ -7,6 +7,7 @@ import {
   type SnapshotStore,
 } from '../../../shared/nats/conversation-snapshots.js';
 import { type JetStreamEventLog, LogConflictError } from '../../../shared/nats/event-log.js';
+import { hedged } from '../../../shared/nats/hedged-read.js';
 import { pendingUserMessageHeaders } from '../../../shared/nats/job-headers.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { refuseWhenFull } from '../../../shared/nats/storage-full.js';
@@ -62,6 +63,9 @@ const NATS_DOWN = {
     retryAfterMs: 1_000,
   }),
 } as const;
+
+/** Direct-get retries (5, 20, 80 ms apart) before a resume position the replica lacks goes to the leader. */
+const STALE_RETRIES = 3;
 
 /** Creates session ids that are valid subject tokens and KV keys. */
 export function newSessionId(): string {
@@ -455,16 +459,26 @@ export class SessionService {
     held: { epoch?: string; pos?: number } = {},
   ): Promise<Result<{ lastSeq: number; finished: boolean }>> {
     if (!this.natsConnected()) return NATS_DOWN;
-    const [record, direct] = await Promise.all([this.registry.get(sid), this.eventLog.last(p.tenant, sid)]);
+    // Both reads are direct gets any replica answers (no wait for a leader election), hedged
+    // (hedged-read.ts): a copy lost with a dead server is sent again instead of timing out.
+    const [record, direct] = await Promise.all([
+      hedged(this.nc, () => this.registry.get(sid)),
+      this.eventLog.last(p.tenant, sid),
+    ]);
     if (record && !owns(p, record)) {
       return { ok: false, error: errorBody('forbidden', `session ${sid} belongs to another user`) };
     }
-    // A direct get may come from a replica behind the leader (R3, a node catching up): before
-    // refusing a position as expired or beyond the end, ask the leader.
-    const last =
-      direct && after <= direct.event.seq
-        ? direct
-        : await this.eventLog.last(p.tenant, sid, { fromLeader: true });
+    // A direct get may come from a replica behind the leader (R3, a node catching up after a
+    // restart): before refusing a position as expired or beyond the end, ask again (another
+    // replica may answer, or this one caught up), and only then the leader, which may be in the
+    // middle of an election while a node is down.
+    let last = direct;
+    for (let i = 0; after > 0 && i < STALE_RETRIES && !(last && after <= last.event.seq); i++) {
+      await new Promise((r) => setTimeout(r, 5 * 4 ** i));
+      last = await this.eventLog.last(p.tenant, sid);
+    }
+    if (!(last && after <= last.event.seq))
+      last = await this.eventLog.last(p.tenant, sid, { fromLeader: true });
     if (!record && last) {
       // Events without an owner record: the record expired or was deleted, so ownership can no
       // longer be proven; another user of the same tenant must not read them.
