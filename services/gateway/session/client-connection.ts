@@ -177,8 +177,22 @@ export class ClientConnection implements EventSink {
           return;
         }
         const t0 = performance.now();
-        const r = await this.sessions.start(p, f);
-        if (!r.ok) return this.reject(f.id, 'start', r.error, f.sid);
+        const onFirst = () => this.observer.firstEvent((performance.now() - t0) / 1000);
+        // With the client's session id, following starts with the start itself: the live
+        // subscription and the log read overlap the writes, and the first events wait in a gate
+        // until the reply (never sent if the start is refused, e.g. someone else's session id).
+        const early = f.sid && !this.subs.has(f.sid) ? this.followGated(f.sid, 0, undefined, onFirst) : null;
+        let r: Awaited<ReturnType<SessionService['start']>>;
+        try {
+          r = await this.sessions.start(p, f);
+        } catch (err) {
+          if (early) this.dropGated(early);
+          throw err;
+        }
+        if (!r.ok) {
+          if (early) this.dropGated(early);
+          return this.reject(f.id, 'start', r.error, f.sid);
+        }
         this.observer.started();
         this.log.info({ sid: r.value.sid, agent: f.agent, created: r.value.created }, 'session started');
         const { queueReason } = r.value;
@@ -190,7 +204,16 @@ export class ClientConnection implements EventSink {
           sid: r.value.sid,
           ...(queueReason ? { queueReason } : {}),
         });
-        this.follow(r.value.sid, 0, () => this.observer.firstEvent((performance.now() - t0) / 1000));
+        if (early) {
+          this.pending.delete(early.sub);
+          if (!this.conn.closed && !this.subs.has(r.value.sid)) {
+            this.subs.set(r.value.sid, early.sub);
+            early.gate.open();
+            return;
+          }
+          this.dropGated(early);
+        }
+        this.follow(r.value.sid, 0, onFirst);
         return;
       }
       case 'resume': {
@@ -354,9 +377,10 @@ export class ClientConnection implements EventSink {
     sid: string,
     after: number,
     pos?: number,
+    onFirst?: () => void,
   ): { sub: SessionSubscription; gate: GatedSink } {
     const gate = new GatedSink(this);
-    const sub = this.hub.subscribe(this.conn.ctx.tenant, sid, after, gate, undefined, pos);
+    const sub = this.hub.subscribe(this.conn.ctx.tenant, sid, after, gate, onFirst, pos);
     gate.subscription = sub;
     this.pending.add(sub);
     return { sub, gate };
