@@ -8,7 +8,7 @@ import {
 } from '@nats-io/jetstream';
 import { headers, type NatsConnection, type QueuedIterator } from '@nats-io/transport-node';
 import { SessionEvent } from '../protocol/events.js';
-import { HEDGE_AFTER_MS, hedged, onReconnect } from './hedged-read.js';
+import { HEDGE_AFTER_MS, hedged, isTransient, onReconnect } from './hedged-read.js';
 import {
   EVENTS_STREAM,
   eventMsgId,
@@ -199,6 +199,7 @@ export class JetStreamEventLog {
   ): AsyncGenerator<StoredEvent> {
     const subject = subjects.events(tenant, sid);
     let next = fromStreamSeq;
+    let noResponderRetries = 0;
     for (;;) {
       let got = 0;
       let last = 0;
@@ -228,6 +229,13 @@ export class JetStreamEventLog {
       } catch (err) {
         iter?.stop();
         if (isNotFound(err)) return;
+        // No responders: a server just restarted (its routes not up yet) or the replicas are
+        // moving. Nothing was yielded from this batch, so asking again is safe; a few quick tries
+        // before the caller's slower retry.
+        if (isTransient(err) && noResponderRetries < 5) {
+          await new Promise((r) => setTimeout(r, 50 * 2 ** noResponderRetries++));
+          continue;
+        }
         throw err;
       }
       try {

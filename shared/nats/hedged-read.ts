@@ -14,6 +14,8 @@ export interface HedgeOptions {
   hedgeAfterMs?: number;
   /** Copies of one read at most (the first included). */
   maxAttempts?: number;
+  /** Retries after a transient failure (no responders, timeout) when no copy is left on its way. */
+  maxRetries?: number;
 }
 
 /** Default hedge delay: above a read's p99 on a saturated box (~700 ms), so it rarely fires when all is well. */
@@ -44,6 +46,8 @@ export function hedged<T>(nc: NatsConnection, read: () => Promise<T>, o: HedgeOp
   const maxAttempts = o.maxAttempts ?? 3;
   return new Promise<T>((resolve, reject) => {
     let attempts = 0;
+    let retries = 0;
+    const maxRetries = o.maxRetries ?? 5; // 50 + 100 + ... + 800 ms: 1.55 s of retries at most
     let pending = 0;
     let done = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -70,7 +74,22 @@ export function hedged<T>(nc: NatsConnection, read: () => Promise<T>, o: HedgeOp
           pending--;
           if (done) return;
           // An answer (not found, an API error) is final; only a copy still on its way may do better.
-          if (pending > 0 && isTransient(err)) return;
+          if (isTransient(err)) {
+            if (pending > 0) return;
+            // No responders (a server just restarted, its routes not up yet) or a timeout: the
+            // cluster is moving; ask again shortly rather than fail the caller at once.
+            if (retries < maxRetries) {
+              clearTimeout(timer);
+              timer = setTimeout(
+                () => {
+                  attempts = Math.min(attempts, maxAttempts - 1);
+                  fire();
+                },
+                50 * 2 ** retries++,
+              );
+              return;
+            }
+          }
           finish();
           reject(err);
         },

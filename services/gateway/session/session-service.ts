@@ -67,6 +67,9 @@ const NATS_DOWN = {
 /** Direct-get retries (5, 20, 80 ms apart) before a resume position the replica lacks goes to the leader. */
 const STALE_RETRIES = 3;
 
+/** How long a resume waits for the gateway's NATS connection to come back before `unavailable`. */
+const RESUME_RECONNECT_WAIT_MS = 1_500;
+
 /** Creates session ids that are valid subject tokens and KV keys. */
 export function newSessionId(): string {
   return `s_${randomBytes(12).toString('base64url')}`;
@@ -458,7 +461,9 @@ export class SessionService {
     /** The client's position beyond `seq`: the epoch of its event `after`, and a read hint. */
     held: { epoch?: string; pos?: number } = {},
   ): Promise<Result<{ lastSeq: number; finished: boolean }>> {
-    if (!this.natsConnected()) return NATS_DOWN;
+    // A gateway whose NATS server just died is usually back within a few hundred ms (another
+    // node): a resume waits that out rather than send its client away for a second.
+    if (!(await this.connectedWithin(RESUME_RECONNECT_WAIT_MS))) return NATS_DOWN;
     // Both reads are direct gets any replica answers (no wait for a leader election), hedged
     // (hedged-read.ts): a copy lost with a dead server is sent again instead of timing out.
     const [record, direct] = await Promise.all([
@@ -507,6 +512,14 @@ export class SessionService {
       };
     }
     return { ok: true, value: { lastSeq: last.event.seq, finished: isTerminal(last.event) } };
+  }
+
+  private async connectedWithin(ms: number): Promise<boolean> {
+    for (let waited = 0; !this.natsConnected(); waited += 25) {
+      if (waited >= ms) return false;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return true;
   }
 
   async cancel(p: Principal, sid: string, reason = 'cancelled by client'): Promise<Result<null>> {
