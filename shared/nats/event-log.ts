@@ -209,25 +209,20 @@ export class JetStreamEventLog {
       let firstResult: IteratorResult<StoredMsg> | undefined;
       try {
         // A batch whose first answer does not come (its request died with a server) is asked
-        // again at once after a reconnect, or after HEDGE_AFTER_MS: any replica may answer it.
-        for (let attempt = 1; ; attempt++) {
-          iter = await this.jsm.direct.getBatch(EVENTS_STREAM, {
+        // again at once after a reconnect, or after HEDGE_AFTER_MS, keeping the first copy: the
+        // copy that answers first is read, the other stopped (any replica may answer).
+        const open = () =>
+          this.jsm.direct.getBatch(EVENTS_STREAM, {
             seq: next,
             batch,
             next_by_subj: subject,
             ...(maxBytes ? { max_bytes: maxBytes } : {}),
           });
-          it = iter[Symbol.asyncIterator]();
-          const r = await firstWithin(this.nc, it, attempt < 3 ? HEDGE_AFTER_MS : BATCH_IDLE_TIMEOUT_MS);
-          if (r !== null) {
-            firstResult = r;
-            break;
-          }
-          iter.stop();
-          if (attempt >= 3) throw new Error(`direct get batch stalled for ${BATCH_IDLE_TIMEOUT_MS} ms`);
-        }
+        const won = await firstOfCopies(this.nc, open);
+        iter = won.iter;
+        it = won.it;
+        firstResult = won.first;
       } catch (err) {
-        iter?.stop();
         if (isNotFound(err)) return;
         // No responders: a server just restarted (its routes not up yet) or the replicas are
         // moving. Nothing was yielded from this batch, so asking again is safe; a few quick tries
@@ -271,22 +266,75 @@ export class JetStreamEventLog {
  */
 const BATCH_IDLE_TIMEOUT_MS = 5_000;
 
-/** The first answer of a batch, or null when none came within `ms` or the connection reconnected meanwhile. */
-async function firstWithin<T>(
+/**
+ * Opens a batch read and waits for its first answer; when none came after HEDGE_AFTER_MS or the
+ * connection reconnected meanwhile, opens another copy (3 at most) while still waiting for the
+ * earlier ones. The first copy to answer wins; the others are stopped.
+ */
+async function firstOfCopies(
   nc: NatsConnection,
-  it: AsyncIterator<T>,
-  ms: number,
-): Promise<IteratorResult<T> | null> {
+  open: () => Promise<QueuedIterator<StoredMsg>>,
+): Promise<{
+  iter: QueuedIterator<StoredMsg>;
+  it: AsyncIterator<StoredMsg>;
+  first: IteratorResult<StoredMsg>;
+}> {
+  const copies: QueuedIterator<StoredMsg>[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stop: () => void = () => undefined;
-  const giveUp = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), ms);
-    stop = onReconnect(nc, () => resolve(null));
-  });
-  const next = it.next();
-  next.catch(() => undefined); // an abandoned copy may fail later: nobody waits for it
   try {
-    return await Promise.race([next, giveUp]);
+    return await new Promise((resolve, reject) => {
+      let failed = 0;
+      let settled = false;
+      const add = async () => {
+        if (settled || copies.length >= 3) return;
+        clearTimeout(timer);
+        let iter: QueuedIterator<StoredMsg>;
+        try {
+          iter = await open();
+        } catch (err) {
+          fail(err);
+          return;
+        }
+        if (settled) {
+          iter.stop();
+          return;
+        }
+        copies.push(iter);
+        if (copies.length < 3) timer = setTimeout(() => void add(), HEDGE_AFTER_MS);
+        else
+          timer = setTimeout(
+            () => fail(new Error(`direct get batch stalled for ${BATCH_IDLE_TIMEOUT_MS} ms`)),
+            BATCH_IDLE_TIMEOUT_MS,
+          );
+        const it = iter[Symbol.asyncIterator]();
+        it.next().then(
+          (first) => {
+            if (settled) {
+              iter.stop(); // a later answer of a copy that lost
+              return;
+            }
+            settled = true;
+            for (const c of copies) if (c !== iter) c.stop();
+            resolve({ iter, it, first });
+          },
+          (err: unknown) => {
+            failed++;
+            // An answer (not found, an error status) is final unless another copy may still answer.
+            if (failed === copies.length && (copies.length >= 3 || !isTransient(err))) fail(err);
+            else if (failed === copies.length) void add();
+          },
+        );
+      };
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        for (const c of copies) c.stop();
+        reject(err);
+      };
+      stop = onReconnect(nc, () => void add());
+      void add();
+    });
   } finally {
     clearTimeout(timer);
     stop();
