@@ -266,10 +266,17 @@ export class JetStreamEventLog {
  */
 const BATCH_IDLE_TIMEOUT_MS = 5_000;
 
+/** Copies of one batch read at most: one a second while none answers (about 8 s, then it fails). */
+const MAX_BATCH_COPIES = 8;
+/** Copies kept waiting at once; the oldest is stopped when a newer one is sent. */
+const LIVE_BATCH_COPIES = 3;
+
 /**
  * Opens a batch read and waits for its first answer; when none came after HEDGE_AFTER_MS or the
- * connection reconnected meanwhile, opens another copy (3 at most) while still waiting for the
- * earlier ones. The first copy to answer wins; the others are stopped.
+ * connection reconnected meanwhile, opens another copy while still waiting for the earlier ones
+ * (the last LIVE_BATCH_COPIES). The first copy to answer wins; the others are stopped. A copy is
+ * sent every second until one answers, so once the cluster is back (a leader elected, a node's
+ * routes up) a fresh request is at most a second away: requests sent during the outage were lost.
  */
 async function firstOfCopies(
   nc: NatsConnection,
@@ -279,16 +286,27 @@ async function firstOfCopies(
   it: AsyncIterator<StoredMsg>;
   first: IteratorResult<StoredMsg>;
 }> {
-  const copies: QueuedIterator<StoredMsg>[] = [];
+  const live: QueuedIterator<StoredMsg>[] = [];
+  let sent = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stop: () => void = () => undefined;
   try {
     return await new Promise((resolve, reject) => {
-      let failed = 0;
       let settled = false;
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        for (const c of live) c.stop();
+        reject(err);
+      };
       const add = async () => {
-        if (settled || copies.length >= 3) return;
+        if (settled) return;
         clearTimeout(timer);
+        if (sent >= MAX_BATCH_COPIES) {
+          fail(new Error(`direct get batch unanswered after ${MAX_BATCH_COPIES} copies`));
+          return;
+        }
+        sent++;
         let iter: QueuedIterator<StoredMsg>;
         try {
           iter = await open();
@@ -300,13 +318,9 @@ async function firstOfCopies(
           iter.stop();
           return;
         }
-        copies.push(iter);
-        if (copies.length < 3) timer = setTimeout(() => void add(), HEDGE_AFTER_MS);
-        else
-          timer = setTimeout(
-            () => fail(new Error(`direct get batch stalled for ${BATCH_IDLE_TIMEOUT_MS} ms`)),
-            BATCH_IDLE_TIMEOUT_MS,
-          );
+        live.push(iter);
+        if (live.length > LIVE_BATCH_COPIES) live.shift()?.stop();
+        timer = setTimeout(() => void add(), HEDGE_AFTER_MS);
         const it = iter[Symbol.asyncIterator]();
         it.next().then(
           (first) => {
@@ -314,23 +328,20 @@ async function firstOfCopies(
               iter.stop(); // a later answer of a copy that lost
               return;
             }
+            if (first.done && !live.includes(iter)) return; // stopped as the oldest copy
             settled = true;
-            for (const c of copies) if (c !== iter) c.stop();
+            for (const c of live) if (c !== iter) c.stop();
             resolve({ iter, it, first });
           },
           (err: unknown) => {
-            failed++;
-            // An answer (not found, an error status) is final unless another copy may still answer.
-            if (failed === copies.length && (copies.length >= 3 || !isTransient(err))) fail(err);
-            else if (failed === copies.length) void add();
+            const i = live.indexOf(iter);
+            if (i >= 0) live.splice(i, 1);
+            // An answer (not found, an error status) is final; a timeout or no responders is
+            // worth another copy (sent now if none is left waiting).
+            if (!isTransient(err)) fail(err);
+            else if (live.length === 0) void add();
           },
         );
-      };
-      const fail = (err: unknown) => {
-        if (settled) return;
-        settled = true;
-        for (const c of copies) c.stop();
-        reject(err);
       };
       stop = onReconnect(nc, () => void add());
       void add();

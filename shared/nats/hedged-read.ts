@@ -43,7 +43,7 @@ export function onReconnect(nc: NatsConnection, f: () => void): () => void {
 
 export function hedged<T>(nc: NatsConnection, read: () => Promise<T>, o: HedgeOptions = {}): Promise<T> {
   const hedgeAfterMs = o.hedgeAfterMs ?? HEDGE_AFTER_MS;
-  const maxAttempts = o.maxAttempts ?? 3;
+  const maxAttempts = o.maxAttempts ?? 8; // one a second: a fresh copy soon after the cluster is back
   return new Promise<T>((resolve, reject) => {
     let attempts = 0;
     let retries = 0;

@@ -428,7 +428,7 @@ const GATE_MAX_BYTES = 256 * 1024;
  */
 class GatedSink implements EventSink {
   subscription: SessionSubscription | undefined;
-  private held: { data: Uint8Array; seq: number }[] | null = [];
+  private held: Uint8Array[] | null = [];
   private heldBytes = 0;
   private failure: Parameters<EventSink['fail']> | null = null;
   private discarded = false;
@@ -444,10 +444,10 @@ class GatedSink implements EventSink {
     return this.target.writable;
   }
 
-  send(data: Uint8Array, seq: number): boolean {
+  send(data: Uint8Array): boolean {
     if (!this.held) return this.target.send(data);
     // A NATS payload is a view of the connection's read buffer: keep a copy, not the buffer.
-    this.held.push({ data: data.slice(), seq });
+    this.held.push(data.slice());
     this.heldBytes += data.length;
     return this.heldBytes < GATE_MAX_BYTES;
   }
@@ -462,7 +462,7 @@ class GatedSink implements EventSink {
     const held = this.held ?? [];
     this.held = null;
     let ok = true;
-    for (const h of held) ok = this.target.send(h.data) && ok;
+    for (const data of held) ok = this.target.send(data) && ok;
     if (this.failure) {
       const [sid, code, message] = this.failure;
       this.failure = null;
