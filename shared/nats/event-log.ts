@@ -138,10 +138,15 @@ export class JetStreamEventLog {
     try {
       const query = { last_by_subj: subjects.events(tenant, sid) };
       // Hedged: a read lost with a dead server is sent again instead of waiting out its timeout.
-      const m = await hedged(this.nc, () =>
-        opts.fromLeader
-          ? this.jsm.streams.getMessage(EVENTS_STREAM, query)
-          : this.jsm.direct.getMessage(EVENTS_STREAM, query),
+      // A leader read goes through the server's JetStream API queue, the first thing to back up
+      // on a saturated server: extra copies there only add to it, so it is re-sent on reconnect only.
+      const m = await hedged(
+        this.nc,
+        () =>
+          opts.fromLeader
+            ? this.jsm.streams.getMessage(EVENTS_STREAM, query)
+            : this.jsm.direct.getMessage(EVENTS_STREAM, query),
+        opts.fromLeader ? { hedgeAfterMs: Number.POSITIVE_INFINITY } : {},
       );
       if (!m) return null;
       return {

@@ -62,7 +62,7 @@ export function hedged<T>(nc: NatsConnection, read: () => Promise<T>, o: HedgeOp
       attempts++;
       pending++;
       clearTimeout(timer);
-      if (attempts < maxAttempts) timer = setTimeout(fire, hedgeAfterMs);
+      if (attempts < maxAttempts && Number.isFinite(hedgeAfterMs)) timer = setTimeout(fire, hedgeAfterMs);
       read().then(
         (v) => {
           pending--;

@@ -367,9 +367,20 @@ async function waitForUserMessage(
   const deadline = Date.now() + USER_MESSAGE_WAIT_MS;
   for (let delay = 2; Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
     await new Promise((r) => setTimeout(r, delay));
-    // A direct get is enough to see it arrive; the full read below then comes from the leader.
-    const last = await deps.eventLog.last(job.tenant, job.sid).catch(() => null);
+    // From the leader: where this writer starts must never come from a replica behind it.
+    const last = await deps.eventLog.last(job.tenant, job.sid, { fromLeader: true }).catch(() => null);
     if (last && last.streamSeq > state.lastStreamSeq) {
+      // The usual case, a new session's first turn: the log is exactly the gateway's message, so
+      // the state is known without reading the log again (a round trip before the first token).
+      if (job.turn === 1 && last.event.seq === 1 && last.event.type === 'user_message' && state.lastSeq === 0)
+        return {
+          ...state,
+          status: 'fresh',
+          history: [],
+          current: [],
+          lastSeq: 1,
+          lastStreamSeq: last.streamSeq,
+        };
       const next = await readTurnState(deps.eventLog, job, deps.snapshots);
       if (next.status !== 'needs_user_message') return next;
       state = next;
