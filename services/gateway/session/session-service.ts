@@ -64,7 +64,7 @@ const NATS_DOWN = {
   }),
 } as const;
 
-/** Direct-get retries (5, 20, 80 ms apart) before a resume position the replica lacks goes to the leader. */
+/** Direct-get retries (5, 20, 80 ms apart) raced with the leader when a replica lacks a resume position. */
 const STALE_RETRIES = 3;
 
 /** How long a resume waits for the gateway's NATS connection to come back before `unavailable`. */
@@ -477,13 +477,8 @@ export class SessionService {
     // restart): before refusing a position as expired or beyond the end, ask again (another
     // replica may answer, or this one caught up), and only then the leader, which may be in the
     // middle of an election while a node is down.
-    let last = direct;
-    for (let i = 0; after > 0 && i < STALE_RETRIES && !(last && after <= last.event.seq); i++) {
-      await new Promise((r) => setTimeout(r, 5 * 4 ** i));
-      last = await this.eventLog.last(p.tenant, sid);
-    }
-    if (!(last && after <= last.event.seq))
-      last = await this.eventLog.last(p.tenant, sid, { fromLeader: true });
+    const covers = (l: typeof direct) => l !== null && after <= l.event.seq;
+    const last = covers(direct) ? direct : await this.freshLast(p.tenant, sid, covers);
     if (!record && last) {
       // Events without an owner record: the record expired or was deleted, so ownership can no
       // longer be proven; another user of the same tenant must not read them.
@@ -512,6 +507,34 @@ export class SessionService {
       };
     }
     return { ok: true, value: { lastSeq: last.event.seq, finished: isTerminal(last.event) } };
+  }
+
+  /**
+   * The leader's answer, raced by a few more direct gets (5, 20, 80 ms apart) that win only when
+   * they show the client's position: a healthy leader answers as before (no added wait), and
+   * while the leader is being elected a replica that caught up answers instead.
+   */
+  private async freshLast(
+    tenant: string,
+    sid: string,
+    covers: (l: Awaited<ReturnType<JetStreamEventLog['last']>>) => boolean,
+  ): Promise<Awaited<ReturnType<JetStreamEventLog['last']>>> {
+    let settled = false;
+    const leader = this.eventLog.last(tenant, sid, { fromLeader: true });
+    const replicas = (async () => {
+      for (let i = 0; i < STALE_RETRIES && !settled; i++) {
+        await new Promise((r) => setTimeout(r, 5 * 4 ** i));
+        if (settled) break;
+        const l = await this.eventLog.last(tenant, sid).catch(() => null);
+        if (covers(l)) return l;
+      }
+      return leader; // none did: the leader decides
+    })();
+    try {
+      return await Promise.race([leader, replicas]);
+    } finally {
+      settled = true;
+    }
   }
 
   private async connectedWithin(ms: number): Promise<boolean> {
