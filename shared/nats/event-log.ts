@@ -8,6 +8,7 @@ import {
 } from '@nats-io/jetstream';
 import { headers, type NatsConnection, type QueuedIterator } from '@nats-io/transport-node';
 import { SessionEvent } from '../protocol/events.js';
+import { HEDGE_AFTER_MS, hedged, isTransient, onReconnect } from './hedged-read.js';
 import {
   eventMsgId,
   eventsStream,
@@ -65,12 +66,13 @@ export function seqOfHeaders(h: { get(k: string): string } | undefined): number 
  */
 export class JetStreamEventLog {
   private constructor(
+    private readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
     private readonly js: JetStreamClient,
   ) {}
 
   static async create(nc: NatsConnection): Promise<JetStreamEventLog> {
-    return new JetStreamEventLog(await jetstreamManager(nc), jetstream(nc));
+    return new JetStreamEventLog(nc, await jetstreamManager(nc), jetstream(nc));
   }
 
   /**
@@ -135,9 +137,17 @@ export class JetStreamEventLog {
   ): Promise<{ streamSeq: number; event: SessionEvent; writer: string } | null> {
     try {
       const query = { last_by_subj: subjects.events(tenant, sid) };
-      const m = opts.fromLeader
-        ? await this.jsm.streams.getMessage(eventsStream(sid), query)
-        : await this.jsm.direct.getMessage(eventsStream(sid), query);
+      // Hedged: a read lost with a dead server is sent again instead of waiting out its timeout.
+      // A leader read goes through the server's JetStream API queue, the first thing to back up
+      // on a saturated server: extra copies there only add to it, so it is re-sent on reconnect only.
+      const m = await hedged(
+        this.nc,
+        () =>
+          opts.fromLeader
+            ? this.jsm.streams.getMessage(eventsStream(sid), query)
+            : this.jsm.direct.getMessage(eventsStream(sid), query),
+        opts.fromLeader ? { hedgeAfterMs: Number.POSITIVE_INFINITY } : {},
+      );
       if (!m) return null;
       return {
         streamSeq: m.seq,
@@ -194,26 +204,47 @@ export class JetStreamEventLog {
   ): AsyncGenerator<StoredEvent> {
     const subject = subjects.events(tenant, sid);
     let next = fromStreamSeq;
+    let noResponderRetries = 0;
     for (;;) {
       let got = 0;
       let last = 0;
       let pending = 0;
-      let iter: QueuedIterator<StoredMsg>;
+      let iter: QueuedIterator<StoredMsg> | undefined;
+      let it: AsyncIterator<StoredMsg> | undefined;
+      let firstResult: IteratorResult<StoredMsg> | undefined;
       try {
-        iter = await this.jsm.direct.getBatch(eventsStream(sid), {
-          seq: next,
-          batch,
-          next_by_subj: subject,
-          ...(maxBytes ? { max_bytes: maxBytes } : {}),
-        });
+        // A batch whose first answer does not come (its request died with a server) is asked
+        // again at once after a reconnect, or after HEDGE_AFTER_MS, keeping the first copy: the
+        // copy that answers first is read, the other stopped (any replica may answer).
+        const open = () =>
+          this.jsm.direct.getBatch(eventsStream(sid), {
+            seq: next,
+            batch,
+            next_by_subj: subject,
+            ...(maxBytes ? { max_bytes: maxBytes } : {}),
+          });
+        const won = await firstOfCopies(this.nc, open);
+        iter = won.iter;
+        it = won.it;
+        firstResult = won.first;
       } catch (err) {
         if (isNotFound(err)) return;
+        // No responders: a server just restarted (its routes not up yet) or the replicas are
+        // moving. Nothing was yielded from this batch, so asking again is safe; a few quick tries
+        // before the caller's slower retry.
+        if (isTransient(err) && noResponderRetries < 5) {
+          await new Promise((r) => setTimeout(r, 50 * 2 ** noResponderRetries++));
+          continue;
+        }
         throw err;
       }
-      const it = iter[Symbol.asyncIterator]();
       try {
         for (;;) {
-          const r = await nextWithin(it, BATCH_IDLE_TIMEOUT_MS);
+          let r: IteratorResult<StoredMsg>;
+          if (firstResult) {
+            r = firstResult;
+            firstResult = undefined;
+          } else r = await nextWithin(it, BATCH_IDLE_TIMEOUT_MS);
           if (r.done) break;
           const m = r.value;
           got++;
@@ -239,6 +270,92 @@ export class JetStreamEventLog {
  * would otherwise leave the reader waiting forever; nats.js only times out the first response.
  */
 const BATCH_IDLE_TIMEOUT_MS = 5_000;
+
+/** Copies of one batch read at most: one a second while none answers (about 8 s, then it fails). */
+const MAX_BATCH_COPIES = 8;
+/** Copies kept waiting at once; the oldest is stopped when a newer one is sent. */
+const LIVE_BATCH_COPIES = 3;
+
+/**
+ * Opens a batch read and waits for its first answer; when none came after HEDGE_AFTER_MS or the
+ * connection reconnected meanwhile, opens another copy while still waiting for the earlier ones
+ * (the last LIVE_BATCH_COPIES). The first copy to answer wins; the others are stopped. A copy is
+ * sent every second until one answers, so once the cluster is back (a leader elected, a node's
+ * routes up) a fresh request is at most a second away: requests sent during the outage were lost.
+ */
+async function firstOfCopies(
+  nc: NatsConnection,
+  open: () => Promise<QueuedIterator<StoredMsg>>,
+): Promise<{
+  iter: QueuedIterator<StoredMsg>;
+  it: AsyncIterator<StoredMsg>;
+  first: IteratorResult<StoredMsg>;
+}> {
+  const live: QueuedIterator<StoredMsg>[] = [];
+  let sent = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stop: () => void = () => undefined;
+  try {
+    return await new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        for (const c of live) c.stop();
+        reject(err);
+      };
+      const add = async () => {
+        if (settled) return;
+        clearTimeout(timer);
+        if (sent >= MAX_BATCH_COPIES) {
+          fail(new Error(`direct get batch unanswered after ${MAX_BATCH_COPIES} copies`));
+          return;
+        }
+        sent++;
+        let iter: QueuedIterator<StoredMsg>;
+        try {
+          iter = await open();
+        } catch (err) {
+          fail(err);
+          return;
+        }
+        if (settled) {
+          iter.stop();
+          return;
+        }
+        live.push(iter);
+        if (live.length > LIVE_BATCH_COPIES) live.shift()?.stop();
+        timer = setTimeout(() => void add(), HEDGE_AFTER_MS);
+        const it = iter[Symbol.asyncIterator]();
+        it.next().then(
+          (first) => {
+            if (settled) {
+              iter.stop(); // a later answer of a copy that lost
+              return;
+            }
+            if (first.done && !live.includes(iter)) return; // stopped as the oldest copy
+            settled = true;
+            for (const c of live) if (c !== iter) c.stop();
+            resolve({ iter, it, first });
+          },
+          (err: unknown) => {
+            const i = live.indexOf(iter);
+            if (i >= 0) live.splice(i, 1);
+            // An answer (not found, an error status) is final; a timeout or no responders is
+            // worth another copy (sent now if none is left waiting).
+            if (!isTransient(err)) fail(err);
+            else if (live.length === 0) void add();
+          },
+        );
+      };
+      stop = onReconnect(nc, () => void add());
+      void add();
+    });
+  } finally {
+    clearTimeout(timer);
+    stop();
+  }
+}
 
 async function nextWithin<T>(it: AsyncIterator<T>, ms: number): Promise<IteratorResult<T>> {
   let timer: ReturnType<typeof setTimeout> | undefined;

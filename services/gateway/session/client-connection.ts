@@ -43,6 +43,8 @@ export interface ConnectionObserver {
  */
 export class ClientConnection implements EventSink {
   private readonly subs = new Map<string, SessionSubscription>();
+  /** Subscriptions of resumes still being authorised (their events held in a {@link GatedSink}). */
+  private readonly pending = new Set<SessionSubscription>();
   private readonly rate: FrameRateGuard | null;
 
   constructor(
@@ -175,8 +177,22 @@ export class ClientConnection implements EventSink {
           return;
         }
         const t0 = performance.now();
-        const r = await this.sessions.start(p, f);
-        if (!r.ok) return this.reject(f.id, 'start', r.error, f.sid);
+        const onFirst = () => this.observer.firstEvent((performance.now() - t0) / 1000);
+        // With the client's session id, following starts with the start itself: the live
+        // subscription and the log read overlap the writes, and the first events wait in a gate
+        // until the reply (never sent if the start is refused, e.g. someone else's session id).
+        const early = f.sid && !this.subs.has(f.sid) ? this.followGated(f.sid, 0, undefined, onFirst) : null;
+        let r: Awaited<ReturnType<SessionService['start']>>;
+        try {
+          r = await this.sessions.start(p, f);
+        } catch (err) {
+          if (early) this.dropGated(early);
+          throw err;
+        }
+        if (!r.ok) {
+          if (early) this.dropGated(early);
+          return this.reject(f.id, 'start', r.error, f.sid);
+        }
         this.observer.started();
         this.log.info({ sid: r.value.sid, agent: f.agent, created: r.value.created }, 'session started');
         const { queueReason } = r.value;
@@ -188,7 +204,16 @@ export class ClientConnection implements EventSink {
           sid: r.value.sid,
           ...(queueReason ? { queueReason } : {}),
         });
-        this.follow(r.value.sid, 0, () => this.observer.firstEvent((performance.now() - t0) / 1000));
+        if (early) {
+          this.pending.delete(early.sub);
+          if (!this.conn.closed && !this.subs.has(r.value.sid)) {
+            this.subs.set(r.value.sid, early.sub);
+            early.gate.open();
+            return;
+          }
+          this.dropGated(early);
+        }
+        this.follow(r.value.sid, 0, onFirst);
         return;
       }
       case 'resume': {
@@ -204,12 +229,46 @@ export class ClientConnection implements EventSink {
           );
           return;
         }
-        const r = await this.sessions.authorizeResume(p, f.sid, f.after, {
-          ...(f.epoch !== undefined ? { epoch: f.epoch } : {}),
-          ...(f.pos !== undefined ? { pos: f.pos } : {}),
-        });
+        // The log read starts while the resume is authorised (one round trip instead of two before
+        // the first missed event): its events wait in a gate, and reach the socket only after the
+        // reply, or never when the resume is refused. Not for a snapshot resume (it starts from the
+        // snapshot) nor a session this socket already follows (its events must not come twice).
+        const early = f.snapshot || this.subs.has(f.sid) ? null : this.followGated(f.sid, f.after, f.pos);
+        let r: Awaited<ReturnType<SessionService['authorizeResume']>>;
+        try {
+          r = await this.sessions.authorizeResume(p, f.sid, f.after, {
+            ...(f.epoch !== undefined ? { epoch: f.epoch } : {}),
+            ...(f.pos !== undefined ? { pos: f.pos } : {}),
+          });
+        } catch (err) {
+          if (early) this.dropGated(early);
+          throw err;
+        }
         this.observer.resumed(r.ok ? 'ok' : r.error.code);
-        if (!r.ok) return this.reject(f.id, 'resume', r.error, f.sid);
+        if (!r.ok) {
+          if (early) this.dropGated(early);
+          return this.reject(f.id, 'resume', r.error, f.sid);
+        }
+        if (early) {
+          this.pending.delete(early.sub);
+          if (this.conn.closed || this.subs.has(f.sid)) {
+            // Closed meanwhile, or a second resume of the session won the race: this one stands down.
+            this.dropGated(early);
+            if (this.conn.closed) return;
+          } else {
+            this.reply({
+              type: 'reply',
+              id: f.id,
+              op: 'resume',
+              ok: true,
+              sid: f.sid,
+              lastSeq: r.value.lastSeq,
+            });
+            this.subs.set(f.sid, early.sub);
+            early.gate.open();
+            return;
+          }
+        }
         // From a snapshot: the reply carries the conversation up to snap.seq, then events follow
         // from snap.seq + 1 (read from its stream position), so every later event arrives once.
         const snap = f.snapshot ? await this.sessions.resumeSnapshot(p, f.sid, f.after) : null;
@@ -313,10 +372,32 @@ export class ClientConnection implements EventSink {
     this.subs.set(sid, this.hub.subscribe(this.conn.ctx.tenant, sid, after, this, onFirst, pos));
   }
 
+  /** A subscription whose events are held in a gate until {@link GatedSink.open}. */
+  private followGated(
+    sid: string,
+    after: number,
+    pos?: number,
+    onFirst?: () => void,
+  ): { sub: SessionSubscription; gate: GatedSink } {
+    const gate = new GatedSink(this);
+    const sub = this.hub.subscribe(this.conn.ctx.tenant, sid, after, gate, onFirst, pos);
+    gate.subscription = sub;
+    this.pending.add(sub);
+    return { sub, gate };
+  }
+
+  private dropGated(g: { sub: SessionSubscription; gate: GatedSink }): void {
+    this.pending.delete(g.sub);
+    g.gate.discard();
+    this.hub.unsubscribe(this.conn.ctx.tenant, g.sub);
+  }
+
   /** Releases every subscription when the socket closes. */
   dispose(): void {
     for (const s of this.subs.values()) this.hub.unsubscribe(this.conn.ctx.tenant, s);
+    for (const s of this.pending) this.hub.unsubscribe(this.conn.ctx.tenant, s);
     this.subs.clear();
+    this.pending.clear();
   }
 
   private reply(frame: ReplyFrame): void {
@@ -333,5 +414,67 @@ export class ClientConnection implements EventSink {
       ...(sid ? { sid } : {}),
       error,
     });
+  }
+}
+
+/** Most bytes a gate holds before its subscription pauses (it continues from the log once open). */
+const GATE_MAX_BYTES = 256 * 1024;
+
+/**
+ * Holds a resuming subscription's first events until the resume is authorised, then hands them
+ * to the connection in order and steps aside. Nothing reaches the socket before `open()`; a
+ * refused resume discards what was read. A failure (e.g. `expired`) seen while gated is reported
+ * after the reply, where the catch-up would have reported it.
+ */
+class GatedSink implements EventSink {
+  subscription: SessionSubscription | undefined;
+  private held: Uint8Array[] | null = [];
+  private heldBytes = 0;
+  private failure: Parameters<EventSink['fail']> | null = null;
+  private discarded = false;
+
+  constructor(private readonly target: ClientConnection) {}
+
+  get closed(): boolean {
+    return this.discarded || this.target.closed;
+  }
+
+  get writable(): boolean {
+    if (this.held) return !this.closed && this.heldBytes < GATE_MAX_BYTES;
+    return this.target.writable;
+  }
+
+  send(data: Uint8Array): boolean {
+    if (!this.held) return this.target.send(data);
+    // A NATS payload is a view of the connection's read buffer: keep a copy, not the buffer.
+    this.held.push(data.slice());
+    this.heldBytes += data.length;
+    return this.heldBytes < GATE_MAX_BYTES;
+  }
+
+  fail(sid: string, code: Parameters<EventSink['fail']>[1], message: string): void {
+    if (this.held) this.failure = [sid, code, message];
+    else this.target.fail(sid, code, message);
+  }
+
+  /** The resume was answered: deliver what was held, then pass everything straight through. */
+  open(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    let ok = true;
+    for (const data of held) ok = this.target.send(data) && ok;
+    if (this.failure) {
+      const [sid, code, message] = this.failure;
+      this.failure = null;
+      this.target.fail(sid, code, message);
+      return;
+    }
+    // Paused at the gate's limit (or by a full socket): continue from the log when there is room.
+    if (ok && this.target.writable) this.subscription?.resume();
+  }
+
+  discard(): void {
+    this.discarded = true;
+    this.held = null;
   }
 }

@@ -7,6 +7,8 @@ import {
   type SnapshotStore,
 } from '../../../shared/nats/conversation-snapshots.js';
 import { type JetStreamEventLog, LogConflictError } from '../../../shared/nats/event-log.js';
+import { hedged } from '../../../shared/nats/hedged-read.js';
+import { pendingUserMessageHeaders } from '../../../shared/nats/job-headers.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { refuseWhenFull } from '../../../shared/nats/storage-full.js';
 import { jobMsgId, sessionPartitions, subjects } from '../../../shared/nats/subjects.js';
@@ -61,6 +63,12 @@ const NATS_DOWN = {
     retryAfterMs: 1_000,
   }),
 } as const;
+
+/** Direct-get retries (5, 20, 80 ms apart) raced with the leader when a replica lacks a resume position. */
+const STALE_RETRIES = 3;
+
+/** How long a resume waits for the gateway's NATS connection to come back before `unavailable`. */
+const RESUME_RECONNECT_WAIT_MS = 1_500;
 
 /** Creates session ids that are valid subject tokens and KV keys. */
 export function newSessionId(): string {
@@ -148,31 +156,33 @@ export class SessionService {
     }
     // The user's message opens the log (seq 1) so the conversation is whole from any device.
     // A retried start finds it there and only re-queues the job (deduplicated by its msg id).
-    // A session this call created has no log yet: skip the read (a round trip before the first token).
-    const last = created.created ? null : await this.eventLog.last(p.tenant, sid);
-    let userStreamSeq: number | undefined;
-    if (!last) {
-      const ev: SessionEvent = {
-        sid,
-        seq: 1,
-        ts: now,
-        type: 'user_message',
-        text: frame.input,
-        user: p.user,
-      };
-      userStreamSeq = await this.eventLog.append(p.tenant, ev, 0, this.writerId).catch((err: unknown) => {
+    const ev: SessionEvent = {
+      sid,
+      seq: 1,
+      ts: now,
+      type: 'user_message',
+      text: frame.input,
+      user: p.user,
+    };
+    const appendUserMessage = () =>
+      this.eventLog.append(p.tenant, ev, 0, this.writerId).catch((err: unknown) => {
         if (!(err instanceof LogConflictError)) throw err; // a concurrent retry wrote it: fine
         return undefined;
       });
+    const queue = (userMessagePending: boolean) =>
+      this.queueJob(p, sid, created.record.agent, frame.input, frame.options ?? {}, 1, userMessagePending);
+    let userStreamSeq: number | undefined;
+    let jobStreamSeq: number;
+    if (created.created) {
+      // A session this call created (its owner proven by the record) has no log yet: the message
+      // and the job go out together, one round trip instead of two before the worker can start.
+      // The job says its message is on the way, so the worker waits for it instead of writing it.
+      [userStreamSeq, jobStreamSeq] = await Promise.all([appendUserMessage(), queue(true)]);
+    } else {
+      const last = await this.eventLog.last(p.tenant, sid);
+      if (!last) userStreamSeq = await appendUserMessage();
+      jobStreamSeq = await queue(false);
     }
-    const jobStreamSeq = await this.queueJob(
-      p,
-      sid,
-      created.record.agent,
-      frame.input,
-      frame.options ?? {},
-      1,
-    );
     const { queueReason } = admitted;
     // Only the call that wrote the turn's first event times it out (a retried start does not re-arm).
     if (queueReason && userStreamSeq !== undefined)
@@ -194,6 +204,8 @@ export class SessionService {
     input: string,
     options: SessionOptions,
     turn: number,
+    /** True when this turn's user message is being appended concurrently (docs/benchmarks.md). */
+    userMessagePending = false,
   ): Promise<number> {
     const job: Job = {
       v: 1,
@@ -210,6 +222,7 @@ export class SessionService {
     const ack = await this.js.publish(subjects.job(agent, sid), JSON.stringify(job), {
       msgID: jobMsgId(sid, turn),
       timeout: 5_000,
+      ...(userMessagePending ? { headers: pendingUserMessageHeaders() } : {}),
     });
     return ack.seq;
   }
@@ -449,17 +462,24 @@ export class SessionService {
     /** The client's position beyond `seq`: the epoch of its event `after`, and a read hint. */
     held: { epoch?: string; pos?: number } = {},
   ): Promise<Result<{ lastSeq: number; finished: boolean }>> {
-    if (!this.natsConnected()) return NATS_DOWN;
-    const [record, direct] = await Promise.all([this.registry.get(sid), this.eventLog.last(p.tenant, sid)]);
+    // A gateway whose NATS server just died is usually back within a few hundred ms (another
+    // node): a resume waits that out rather than send its client away for a second.
+    if (!(await this.connectedWithin(RESUME_RECONNECT_WAIT_MS))) return NATS_DOWN;
+    // Both reads are direct gets any replica answers (no wait for a leader election), hedged
+    // (hedged-read.ts): a copy lost with a dead server is sent again instead of timing out.
+    const [record, direct] = await Promise.all([
+      hedged(this.nc, () => this.registry.get(sid)),
+      this.eventLog.last(p.tenant, sid),
+    ]);
     if (record && !owns(p, record)) {
       return { ok: false, error: errorBody('forbidden', `session ${sid} belongs to another user`) };
     }
-    // A direct get may come from a replica behind the leader (R3, a node catching up): before
-    // refusing a position as expired or beyond the end, ask the leader.
-    const last =
-      direct && after <= direct.event.seq
-        ? direct
-        : await this.eventLog.last(p.tenant, sid, { fromLeader: true });
+    // A direct get may come from a replica behind the leader (R3, a node catching up after a
+    // restart): before refusing a position as expired or beyond the end, ask again (another
+    // replica may answer, or this one caught up), and only then the leader, which may be in the
+    // middle of an election while a node is down.
+    const covers = (l: typeof direct) => l !== null && after <= l.event.seq;
+    const last = covers(direct) ? direct : await this.freshLast(p.tenant, sid, covers);
     if (!record && last) {
       // Events without an owner record: the record expired or was deleted, so ownership can no
       // longer be proven; another user of the same tenant must not read them.
@@ -488,6 +508,42 @@ export class SessionService {
       };
     }
     return { ok: true, value: { lastSeq: last.event.seq, finished: isTerminal(last.event) } };
+  }
+
+  /**
+   * The leader's answer, raced by a few more direct gets (5, 20, 80 ms apart) that win only when
+   * they show the client's position: a healthy leader answers as before (no added wait), and
+   * while the leader is being elected a replica that caught up answers instead.
+   */
+  private async freshLast(
+    tenant: string,
+    sid: string,
+    covers: (l: Awaited<ReturnType<JetStreamEventLog['last']>>) => boolean,
+  ): Promise<Awaited<ReturnType<JetStreamEventLog['last']>>> {
+    let settled = false;
+    const leader = this.eventLog.last(tenant, sid, { fromLeader: true });
+    const replicas = (async () => {
+      for (let i = 0; i < STALE_RETRIES && !settled; i++) {
+        await new Promise((r) => setTimeout(r, 5 * 4 ** i));
+        if (settled) break;
+        const l = await this.eventLog.last(tenant, sid).catch(() => null);
+        if (covers(l)) return l;
+      }
+      return leader; // none did: the leader decides
+    })();
+    try {
+      return await Promise.race([leader, replicas]);
+    } finally {
+      settled = true;
+    }
+  }
+
+  private async connectedWithin(ms: number): Promise<boolean> {
+    for (let waited = 0; !this.natsConnected(); waited += 25) {
+      if (waited >= ms) return false;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return true;
   }
 
   async cancel(p: Principal, sid: string, reason = 'cancelled by client'): Promise<Result<null>> {

@@ -4,6 +4,7 @@ import { publicError } from '../../../shared/errors/public-message.js';
 import type { Logger } from '../../../shared/logging/logger.js';
 import { refreshSnapshot, type SnapshotStore } from '../../../shared/nats/conversation-snapshots.js';
 import type { JetStreamEventLog } from '../../../shared/nats/event-log.js';
+import { userMessagePending } from '../../../shared/nats/job-headers.js';
 import type { SessionRegistry } from '../../../shared/nats/session-registry.js';
 import { noteSessionLayout, subjects } from '../../../shared/nats/subjects.js';
 import {
@@ -25,7 +26,7 @@ import type { WorkerMetrics } from '../worker-metrics.js';
 import { onAbort } from './abort-fanout.js';
 import { InputBroker, InputTimeoutError } from './input-broker.js';
 import { type AbortReason, timeoutError } from './turn-outcome.js';
-import { readTurnState } from './turn-state.js';
+import { readTurnState, type TurnState } from './turn-state.js';
 
 export interface TurnDeps {
   nc: NatsConnection;
@@ -105,10 +106,17 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
   if (job.partitions) noteSessionLayout(job.sid, job.partitions);
   else await deps.registry.locate(job.sid);
   // Both reads at once: every round trip before the first token is time to first token.
-  const [state, record] = await Promise.all([
+  const [first, record] = await Promise.all([
     readTurnState(deps.eventLog, job, deps.snapshots),
     deps.registry.get(job.sid),
   ]);
+  let state = first;
+  if (state.status === 'needs_user_message' && userMessagePending(msg.headers)) {
+    // The gateway appends the message while it queues the job: the job may arrive first. Wait for
+    // the gateway's message (writing our own would race it and fence this delivery); only if it
+    // never comes (the gateway died between the two) is it written from the job, so no question is lost.
+    state = await waitForUserMessage(deps, job, state, log);
+  }
   if (state.status === 'finished' || state.status === 'conflict') {
     if (state.status === 'conflict')
       log.error({ turn: job.turn, lastSeq: state.lastSeq }, 'job does not fit the log: dropped');
@@ -378,6 +386,44 @@ async function runAgentTurn(msg: JsMsg, job: Job, agent: Agent, deps: TurnDeps, 
   } catch (err) {
     log.warn({ err }, 'could not write the terminal event: leaving the job for redelivery');
   }
+}
+
+/** How long a worker waits for the user message a job says is on its way before writing it itself. */
+const USER_MESSAGE_WAIT_MS = 5_000;
+
+async function waitForUserMessage(
+  deps: TurnDeps,
+  job: Job,
+  state: TurnState,
+  log: Logger,
+): Promise<TurnState> {
+  const deadline = Date.now() + USER_MESSAGE_WAIT_MS;
+  for (let delay = 2; Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
+    await new Promise((r) => setTimeout(r, delay));
+    // From the leader: where this writer starts must never come from a replica behind it.
+    const last = await deps.eventLog.last(job.tenant, job.sid, { fromLeader: true }).catch(() => null);
+    if (last && last.streamSeq > state.lastStreamSeq) {
+      // The usual case, a new session's first turn: the log is exactly the gateway's message, so
+      // the state is known without reading the log again (a round trip before the first token).
+      if (job.turn === 1 && last.event.seq === 1 && last.event.type === 'user_message' && state.lastSeq === 0)
+        return {
+          ...state,
+          status: 'fresh',
+          history: [],
+          current: [],
+          lastSeq: 1,
+          lastStreamSeq: last.streamSeq,
+        };
+      const next = await readTurnState(deps.eventLog, job, deps.snapshots);
+      if (next.status !== 'needs_user_message') return next;
+      state = next;
+    }
+  }
+  log.warn(
+    { turn: job.turn },
+    'the gateway did not append the user message in time: writing it from the job',
+  );
+  return state;
 }
 
 function toDraft(out: Exclude<AgentOutput, { kind: 'token' | 'finish' | 'error' }>): EventDraft {

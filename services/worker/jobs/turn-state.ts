@@ -41,16 +41,20 @@ export async function readTurnState(
 ): Promise<TurnState> {
   // Where this writer starts must come from the stream leader: a direct get may be answered by an
   // R3 replica slightly behind it. Read the log until it reaches the leader's last event.
+  // Snapshots are written when a turn ends, so a turn-1 job has none to read unless turn 1 already
+  // ended, which the full log (one read, usually just the user message) shows as well: skip the
+  // snapshot get, a round trip in series before the log read and so before the first token.
+  const store = job.turn === 1 ? undefined : snapshots;
   const [leaderLast, first] = await Promise.all([
     log.last(job.tenant, job.sid, { fromLeader: true }),
-    readConversation(log, snapshots, job.tenant, job.sid),
+    readConversation(log, store, job.tenant, job.sid),
   ]);
   const target = leaderLast?.event.seq ?? 0;
   let read = first;
   for (let tries = 0; read.lastSeq < target; tries++) {
     if (tries >= 50) throw new Error(`log read stopped before the leader's last event ${target}`);
     await new Promise((r) => setTimeout(r, 100));
-    read = await readConversation(log, snapshots, job.tenant, job.sid);
+    read = await readConversation(log, store, job.tenant, job.sid);
   }
   const turn = read.conversation.turns[job.turn - 1];
   if (turn && !turn.outcome && read.fromSnapshotSeq >= turn.startSeq) {

@@ -107,6 +107,11 @@ async def _run_agent_turn(msg: Any, job: dict[str, Any], delivery: int, deps: Tu
     else:
         await deps.registry.locate(sid)
     state = await read_turn_state(deps.event_log, job, deps.snapshots)
+    if state.status == "needs_user_message" and _user_message_pending(msg):
+        # The gateway appends the message while it queues the job: the job may arrive first. Wait
+        # for the gateway's message (writing our own would race it and fence this delivery); only
+        # if it never comes (the gateway died between the two) is it written from the job.
+        state = await _wait_for_user_message(deps, job, state, log)
     if state.status in ("finished", "conflict"):
         if state.status == "conflict":
             log.error("job does not fit the log: dropped", turn=job["turn"], lastSeq=state.last_seq)
@@ -271,3 +276,33 @@ async def _hand_back(msg: Any, deps: TurnDeps) -> None:
 def _opt(job: dict[str, Any], key: str, fallback: int) -> int:
     v = job.get("options", {}).get(key)
     return int(v) if isinstance(v, (int, float)) else fallback
+
+
+#: Set on a job whose producer appends the turn's user message concurrently (shared/nats/job-headers.ts).
+USER_MESSAGE_HEADER = "Sf-User-Message"
+#: How long to wait for that message before writing it from the job (ms), as the TypeScript worker.
+USER_MESSAGE_WAIT_MS = 5_000
+
+
+def _user_message_pending(msg: Any) -> bool:
+    headers = getattr(msg, "headers", None) or {}
+    return headers.get(USER_MESSAGE_HEADER) == "pending"
+
+
+async def _wait_for_user_message(deps: TurnDeps, job: dict[str, Any], state: TurnState, log: Logger) -> TurnState:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + USER_MESSAGE_WAIT_MS / 1000
+    delay = 0.002
+    while loop.time() < deadline:
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.1)
+        try:
+            last = await deps.event_log.last(job["tenant"], job["sid"])
+        except Exception:  # noqa: BLE001 - a broker blip: look again
+            last = None
+        if last is not None and last.stream_seq > state.last_stream_seq:
+            state = await read_turn_state(deps.event_log, job, deps.snapshots)
+            if state.status != "needs_user_message":
+                return state
+    log.warn("the gateway did not append the user message in time: writing it from the job", turn=job["turn"])
+    return state
