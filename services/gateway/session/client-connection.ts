@@ -1,4 +1,5 @@
 import type { Logger } from '../../../shared/logging/logger.js';
+import { sessionPartitions } from '../../../shared/nats/subjects.js';
 import {
   CLIENT_FRAME_TYPES,
   ClientFrame,
@@ -182,6 +183,9 @@ export class ClientConnection implements EventSink {
         // subscription and the log read overlap the writes, and the first events wait in a gate
         // until the reply (never sent if the start is refused, e.g. someone else's session id).
         const early = f.sid && !this.subs.has(f.sid) ? this.followGated(f.sid, 0, undefined, onFirst) : null;
+        // The early read used the partition layout known before the registry lookup; a lookup that
+        // found the session under an earlier layout (docs/partitions.md) makes it read elsewhere.
+        const earlyLayout = f.sid ? sessionPartitions(f.sid) : 0;
         let r: Awaited<ReturnType<SessionService['start']>>;
         try {
           r = await this.sessions.start(p, f);
@@ -206,7 +210,11 @@ export class ClientConnection implements EventSink {
         });
         if (early) {
           this.pending.delete(early.sub);
-          if (!this.conn.closed && !this.subs.has(r.value.sid)) {
+          if (
+            !this.conn.closed &&
+            !this.subs.has(r.value.sid) &&
+            sessionPartitions(r.value.sid) === earlyLayout
+          ) {
             this.subs.set(r.value.sid, early.sub);
             early.gate.open();
             return;
@@ -234,6 +242,7 @@ export class ClientConnection implements EventSink {
         // reply, or never when the resume is refused. Not for a snapshot resume (it starts from the
         // snapshot) nor a session this socket already follows (its events must not come twice).
         const early = f.snapshot || this.subs.has(f.sid) ? null : this.followGated(f.sid, f.after, f.pos);
+        const earlyLayout = sessionPartitions(f.sid);
         let r: Awaited<ReturnType<SessionService['authorizeResume']>>;
         try {
           r = await this.sessions.authorizeResume(p, f.sid, f.after, {
@@ -249,7 +258,11 @@ export class ClientConnection implements EventSink {
           if (early) this.dropGated(early);
           return this.reject(f.id, 'resume', r.error, f.sid);
         }
-        if (early) {
+        if (early && sessionPartitions(f.sid) !== earlyLayout) {
+          // Found under an earlier partition layout: the early read looked in the wrong stream.
+          this.pending.delete(early.sub);
+          this.dropGated(early);
+        } else if (early) {
           this.pending.delete(early.sub);
           if (this.conn.closed || this.subs.has(f.sid)) {
             // Closed meanwhile, or a second resume of the session won the race: this one stands down.
