@@ -6,15 +6,9 @@ import { startFabric, type TestFabric } from '../harness/fabric.js';
 import { RawClient } from '../harness/raw-client.js';
 import { startSession } from './helpers.js';
 
-// A one-second retention window, so that events expire during the test.
+// A one-second retention window, so that events expire during the test; once unpartitioned and
+// once with three partitions (each partition's stream carries the window: docs/partitions.md).
 let fabric: TestFabric;
-
-beforeAll(async () => {
-  fabric = await startFabric({ gateways: 1, workers: 1, env: { EVENTS_MAX_AGE_SECONDS: '1' } });
-});
-afterAll(async () => {
-  await fabric?.stop();
-});
 
 /**
  * Resumes on a fresh connection; returns the refusal, or null once events flow. A refusal comes
@@ -34,7 +28,18 @@ async function resumeRefusal(sid: string, after: number) {
   }
 }
 
-describe('retention - resume after the window', () => {
+describe.each([1, 3])('retention - resume after the window (NATS_PARTITIONS=%i)', (partitions) => {
+  beforeAll(async () => {
+    fabric = await startFabric({
+      gateways: 1,
+      workers: 1,
+      env: { EVENTS_MAX_AGE_SECONDS: '1', NATS_PARTITIONS: String(partitions) },
+    });
+  });
+  afterAll(async () => {
+    await fabric?.stop();
+  });
+
   it('a finished session whose events expired answers a typed expired error, never silence', async () => {
     const a = await RawClient.connect(fabric.wsUrl(0));
     const sid = await startSession(a, 'e1', { seed: 1, length: 20, tokensPerSecond: 0, flushIntervalMs: 0 });
