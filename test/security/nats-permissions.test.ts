@@ -15,7 +15,7 @@ import {
 } from '../../scripts/topology/service-process.js';
 import { waitFor } from '../../scripts/topology/wait.js';
 import { builtinText } from '../../services/worker/agents/builtin-model.js';
-import { EVENTS_STREAM, subjects } from '../../shared/nats/subjects.js';
+import { EVENTS_STREAM, partitionOf, subjects } from '../../shared/nats/subjects.js';
 import { RawClient, tokenText } from '../harness/raw-client.js';
 import { hsToken, TEST_SECRET } from '../harness/tokens.js';
 
@@ -124,6 +124,47 @@ describe('nats - example tenant permissions (deploy/nats/tenant-permissions.conf
   it('lets gateways and workers run the fabric with their scoped users', async () => {
     const { events } = await runSession('acme', 7);
     expect(tokenText(events)).toBe(builtinText(7, 30));
+  });
+
+  it('lets gateways and workers run a grown fabric (NATS_PARTITIONS=3) with their scoped users, in every partition', async () => {
+    // Growing 1 -> 3 on the same server (docs/partitions.md): workers first, then a gateway.
+    const common = { NATS_URL: url, STREAM_LOG_LEVEL: 'info', NATS_PARTITIONS: '3' };
+    const worker = await spawnService('worker', {
+      env: { ...common, NATS_USER: 'worker', NATS_PASSWORD: PASSWORDS.SF_NATS_WORKER_PASSWORD },
+    });
+    services.push(worker);
+    const gateway = await spawnService('gateway', {
+      env: {
+        ...common,
+        WEBSOCKET_PORT: '0',
+        AUTH_MODE: 'jwt',
+        AUTH_JWT_SECRET: TEST_SECRET,
+        NATS_USER: 'gateway',
+        NATS_PASSWORD: PASSWORDS.SF_NATS_GATEWAY_PASSWORD,
+      },
+    });
+    services.push(gateway);
+    const token = await hsToken({ sub: 'svc', tenant: 'acme' });
+    const c = await RawClient.connect(`ws://127.0.0.1:${gateway.port}/v1/ws`, [
+      'streamfabric.v1',
+      `bearer.${token}`,
+    ]);
+    const { nc } = await tenantConnection();
+    const jsm = await jetstreamManager(nc, { checkAPI: false });
+    for (const p of [0, 1, 2]) {
+      let sid = '';
+      for (let i = 0; partitionOf(sid, 3) !== p || !sid; i++) sid = `s_perm3_${p}_${i}`;
+      c.send({ type: 'start', id: `p${p}`, sid, input: 'x', options: { seed: p, length: 12 } });
+      expect((await c.reply((r) => r.id === `p${p}`, 20_000)).ok).toBe(true);
+      const events = await c.finished(sid);
+      expect(tokenText(events)).toBe(builtinText(p, 12));
+      // The tenant reads the last stored event of its own session from the partition's stream.
+      const last = await jsm.direct.getMessage(`FABRIC_EVENTS_${p}`, {
+        last_by_subj: `${subjects.events('acme', sid)}.${p}`,
+      });
+      expect(last?.json<{ type: string }>().type).toBe('done');
+    }
+    c.close();
   });
 
   it('lets gateways serve Durable Streams with their scoped user (command log publish and replay)', async () => {
