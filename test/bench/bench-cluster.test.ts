@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchResult } from '../../loadtest/bench/bench-report.js';
 import { isEventsStream } from '../../loadtest/bench/nats-nodes.js';
+import { type BenchProcessResult, runBenchProcess } from './run-bench-process.js';
 
 const out = mkdtempSync(join(tmpdir(), 'sf-bench-cluster-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -13,9 +13,8 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
  * The benchmark's cluster mode in its quick form: `npm run bench -- --quick --targets fabric
  * --nats-nodes 3 --partitions 1,3` (one step, no idle or reconnect phase, to stay short).
  */
-function runClusterBench(): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const args = [
-    resolve('dist/scripts/bench.js'),
+function runClusterBench(): Promise<BenchProcessResult> {
+  return runBenchProcess([
     '--quick',
     '--targets',
     'fabric',
@@ -33,19 +32,7 @@ function runClusterBench(): Promise<{ code: number | null; stdout: string; stder
     'cluster',
     '--out',
     out,
-  ];
-  return new Promise((done) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.once('exit', (code) => done({ code, stdout, stderr }));
-  });
+  ]);
 }
 
 describe('bench - cluster mode (3 nodes, R3, P = 1 and P = 3)', () => {

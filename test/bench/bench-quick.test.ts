@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BenchResult } from '../../loadtest/bench/bench-report.js';
 import { CENTRIFUGO, ensureTool } from '../../scripts/tools/ensure-tool.js';
+import { runBenchProcess } from './run-bench-process.js';
 
 const out = mkdtempSync(join(tmpdir(), 'sf-bench-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -14,23 +14,8 @@ beforeAll(() => {
   ensureTool(CENTRIFUGO);
 }, 1_200_000);
 
-/** Runs `node dist/scripts/bench.js --quick` (what `npm run bench -- --quick` runs after building). */
-function runQuickBench(): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [resolve('dist/scripts/bench.js'), '--quick', '--out', out], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.once('exit', (code) => done({ code, stdout, stderr }));
-  });
-}
+/** `npm run bench -- --quick` after building. */
+const runQuickBench = () => runBenchProcess(['--quick', '--out', out]);
 
 describe('bench - quick run', () => {
   it('loads the fabric, both baselines and Centrifugo, proves no loss and writes json, markdown and svg', async () => {
