@@ -20,6 +20,8 @@ class FakeOpenAi:
     def __init__(self) -> None:
         self.scripts: dict[str, list[Any]] = {}
         self.requests: list[dict[str, Any]] = []
+        #: Prompts whose streamed answer the client hung up on before it was complete.
+        self.hung_up: list[str] = []
         self.token_delay_s = 0.0
         #: Answer to unscripted prompts (None: "echo: <prompt>").
         self.default_answer: list[str] | None = None
@@ -104,6 +106,7 @@ class FakeOpenAi:
             h.wfile.write(b"data: [DONE]\n\n")
             h.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
+            self.hung_up.append(prompt)
             return
 
 

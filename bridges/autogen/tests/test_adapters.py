@@ -172,3 +172,37 @@ def test_the_pool_kind_is_probed_from_the_builder_or_its_modules_framework(
     monkeypatch.delenv("STREAMFABRIC_DEMO_OPENAI_BASE_URL")
     assert probe_kind(load_builder("streamfabric_autogen.demos.ag2_pair:build"), "a") == "ag2"
     assert probe_kind(load_builder("streamfabric_autogen.demo:concierge"), "a") == "agentchat"
+
+
+def test_leaving_an_agent_framework_run_early_closes_its_model_request_at_once(fake: FakeOpenAi) -> None:
+    """An abort closes the adapter's generator; the framework's response stream (and its HTTP
+    request) must close with it, not whenever garbage collection finalizes it. The collector is off
+    here so that a stream left to it stays open, as it can on a busy worker (the flake this pins)."""
+    import contextlib
+    import gc
+    import time
+
+    fake.token_delay_s = 0.02
+    fake.default_answer = [f" o{i}" for i in range(300)]  # 6 s if nobody hangs up
+
+    async def body() -> None:
+        runnable = agent_framework_agent.build_approval()
+        adapter = pick_adapter(runnable)
+        ctx = RunContext(job={"input": "list every order"}, history=[], human=None, aborted=asyncio.Event())
+        tokens = 0
+        async with contextlib.aclosing(adapter.stream(runnable, ctx)) as outs:
+            async for o in outs:
+                tokens += isinstance(o, Token)
+                if tokens >= 3:
+                    break
+        deadline = time.monotonic() + 3
+        while "list every order" not in fake.hung_up and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        # Checked inside the loop: asyncio.run's own shutdown would close a forgotten stream too.
+        assert fake.hung_up == ["list every order"]
+
+    gc.disable()
+    try:
+        asyncio.run(body())
+    finally:
+        gc.enable()

@@ -38,6 +38,7 @@ from ..core.adapter import (
     Out,
     RunContext,
     Token,
+    closing_stream,
     message_draft,
     usage_draft,
     with_agent,
@@ -180,9 +181,10 @@ class AgentFrameworkAdapter:
         create = getattr(runnable, "create_session", None)
         session = create() if callable(create) else None
         while True:
-            async for update in runnable.run(messages, stream=True, session=session):
-                for out in mapper.map(update):
-                    yield out
+            async with closing_stream(runnable.run(messages, stream=True, session=session)) as updates:
+                async for update in updates:
+                    for out in mapper.map(update):
+                        yield out
             if not mapper.approvals:
                 break
             # Tools with approval_mode "always_require": the session's user approves each call,
@@ -204,15 +206,16 @@ class AgentFrameworkAdapter:
         from agent_framework import AgentResponseUpdate
 
         mapper = AgentFrameworkMapper(agent="workflow")
-        async for ev in workflow.run(_messages(ctx), stream=True):
-            if ev.type in ("failed", "error"):
-                raise WorkflowFailed(
-                    str(getattr(ev, "details", None) or getattr(ev, "data", None) or ev.type)
-                )
-            if ev.type in ("output", "intermediate", "data") and isinstance(ev.data, AgentResponseUpdate):
-                mapper.agent = str(getattr(ev, "executor_id", None) or "workflow")
-                for out in mapper.map(ev.data):
-                    yield out
+        async with closing_stream(workflow.run(_messages(ctx), stream=True)) as events:
+            async for ev in events:
+                if ev.type in ("failed", "error"):
+                    raise WorkflowFailed(
+                        str(getattr(ev, "details", None) or getattr(ev, "data", None) or ev.type)
+                    )
+                if ev.type in ("output", "intermediate", "data") and isinstance(ev.data, AgentResponseUpdate):
+                    mapper.agent = str(getattr(ev, "executor_id", None) or "workflow")
+                    for out in mapper.map(ev.data):
+                        yield out
         for out in mapper.finish():
             yield out
 

@@ -12,7 +12,7 @@ import inspect
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ..core.adapter import Out, RunContext
+from ..core.adapter import Out, RunContext, closing_stream
 from ..core.human import current_human
 from .agentchat_history import scope_termination, task_messages
 from .agentchat_mapping import AutoGenMapper
@@ -37,9 +37,10 @@ class AgentChatAdapter:
         if _accepts(runnable.run_stream, "output_task_messages"):
             kwargs["output_task_messages"] = False  # the task is in the log already
         mapper = AutoGenMapper(() if "output_task_messages" in kwargs else task)
-        async for item in runnable.run_stream(**kwargs):
-            for out in mapper.map(item):
-                yield out
+        async with closing_stream(runnable.run_stream(**kwargs)) as items:
+            async for item in items:
+                for out in mapper.map(item):
+                    yield out
 
 
 def _accepts(fn: Any, name: str) -> bool:

@@ -10,6 +10,8 @@ restart, cancel, human in the loop, the terminal event) is the core's, written o
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -116,3 +118,18 @@ def usage_draft(prompt_tokens: int, completion_tokens: int) -> dict[str, Any] | 
         "completionTokens": completion_tokens,
         "totalTokens": prompt_tokens + completion_tokens,
     }
+
+
+@contextlib.asynccontextmanager
+async def closing_stream(stream: Any) -> AsyncIterator[Any]:
+    """Closes a framework's response stream when the adapter's loop is left early (an abort closes
+    the adapter's generator with GeneratorExit; without this the framework's stream, and with it
+    the model's HTTP request, would stay open until garbage collection runs its finalizer)."""
+    try:
+        yield stream
+    finally:
+        close = getattr(stream, "aclose", None) or getattr(stream, "close", None)
+        if close is not None:
+            result = close()
+            if inspect.isawaitable(result):
+                await result
