@@ -25,8 +25,17 @@ export type CreateResult =
  * a lookup tries the current layout first, then the earlier recorded ones, and remembers where it
  * found the session so its events are read from and written to the same layout's stream.
  */
+/** Most records whose last seen revision is kept for {@link SessionRegistry.update}. */
+const KNOWN_REVISIONS = 8_192;
+
 export class SessionRegistry {
   private lastLayoutRefresh = 0;
+  /**
+   * The last revision this process read or wrote per session: an update tries it first instead of
+   * re-reading (a worker's turn is read, then set running, then idle: 3 KV round trips, not 5). A
+   * stale one only costs the failed compare-and-set and the re-read that was always there.
+   */
+  private readonly known = new Map<string, { kv: KV; revision: number; record: SessionRecord }>();
 
   private constructor(
     private readonly kvm: Kvm,
@@ -113,7 +122,15 @@ export class SessionRegistry {
     const found = await this.entry(sid);
     if (!found) return null;
     const parsed = SessionRecord.safeParse(found.e.json());
-    return parsed.success ? parsed.data : null;
+    if (!parsed.success) return null;
+    this.remember(sid, found.kv, found.e.revision, parsed.data);
+    return parsed.data;
+  }
+
+  private remember(sid: string, kv: KV, revision: number, record: SessionRecord): void {
+    this.known.delete(sid); // re-inserted last: the map's order is the eviction order
+    this.known.set(sid, { kv, revision, record });
+    if (this.known.size > KNOWN_REVISIONS) this.known.delete(this.known.keys().next().value as string);
   }
 
   /** Creates the record unless one exists (atomic: two gateways racing on one id create it once). */
@@ -123,10 +140,8 @@ export class SessionRegistry {
       if (existing) return { created: false, record: existing };
     }
     try {
-      await (await this.kv(sessionsBucket(record.sid, partitionCount()))).create(
-        record.sid,
-        JSON.stringify(record),
-      );
+      const kv = await this.kv(sessionsBucket(record.sid, partitionCount()));
+      this.remember(record.sid, kv, await kv.create(record.sid, JSON.stringify(record)), record);
       noteSessionLayout(record.sid, partitionCount());
       return { created: true, record };
     } catch (err) {
@@ -141,6 +156,17 @@ export class SessionRegistry {
    * writers (a gateway's cancel, a worker's state change) never lose each other's update.
    */
   async update(sid: string, change: (r: SessionRecord) => SessionRecord): Promise<SessionRecord | null> {
+    const known = this.known.get(sid);
+    if (known) {
+      const next = { ...change(known.record), updatedAt: Date.now() };
+      try {
+        this.remember(sid, known.kv, await known.kv.update(sid, JSON.stringify(next), known.revision), next);
+        return next;
+      } catch (err) {
+        this.known.delete(sid);
+        if (!String(err).includes('wrong last sequence')) throw err;
+      }
+    }
     for (let i = 0; i < 10; i++) {
       const found = await this.entry(sid);
       if (!found) return null;
@@ -148,7 +174,12 @@ export class SessionRegistry {
       if (!parsed.success) return null;
       const next = { ...change(parsed.data), updatedAt: Date.now() };
       try {
-        await found.kv.update(sid, JSON.stringify(next), found.e.revision);
+        this.remember(
+          sid,
+          found.kv,
+          await found.kv.update(sid, JSON.stringify(next), found.e.revision),
+          next,
+        );
         return next;
       } catch (err) {
         if (!String(err).includes('wrong last sequence')) throw err;
@@ -188,6 +219,7 @@ export class SessionRegistry {
   }
 
   async delete(sid: string): Promise<void> {
+    this.known.delete(sid);
     const found = await this.entry(sid);
     await (found?.kv ?? (await this.kv(sessionsBucket(sid, partitionCount())))).delete(sid);
   }

@@ -25,7 +25,7 @@ export async function startProvisionedNats(): Promise<{ nats: NatsCluster; nc: N
  * Registers `beforeAll`/`afterAll` hooks that start a provisioned nats-server for the calling
  * test file and stop it afterwards. Read `.nc` inside tests (it is set once the hook ran).
  */
-export function provisionedNatsPerFile(): { readonly nc: NatsConnection } {
+export function provisionedNatsPerFile(): { readonly nc: NatsConnection; readonly urls: string } {
   let started: { nats: NatsCluster; nc: NatsConnection } | undefined;
   beforeAll(async () => {
     started = await startProvisionedNats();
@@ -38,6 +38,11 @@ export function provisionedNatsPerFile(): { readonly nc: NatsConnection } {
     get nc() {
       if (!started) throw new Error('provisionedNatsPerFile: nats-server is not started yet');
       return started.nc;
+    },
+    /** The server's client URLs (comma-separated), for a test that needs more connections. */
+    get urls() {
+      if (!started) throw new Error('provisionedNatsPerFile: nats-server is not started yet');
+      return started.nats.urls;
     },
   };
 }

@@ -1,6 +1,8 @@
 """The session registry (KV bucket `fabric_sessions`), written like shared/nats/session-registry.ts:
 read-modify-write with compare-and-set on the revision, retried on conflicts, so a gateway's
-cancel flag and a worker's state change never overwrite each other."""
+cancel flag and a worker's state change never overwrite each other. An update first tries the last
+revision this process read or wrote (a turn: one read, then one write per state change); a stale
+one costs only the refused write and the re-read that was always there."""
 
 from __future__ import annotations
 
@@ -23,6 +25,9 @@ from ..subjects import (
 
 Record = dict[str, Any]
 
+#: Most sessions whose last seen revision is kept.
+KNOWN_REVISIONS = 8192
+
 
 class SessionRegistry:
     """State transitions of sessions (never per token)."""
@@ -32,6 +37,8 @@ class SessionRegistry:
         self._buckets = buckets
         self._js = js
         self._schema = Draft202012Validator(load_schema("session-record"))
+        #: sid -> (record, revision) last read or written here; insertion order is eviction order.
+        self._known: dict[str, tuple[Record, int]] = {}
 
     @classmethod
     async def open(cls, js: Any) -> SessionRegistry:
@@ -87,20 +94,41 @@ class SessionRegistry:
 
     async def get(self, sid: str) -> Record | None:
         e = await self._entry(sid)
-        return e[0] if e else None
+        if e is None:
+            return None
+        self._remember(sid, *e)
+        return e[0]
+
+    def _remember(self, sid: str, rec: Record, revision: int) -> None:
+        self._known.pop(sid, None)
+        self._known[sid] = (rec, revision)
+        if len(self._known) > KNOWN_REVISIONS:
+            del self._known[next(iter(self._known))]
+
+    async def _write(
+        self, sid: str, rec: Record, revision: int, change: Callable[[Record], Record]
+    ) -> Record:
+        """One compare-and-set write of `change(rec)`; raises KeyWrongLastSequenceError if stale."""
+        nxt = {**change(rec), "updatedAt": int(time.time() * 1000)}
+        # The session's layout was noted when it was read: its bucket is sessions_bucket(sid).
+        kv = await self._kv(sessions_bucket(sid))
+        new_revision = await kv.update(sid, json.dumps(nxt, separators=(",", ":")).encode(), last=revision)
+        self._remember(sid, nxt, int(new_revision))
+        return nxt
 
     async def update(self, sid: str, change: Callable[[Record], Record]) -> Record | None:
+        known = self._known.pop(sid, None)
+        if known is not None:
+            try:
+                return await self._write(sid, *known, change)
+            except KeyWrongLastSequenceError:
+                pass
         for _ in range(10):
             e = await self._entry(sid)
             if e is None:
                 return None
-            rec, revision = e
-            nxt = {**change(rec), "updatedAt": int(time.time() * 1000)}
-            # _entry noted the layout the session lives under: its bucket is sessions_bucket(sid).
-            kv = await self._kv(sessions_bucket(sid))
             try:
-                await kv.update(sid, json.dumps(nxt, separators=(",", ":")).encode(), last=revision)
-                return nxt
+                return await self._write(sid, *e, change)
             except KeyWrongLastSequenceError:
                 continue
         raise RuntimeError(f"session {sid}: too many concurrent registry updates")
