@@ -3,6 +3,8 @@ nats-server: headers, contiguous seq, dedupe of retried publishes, fencing, sche
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from helpers import Fabric, new_sid, run
 
@@ -111,3 +113,41 @@ def test_schemas_job_defaults_are_applied_and_bad_jobs_rejected() -> None:
     validate_event({"type": "token", "sid": "s_12345678", "seq": 1, "ts": 1, "text": "t", "agent": "writer"})
     with pytest.raises(SchemaError):
         validate_event({"type": "token", "sid": "s_12345678", "seq": 0, "ts": 1, "text": "t"})
+
+
+def test_writer_an_answer_adopted_while_a_write_was_in_flight_is_not_a_rival(nats_url: str) -> None:
+    """The race a rerun's ask() runs: the input broker adopts the gateway's `input` between the
+    writer choosing its seq and its publish reaching the server (as in writer tests of the TS
+    worker, services/worker/publish/session-writer.test.ts). The refused write follows the answer."""
+
+    async def body() -> None:
+        f = await Fabric.connect(nats_url)
+        sid = new_sid()
+        request_id = f"{sid}.t1.q1"
+        hook: list[Any] = []
+
+        class Racing:
+            """The writer's JetStream context, letting the gateway answer just before a publish."""
+
+            async def publish(self, *args: Any, **kwargs: Any) -> Any:
+                while hook:
+                    await hook.pop()()
+                return await f.js.publish(*args, **kwargs)
+
+        w = SessionWriter(Racing(), EventLog(f.js), "public", sid, "py-t/1", 1, 0, 0)
+        w.expect_answer(request_id)
+        await w.append({"type": "user_message", "text": "book it"})
+        asked = await w.append({"type": "input_request", "requestId": request_id, "prompt": "Book it?"})
+
+        async def gateway_answers() -> None:
+            answer = f._draft(sid, asked["seq"] + 1, "input", requestId=request_id, text="yes")
+            stream_seq = await f.append_fenced(sid, answer, w._last_stream_seq)
+            w.adopt(asked["seq"] + 1, stream_seq)  # what the input broker does when it sees it
+
+        hook.append(gateway_answers)
+        token = await w.append({"type": "token", "text": "Booked"})
+        assert token["seq"] == asked["seq"] + 2
+        assert [e["type"] for e in await f.events(sid)] == ["user_message", "input_request", "input", "token"]
+        await f.close()
+
+    run(body())

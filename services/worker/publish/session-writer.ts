@@ -155,7 +155,7 @@ export class SessionWriter {
         }
         // Or the user answered one of this turn's questions while we were still writing our way
         // back to it (a rerun): a gateway appended that `input`. It is not a rival writer.
-        if (await this.adoptAnswers()) return this.store(draft, tokens);
+        if (await this.adoptAnswers(seq - 1)) return this.store(draft, tokens);
         this.fenced = new FencedError(this.sid, seq, err);
         throw this.fenced;
       }
@@ -212,11 +212,13 @@ export class SessionWriter {
   }
 
   /**
-   * After a refused write: if everything after our position is `input` events answering this
-   * turn's questions, in seq order, takes them as the new end of the log and says so.
+   * After a refused write that assumed the log ended at `position`: if everything after our
+   * position is `input` events answering this turn's questions, in seq order, takes them as the
+   * new end of the log and says so. `position` is the refused write's, not `this.seq`: the input
+   * broker may have adopted the answer (`adopt`) while that write was in flight, and then the
+   * position has moved with nothing left to read, which means the same: write again after it.
    */
-  private async adoptAnswers(): Promise<boolean> {
-    const position = this.seq;
+  private async adoptAnswers(position: number): Promise<boolean> {
     const stored: StoredEvent[] = [];
     for await (const e of this.log.readAfter(this.tenant, this.sid, this.seq, this.lastStreamSeq + 1))
       stored.push(e);

@@ -141,7 +141,7 @@ class SessionWriter:
                     self._seq = seq
                     self._last_stream_seq = last.stream_seq
                     return last.event
-                if await self._adopt_answers():
+                if await self._adopt_answers(seq - 1):
                     continue  # written again, after the answers
                 self._fenced = FencedError(self.sid, seq)
                 raise self._fenced from err
@@ -158,10 +158,12 @@ class SessionWriter:
         self._adopt_listeners.append(listener)
         return lambda: self._adopt_listeners.remove(listener)
 
-    async def _adopt_answers(self) -> bool:
-        """After a refused write: if everything after our position is `input` events answering this
-        turn's questions, in seq order, takes them as ours (the log's new end) and says so."""
-        position = self._seq
+    async def _adopt_answers(self, position: int) -> bool:
+        """After a refused write that assumed the log ended at `position`: if everything after our
+        position is `input` events answering this turn's questions, in seq order, takes them as ours
+        (the log's new end) and says so. `position` is the refused write's, not `self._seq`: the
+        input broker may have adopted the answer (`adopt`) while that write was in flight, and then
+        the position has moved with nothing left to read, which means the same: write again."""
         after = await self._log.read_after(self._tenant, self.sid, self._last_stream_seq)
         # The input broker may have taken the answer it waits for meanwhile (writer.adopt): skip
         # what is already ours. Nothing left but a moved position means: write again after it.
