@@ -11,7 +11,7 @@ from typing import Any
 
 from nats.js.errors import NotFoundError
 
-from ..subjects import events_stream, events_subject
+from ..subjects import WRITER_HEADER, events_stream, events_subject
 
 #: Messages asked for per batch direct get (as readAfter in event-log.ts).
 READ_BATCH = 512
@@ -23,6 +23,8 @@ class StoredEvent:
 
     stream_seq: int
     event: dict[str, Any]
+    #: The Sf-Writer header of the write (worker id + delivery), when read with `last()`.
+    writer: str = ""
 
 
 def _is_event(value: Any) -> bool:
@@ -39,15 +41,21 @@ class EventLog:
         self._jsm = js._jsm if hasattr(js, "_jsm") else js
         self._nc = self._jsm._nc
 
-    async def last(self, tenant: str, sid: str) -> StoredEvent | None:
-        """The last event of a session, or None when the session has no stored events."""
+    async def last(self, tenant: str, sid: str, from_leader: bool = False) -> StoredEvent | None:
+        """The last event of a session, or None when the session has no stored events. A direct
+        get by default, which any replica of an R3 stream may answer from slightly behind;
+        `from_leader` asks the stream leader (STREAM.MSG.GET), never stale: for decisions a stale
+        read would get wrong (as `fromLeader` in event-log.ts)."""
         try:
-            m = await self._jsm.get_last_msg(events_stream(sid), events_subject(tenant, sid), direct=True)
+            m = await self._jsm.get_last_msg(
+                events_stream(sid), events_subject(tenant, sid), direct=not from_leader
+            )
         except NotFoundError:
             return None
         if m is None or not m.data:
             return None
-        return StoredEvent(stream_seq=int(m.seq), event=json.loads(m.data))
+        writer = str((m.headers or {}).get(WRITER_HEADER, ""))
+        return StoredEvent(stream_seq=int(m.seq), event=json.loads(m.data), writer=writer)
 
     async def read_all(self, tenant: str, sid: str, timeout: float = 5.0) -> tuple[list[dict[str, Any]], int]:
         """Every stored event of a session in order, and the stream sequence of the last one (0 when

@@ -133,11 +133,12 @@ class SessionWriter:
                 if not _is_wrong_last_sequence(err):
                     raise
                 # Either our own earlier try of this very publish was stored (its ack got lost), or
-                # the log moved on. Ours to accept: that stored try (`attempt` comes from the job's
-                # delivery count, which JetStream gives to exactly one worker), or the user's answer
+                # the log moved on. Ours to accept: that stored try (told by the writer id, worker +
+                # delivery, which is unique, unlike `attempt`, which two late deliveries can compute
+                # alike; read from the leader: a replica may not have it yet), or the user's answer
                 # to one of this turn's questions, which a gateway appends whenever the user gives it.
-                last = await self._log.last(self._tenant, self.sid)
-                if last and last.event.get("seq") == seq and last.event.get("attempt") == self.attempt:
+                last = await self._log.last(self._tenant, self.sid, from_leader=True)
+                if last and last.event.get("seq") == seq and last.writer == self._writer_id:
                     self._seq = seq
                     self._last_stream_seq = last.stream_seq
                     return last.event
