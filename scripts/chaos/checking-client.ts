@@ -52,6 +52,8 @@ export class CheckingClient {
    * for the producer, e.g. a worker's job being redelivered).
    */
   readonly replayLatencies: number[] = [];
+  /** The same replays with when they began (performance.now()) and on which session, for the report's slowest. */
+  readonly replaySamples: { since: number; ms: number; sid: string }[] = [];
   readonly liveLatencies: number[] = [];
   /** Socket lost (state 'reconnecting') to the first resumed event, ms: the outage a user sees. */
   readonly outageLatencies: number[] = [];
@@ -130,9 +132,9 @@ export class CheckingClient {
       if (wait.since !== null) {
         const now = performance.now();
         const head = this.resumeHead.get(session.sid);
-        (head !== undefined && ev.seq <= head ? this.replayLatencies : this.liveLatencies).push(
-          now - wait.since,
-        );
+        const replayed = head !== undefined && ev.seq <= head;
+        (replayed ? this.replayLatencies : this.liveLatencies).push(now - wait.since);
+        if (replayed) this.replaySamples.push({ since: wait.since, ms: now - wait.since, sid: session.sid });
         if (wait.lostAt !== null) this.outageLatencies.push(now - wait.lostAt);
         wait.since = null;
       }

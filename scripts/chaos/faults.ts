@@ -40,7 +40,8 @@ export class FaultInjector {
   readonly records: FaultRecord[] = [];
   private readonly busy = new Set<string>();
   private readonly background: Promise<void>[] = [];
-  private readonly started = performance.now();
+  /** performance.now() at construction: the origin of every record's `at`. */
+  readonly started = performance.now();
   private readonly recoveryFailures: string[] = [];
 
   constructor(

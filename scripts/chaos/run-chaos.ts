@@ -83,6 +83,13 @@ export interface ChaosReport {
   reconnects: number;
   /** Welcome of the new connection to the first resumed event replayed from the log (the resume path). */
   reconnectToReplayMs: LatencySummary;
+  /**
+   * The five slowest of those, each with when its reconnect happened (ms since the run started, as
+   * `faultLog[].at`) and the last fault injected before it: where a slow resume came from.
+   */
+  slowestReplays: { at: number; ms: number; client: string; sid: string; after?: FaultRecord }[];
+  /** Every sample behind `reconnectToReplayMs` (ms, sorted), so runs can be pooled. */
+  reconnectToReplaySamplesMs: number[];
   /** Welcome to the first event when nothing was waiting in the log (includes producer stalls). */
   reconnectToLiveMs: LatencySummary;
   /** Socket lost to the first resumed event (includes backoff): the outage a user sees. */
@@ -226,7 +233,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     await topology.stop();
   }
   return {
-    ...report(o, startedAt, performance.now() - started, checks, clients, injector.records),
+    ...report(o, startedAt, performance.now() - started, checks, clients, injector.records, injector.started),
     ...(leaders ? { leaders } : {}),
     serviceWarnings: warnings,
   };
@@ -257,6 +264,7 @@ function report(
   checks: SessionCheck[],
   clients: CheckingClient[],
   faultLog: FaultRecord[],
+  origin: number,
 ): Omit<ChaosReport, 'serviceWarnings'> {
   const sum = (f: (c: SessionCheck) => number) => checks.reduce((s, c) => s + f(c), 0);
   const faultsByKind = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
@@ -287,6 +295,11 @@ function report(
     restarts: sum((c) => c.restarts),
     reconnects: clients.reduce((s, c) => s + c.reconnects, 0),
     reconnectToReplayMs: summarize(clients.flatMap((c) => c.replayLatencies)),
+    slowestReplays: slowest(clients, faultLog, origin),
+    reconnectToReplaySamplesMs: clients
+      .flatMap((c) => c.replayLatencies)
+      .map(Math.round)
+      .sort((a, b) => a - b),
     reconnectToLiveMs: summarize(clients.flatMap((c) => c.liveLatencies)),
     outageMs: summarize(clients.flatMap((c) => c.outageLatencies)),
     faultLog,
@@ -294,6 +307,22 @@ function report(
       (c) => c.outcome !== 'done' || !c.textOk || c.lost + c.duplicated + c.reordered > 0,
     ),
   };
+}
+
+function slowest(
+  clients: CheckingClient[],
+  faultLog: FaultRecord[],
+  origin: number,
+): ChaosReport['slowestReplays'] {
+  const all = clients.flatMap((c) => c.replaySamples.map((r) => ({ ...r, client: c.name })));
+  return all
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 5)
+    .map((r) => {
+      const at = Math.round(r.since - origin);
+      const after = faultLog.filter((f) => f.at <= at).at(-1);
+      return { at, ms: Math.round(r.ms), client: r.client, sid: r.sid, ...(after ? { after } : {}) };
+    });
 }
 
 function summarize(values: number[]): LatencySummary {
