@@ -18,6 +18,9 @@ export type CreateResult =
   | { created: true; record: SessionRecord }
   | { created: false; record: SessionRecord };
 
+/** Most records whose last seen revision is kept for {@link SessionRegistry.update}. */
+const KNOWN_REVISIONS = 8_192;
+
 /**
  * The session registry: one KV entry per session with its owner and state. It lives in NATS so
  * any gateway can authorise a resume and list sessions; it is written on state transitions only.
@@ -25,9 +28,6 @@ export type CreateResult =
  * a lookup tries the current layout first, then the earlier recorded ones, and remembers where it
  * found the session so its events are read from and written to the same layout's stream.
  */
-/** Most records whose last seen revision is kept for {@link SessionRegistry.update}. */
-const KNOWN_REVISIONS = 8_192;
-
 export class SessionRegistry {
   private lastLayoutRefresh = 0;
   /**
@@ -158,10 +158,8 @@ export class SessionRegistry {
   async update(sid: string, change: (r: SessionRecord) => SessionRecord): Promise<SessionRecord | null> {
     const known = this.known.get(sid);
     if (known) {
-      const next = { ...change(known.record), updatedAt: Date.now() };
       try {
-        this.remember(sid, known.kv, await known.kv.update(sid, JSON.stringify(next), known.revision), next);
-        return next;
+        return await this.write(sid, known.kv, known.revision, known.record, change);
       } catch (err) {
         this.known.delete(sid);
         if (!String(err).includes('wrong last sequence')) throw err;
@@ -172,20 +170,26 @@ export class SessionRegistry {
       if (!found) return null;
       const parsed = SessionRecord.safeParse(found.e.json());
       if (!parsed.success) return null;
-      const next = { ...change(parsed.data), updatedAt: Date.now() };
       try {
-        this.remember(
-          sid,
-          found.kv,
-          await found.kv.update(sid, JSON.stringify(next), found.e.revision),
-          next,
-        );
-        return next;
+        return await this.write(sid, found.kv, found.e.revision, parsed.data, change);
       } catch (err) {
         if (!String(err).includes('wrong last sequence')) throw err;
       }
     }
     throw new Error(`session ${sid}: too many concurrent registry updates`);
+  }
+
+  /** One compare-and-set write of `change(record)`; throws "wrong last sequence" if `revision` is stale. */
+  private async write(
+    sid: string,
+    kv: KV,
+    revision: number,
+    record: SessionRecord,
+    change: (r: SessionRecord) => SessionRecord,
+  ): Promise<SessionRecord> {
+    const next = { ...change(record), updatedAt: Date.now() };
+    this.remember(sid, kv, await kv.update(sid, JSON.stringify(next), revision), next);
+    return next;
   }
 
   async setState(
