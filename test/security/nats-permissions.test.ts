@@ -54,17 +54,7 @@ beforeAll(async () => {
   await waitFor(() => tcpOpen(port), { timeoutMs: 20_000, what: 'nats-server with the example permissions' });
   const common = { NATS_URL: url, STREAM_LOG_LEVEL: 'warn' };
   services.push(
-    await spawnService('gateway', {
-      env: {
-        ...common,
-        WEBSOCKET_PORT: '0',
-        AUTH_MODE: 'jwt',
-        AUTH_JWT_SECRET: TEST_SECRET,
-        NATS_USER: 'gateway',
-        NATS_PASSWORD: PASSWORDS.SF_NATS_GATEWAY_PASSWORD,
-        STREAM_LOG_LEVEL: 'info',
-      },
-    }),
+    await spawnService('gateway', { env: { ...scopedGatewayEnv(common), STREAM_LOG_LEVEL: 'info' } }),
   );
   services.push(
     await spawnService('worker', {
@@ -133,16 +123,7 @@ describe('nats - example tenant permissions (deploy/nats/tenant-permissions.conf
       env: { ...common, NATS_USER: 'worker', NATS_PASSWORD: PASSWORDS.SF_NATS_WORKER_PASSWORD },
     });
     services.push(worker);
-    const gateway = await spawnService('gateway', {
-      env: {
-        ...common,
-        WEBSOCKET_PORT: '0',
-        AUTH_MODE: 'jwt',
-        AUTH_JWT_SECRET: TEST_SECRET,
-        NATS_USER: 'gateway',
-        NATS_PASSWORD: PASSWORDS.SF_NATS_GATEWAY_PASSWORD,
-      },
-    });
+    const gateway = await spawnService('gateway', { env: scopedGatewayEnv(common) });
     services.push(gateway);
     const token = await hsToken({ sub: 'svc', tenant: 'acme' });
     const c = await RawClient.connect(`ws://127.0.0.1:${gateway.port}/v1/ws`, [
@@ -233,4 +214,16 @@ function tcpOpen(port: number): Promise<boolean> {
     });
     s.on('error', () => r(false));
   });
+}
+
+/** A gateway with JWT auth, connecting as the example permissions' `gateway` NATS user. */
+function scopedGatewayEnv(common: Record<string, string>): Record<string, string> {
+  return {
+    ...common,
+    WEBSOCKET_PORT: '0',
+    AUTH_MODE: 'jwt',
+    AUTH_JWT_SECRET: TEST_SECRET,
+    NATS_USER: 'gateway',
+    NATS_PASSWORD: PASSWORDS.SF_NATS_GATEWAY_PASSWORD,
+  };
 }

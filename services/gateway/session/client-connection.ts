@@ -258,6 +258,14 @@ export class ClientConnection implements EventSink {
           if (early) this.dropGated(early);
           return this.reject(f.id, 'resume', r.error, f.sid);
         }
+        const resumed = {
+          type: 'reply',
+          id: f.id,
+          op: 'resume',
+          ok: true,
+          sid: f.sid,
+          lastSeq: r.value.lastSeq,
+        } as const;
         if (early && sessionPartitions(f.sid) !== earlyLayout) {
           // Found under an earlier partition layout: the early read looked in the wrong stream.
           this.pending.delete(early.sub);
@@ -269,14 +277,7 @@ export class ClientConnection implements EventSink {
             this.dropGated(early);
             if (this.conn.closed) return;
           } else {
-            this.reply({
-              type: 'reply',
-              id: f.id,
-              op: 'resume',
-              ok: true,
-              sid: f.sid,
-              lastSeq: r.value.lastSeq,
-            });
+            this.reply(resumed);
             this.subs.set(f.sid, early.sub);
             early.gate.open();
             return;
@@ -289,15 +290,7 @@ export class ClientConnection implements EventSink {
           { sid: f.sid, after: f.after, lastSeq: r.value.lastSeq, snapshotSeq: snap?.seq },
           'session resumed',
         );
-        this.reply({
-          type: 'reply',
-          id: f.id,
-          op: 'resume',
-          ok: true,
-          sid: f.sid,
-          lastSeq: r.value.lastSeq,
-          ...(snap ? { conversation: snap.conversation } : {}),
-        });
+        this.reply(snap ? { ...resumed, conversation: snap.conversation } : resumed);
         if (snap) this.follow(f.sid, snap.seq, undefined, snap.streamSeq);
         else this.follow(f.sid, f.after, undefined, f.pos);
         return;
